@@ -1,0 +1,89 @@
+"""Exact numbers: reading entries exactly and writing decimal strings without losing digits.
+
+Every parameter and input entry is kept as an exact value (a double, or a
+:class:`~fractions.Fraction` read from a decimal string), so that each backend can enclose
+it at its own precision. Reports write real numbers as decimal strings.
+
+>>> decimal_string(Fraction(1, 8))
+'0.125'
+>>> decimal_string(Fraction(1, 3), digits=5, rounding="up")
+'0.33334'
+>>> decimal_string(Fraction(-1, 3), digits=5, rounding="up")
+'-0.33333'
+>>> decimal_string(Fraction(2, 10**1200), digits=3)
+'2.00e-1200'
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+__all__ = ["to_fraction", "decimal_string", "log10_abs", "exact_array"]
+
+
+def to_fraction(v) -> Fraction:
+    """Exact value of a decimal string, int, float, Fraction or numpy scalar.
+
+    >>> to_fraction("1e-3"), to_fraction(0.5), to_fraction("-2.25")
+    (Fraction(1, 1000), Fraction(1, 2), Fraction(-9, 4))
+    """
+    if isinstance(v, Fraction):
+        return v
+    if isinstance(v, (np.floating, np.integer)):
+        v = v.item()
+    if isinstance(v, bool):
+        raise TypeError(f"cannot read {v!r} as a number")
+    if isinstance(v, str):
+        return Fraction(v.strip())
+    if isinstance(v, (int, float)):
+        return Fraction(v)
+    raise TypeError(f"cannot read {v!r} as an exact number")
+
+
+def exact_array(A) -> np.ndarray:
+    """An object array of Fractions from nested lists of readable entries."""
+    return np.frompyfunc(to_fraction, 1, 1)(np.asarray(A, dtype=object)).astype(object)
+
+
+def log10_abs(q: Fraction) -> float:
+    """log10 |q| for any size of exact number (math.log10 handles big ints; q != 0)."""
+    return math.log10(abs(q.numerator)) - math.log10(q.denominator)
+
+
+def decimal_string(q: Fraction, digits: int = 17, rounding: str = "nearest") -> str:
+    """``q`` as a decimal string: exact when it terminates within ``digits`` significant digits,
+    otherwise rounded to ``digits`` significant digits (``up``/``down`` = towards +inf/-inf).
+
+    Numbers below 1e-6 or from 1e17 on use scientific notation.
+    """
+    if q == 0:
+        return "0"
+    sign = "-" if q < 0 else ""
+    a = abs(q)
+    e = math.floor(log10_abs(a))
+    # log10 in floating point can be off by one at exact powers of ten; correct it exactly.
+    if a >= Fraction(10) ** (e + 1):
+        e += 1
+    elif a < Fraction(10) ** e:
+        e -= 1
+    scaled = a / Fraction(10) ** (e - digits + 1)  # in [10^(digits-1), 10^digits)
+    if scaled.denominator == 1:
+        m = scaled.numerator
+    else:
+        direction = {"nearest": 0, "up": 1 if not sign else -1, "down": -1 if not sign else 1}[rounding]
+        m = {0: round(scaled), 1: math.ceil(scaled), -1: math.floor(scaled)}[direction]
+    if m == 10**digits:  # rounding carried into a new digit
+        m //= 10
+        e += 1
+    mant = str(m).rstrip("0") if scaled.denominator == 1 else str(m)
+    if -6 <= e < 17:
+        point = e + 1
+        if point <= 0:
+            return sign + "0." + "0" * (-point) + mant
+        if point >= len(mant):
+            return sign + mant + "0" * (point - len(mant))
+        return sign + mant[:point] + "." + mant[point:]
+    return sign + mant[0] + ("." + mant[1:] if len(mant) > 1 else "") + f"e{e:+d}".replace("+", "")
