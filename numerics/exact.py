@@ -12,6 +12,8 @@ it at its own precision. Reports write real numbers as decimal strings.
 '-0.33333'
 >>> decimal_string(Fraction(2, 10**1200), digits=3)
 '2.00e-1200'
+>>> exact_decimal(Fraction(3, 1024)), exact_decimal(0.1)
+('0.0029296875', '0.1000000000000000055511151231257827021181583404541015625')
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["to_fraction", "decimal_string", "log10_abs", "exact_array"]
+__all__ = ["to_fraction", "decimal_string", "exact_decimal", "log10_abs", "exact_array"]
 
 
 def to_fraction(v) -> Fraction:
@@ -87,3 +89,21 @@ def decimal_string(q: Fraction, digits: int = 17, rounding: str = "nearest") -> 
             return sign + mant + "0" * (point - len(mant))
         return sign + mant[:point] + "." + mant[point:]
     return sign + mant[0] + ("." + mant[1:] if len(mant) > 1 else "") + f"e{e:+d}".replace("+", "")
+
+
+def exact_decimal(v) -> str:
+    """The exact decimal expansion of a terminating number (any double, any decimal string).
+
+    Raises ValueError for a number whose expansion does not terminate (e.g. 1/3).
+    """
+    q = to_fraction(v)
+    den, twos, fives = q.denominator, 0, 0
+    while den % 2 == 0:
+        den //= 2
+        twos += 1
+    while den % 5 == 0:
+        den //= 5
+        fives += 1
+    if den != 1:
+        raise ValueError(f"{q} has no terminating decimal expansion")
+    return decimal_string(q, digits=max(1, len(str(abs(q.numerator))) + max(twos, fives)))

@@ -1,0 +1,238 @@
+"""Network instance files (THEORY 6): one JSON file holds an input and a network, exactly.
+
+Numbers are decimal strings (read exactly) or JSON numbers (their decimal text is read
+exactly too, never through a double). ``null`` or a missing optional key means absent.
+Every feature dimension is the input's ``d``: each sublayer maps n x d to n x d.
+Errors name the file and the field:
+
+>>> parse_instance({"format": "rankcollapse-instance/1", "input": [["1", "2"], ["3"]],
+...                 "d_qk": 1, "layers": []}, source="x.json")
+Traceback (most recent call last):
+...
+numerics.instance.InstanceError: x.json: input[1]: expected 2 entries (the width of input[0]), got 1
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from .exact import exact_decimal, to_fraction
+from .network import MLP, ACTIVATIONS, Attention, Head, Layer, LayerNorm, Network
+
+__all__ = ["Instance", "InstanceError", "FORMAT", "load_instance", "parse_instance",
+           "save_instance", "instance_to_json", "write_json_atomic"]
+
+FORMAT = "rankcollapse-instance/1"
+
+
+class InstanceError(ValueError):
+    """An instance file is malformed; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Instance:
+    X: np.ndarray  # object array of Fractions (or doubles), n x d
+    net: Network
+
+
+class _Reader:
+    """Walks the JSON tree keeping the path of the current field for error messages."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, path: str, msg: str):
+        raise InstanceError(f"{self.source}: {path}: {msg}")
+
+    def keys(self, obj, path, required: set, optional: set):
+        if not isinstance(obj, dict):
+            self.fail(path, f"expected an object, got {type(obj).__name__}")
+        unknown = sorted(set(obj) - required - optional)
+        if unknown:
+            self.fail(path, f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: "
+                      f"{', '.join(sorted(required | optional))}")
+        missing = sorted(required - set(obj))
+        if missing:
+            self.fail(path, f"missing key(s) {', '.join(map(repr, missing))}")
+
+    def number(self, v, path) -> Fraction:
+        if isinstance(v, bool) or not isinstance(v, (str, int, float, Fraction)):
+            self.fail(path, f"expected a decimal string or a number, got {json.dumps(v)}")
+        try:
+            # a float decoded elsewhere: its shortest repr is the decimal that was written
+            return to_fraction(repr(v) if isinstance(v, float) else v)
+        except (ValueError, ZeroDivisionError):
+            self.fail(path, f"{v!r} is not a finite decimal number")
+
+    def matrix(self, v, path, rows: int | None = None, cols: int | None = None, what=""):
+        if not isinstance(v, list) or not v or not all(isinstance(r, list) for r in v):
+            self.fail(path, "expected a non-empty list of rows (lists of numbers)")
+        width = len(v[0])
+        if width == 0:
+            self.fail(f"{path}[0]", "a row must not be empty")
+        for i, row in enumerate(v):
+            if len(row) != width:
+                self.fail(f"{path}[{i}]", f"expected {width} entries (the width of {path}[0]), got {len(row)}")
+        if rows is not None and len(v) != rows:
+            self.fail(path, f"expected {rows} rows{what}, got {len(v)}")
+        if cols is not None and width != cols:
+            self.fail(path, f"expected {cols} columns{what}, got {width}")
+        return np.array([[self.number(e, f"{path}[{i}][{j}]") for j, e in enumerate(row)]
+                         for i, row in enumerate(v)], dtype=object)
+
+    def vector(self, v, path, length: int, what=""):
+        if v is None:
+            return None
+        if not isinstance(v, list):
+            self.fail(path, "expected a list of numbers or null")
+        if len(v) != length:
+            self.fail(path, f"expected {length} entries{what}, got {len(v)}")
+        return np.array([self.number(e, f"{path}[{i}]") for i, e in enumerate(v)], dtype=object)
+
+    def flag(self, v, path) -> bool:
+        if v is None:
+            return False
+        if not isinstance(v, bool):
+            self.fail(path, f"expected true or false, got {json.dumps(v)}")
+        return v
+
+    def layernorm(self, v, path, d):
+        if v is None:
+            return None
+        self.keys(v, path, {"position"}, {"gain", "bias", "eps"})
+        if v["position"] not in ("pre", "post"):
+            self.fail(f"{path}.position", f"expected \"pre\" or \"post\", got {json.dumps(v['position'])}")
+        eps = self.number(v.get("eps") or 0, f"{path}.eps")
+        if eps < 0:
+            self.fail(f"{path}.eps", f"must be >= 0, got {v.get('eps')!r}")
+        return LayerNorm(v["position"], self.vector(v.get("gain"), f"{path}.gain", d, f" (d = {d})"),
+                         self.vector(v.get("bias"), f"{path}.bias", d, f" (d = {d})"), eps)
+
+    def head(self, v, path, d, d_qk):
+        self.keys(v, path, {"W_Q", "W_K", "W_V"}, {"W_O", "b_Q", "b_K", "b_V"})
+        W_Q = self.matrix(v["W_Q"], f"{path}.W_Q", d, d_qk, f" (d = {d}, d_qk = {d_qk})")
+        W_K = self.matrix(v["W_K"], f"{path}.W_K", d, d_qk, f" (d = {d}, d_qk = {d_qk})")
+        W_O = v.get("W_O")
+        W_V = self.matrix(v["W_V"], f"{path}.W_V", d, None if W_O is not None else d,
+                          f" (d = {d})" + ("" if W_O is not None else "; W_O is absent, so W_V must be d x d"))
+        d_v = W_V.shape[1]
+        return Head(W_Q, W_K, W_V,
+                    None if W_O is None else self.matrix(W_O, f"{path}.W_O", d_v, d, f" (d_v = {d_v}, d = {d})"),
+                    self.vector(v.get("b_Q"), f"{path}.b_Q", d_qk, f" (d_qk = {d_qk})"),
+                    self.vector(v.get("b_K"), f"{path}.b_K", d_qk, f" (d_qk = {d_qk})"),
+                    self.vector(v.get("b_V"), f"{path}.b_V", d_v, f" (d_v = {d_v})"))
+
+    def layer(self, v, path, d, d_qk):
+        self.keys(v, path, {"attention"}, {"mlp"})
+        a, ap = v["attention"], f"{path}.attention"
+        self.keys(a, ap, {"heads"}, {"b_O", "skip", "layernorm"})
+        if not isinstance(a["heads"], list) or not a["heads"]:
+            self.fail(f"{ap}.heads", "expected a non-empty list of heads")
+        attention = Attention(tuple(self.head(h, f"{ap}.heads[{i}]", d, d_qk) for i, h in enumerate(a["heads"])),
+                              self.vector(a.get("b_O"), f"{ap}.b_O", d, f" (d = {d})"),
+                              self.flag(a.get("skip"), f"{ap}.skip"),
+                              self.layernorm(a.get("layernorm"), f"{ap}.layernorm", d))
+        m, mp = v.get("mlp"), f"{path}.mlp"
+        if m is None:
+            return Layer(attention)
+        self.keys(m, mp, {"W1", "W2", "activation"}, {"b1", "b2", "skip", "layernorm"})
+        W1 = self.matrix(m["W1"], f"{mp}.W1", d, None, f" (d = {d})")
+        width = W1.shape[1]
+        if m["activation"] not in ACTIVATIONS:
+            self.fail(f"{mp}.activation", f"expected one of {', '.join(ACTIVATIONS)}, got {json.dumps(m['activation'])}")
+        return Layer(attention, MLP(W1, self.matrix(m["W2"], f"{mp}.W2", width, d, f" (hidden = {width}, d = {d})"),
+                                    self.vector(m.get("b1"), f"{mp}.b1", width, f" (hidden = {width})"),
+                                    self.vector(m.get("b2"), f"{mp}.b2", d, f" (d = {d})"),
+                                    m["activation"], self.flag(m.get("skip"), f"{mp}.skip"),
+                                    self.layernorm(m.get("layernorm"), f"{mp}.layernorm", d)))
+
+
+def parse_instance(obj, source: str = "<instance>") -> Instance:
+    """Validate a decoded JSON object and build the instance."""
+    rd = _Reader(source)
+    rd.keys(obj, "(top level)", {"format", "input", "d_qk", "layers"}, set())
+    if obj["format"] != FORMAT:
+        rd.fail("format", f"expected {FORMAT!r}, got {json.dumps(obj['format'])}")
+    X = rd.matrix(obj["input"], "input")
+    d_qk = obj["d_qk"]
+    if isinstance(d_qk, bool) or not isinstance(d_qk, int) or d_qk < 1:
+        rd.fail("d_qk", f"expected a positive integer, got {json.dumps(d_qk, default=str)}")
+    if not isinstance(obj["layers"], list):
+        rd.fail("layers", "expected a list of layers")
+    d = X.shape[1]
+    layers = tuple(rd.layer(v, f"layers[{i}]", d, d_qk) for i, v in enumerate(obj["layers"]))
+    return Instance(X, Network(d_qk, layers))
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not a finite number")
+
+
+def load_instance(path) -> Instance:
+    """Read and validate an instance file; JSON numbers keep their exact decimal value."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise InstanceError(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        obj = json.loads(text, parse_float=Fraction, parse_constant=_reject_constant)
+    except ValueError as e:
+        raise InstanceError(f"{path}: not valid JSON: {e}") from None
+    return parse_instance(obj, str(path))
+
+
+def _mat(A):
+    return None if A is None else [[exact_decimal(v) for v in row] for row in np.asarray(A)]
+
+
+def _vec(v):
+    return None if v is None else [exact_decimal(e) for e in np.asarray(v)]
+
+
+def _ln(ln):
+    return None if ln is None else {"position": ln.position, "gain": _vec(ln.gain),
+                                    "bias": _vec(ln.bias), "eps": exact_decimal(ln.eps)}
+
+
+def instance_to_json(X, net: Network) -> dict:
+    """The instance as a JSON-ready dict with exact decimal strings."""
+    layers = []
+    for layer in net.layers:
+        a = layer.attention
+        heads = [{"W_Q": _mat(h.W_Q), "W_K": _mat(h.W_K), "W_V": _mat(h.W_V), "W_O": _mat(h.W_O),
+                  "b_Q": _vec(h.b_Q), "b_K": _vec(h.b_K), "b_V": _vec(h.b_V)} for h in a.heads]
+        m = layer.mlp
+        layers.append({"attention": {"heads": heads, "b_O": _vec(a.b_O), "skip": a.skip,
+                                     "layernorm": _ln(a.layernorm)},
+                       "mlp": None if m is None else {
+                           "W1": _mat(m.W1), "b1": _vec(m.b1), "W2": _mat(m.W2), "b2": _vec(m.b2),
+                           "activation": m.activation, "skip": m.skip, "layernorm": _ln(m.layernorm)}})
+    return {"format": FORMAT, "input": _mat(X), "d_qk": net.d_qk, "layers": layers}
+
+
+def write_json_atomic(path, obj) -> None:
+    """Write JSON to ``path`` only once it is complete (a failure leaves the old file intact)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=1)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def save_instance(path, X, net: Network) -> Path:
+    """Save an instance file (exact decimals) and return its path."""
+    write_json_atomic(path, instance_to_json(X, net))
+    return Path(path)
