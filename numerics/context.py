@@ -44,9 +44,9 @@ from .exact import to_fraction
 __all__ = ["Context", "get_context", "BACKENDS"]
 
 
-def _mpf_fraction(x) -> Fraction:
-    """Exact value of an mpmath mpf (its binary mantissa and exponent)."""
-    sign, man, exp, _ = x._mpf_
+def _mpf_fraction(raw) -> Fraction:
+    """Exact value of a raw mpmath number tuple (sign, mantissa, exponent, bits)."""
+    sign, man, exp, _ = raw
     if not man and exp:  # inf / nan carry no mantissa but a special exponent code
         raise ValueError(f"non-finite endpoint {x}")
     val = Fraction(man) * (Fraction(2) ** exp)
@@ -90,6 +90,9 @@ class Context:
     def log(self, A):
         return self._map("log", A)
 
+    def expm1(self, A):
+        return self._map("expm1", A)
+
     def tanh(self, A):
         return self._map("tanh", A)
 
@@ -106,6 +109,10 @@ class Context:
 
     def min(self, values):
         return -self.max(-np.asarray(values))
+
+    def hull(self, a, b):
+        """An enclosure of everything between the enclosures ``a`` and ``b``."""
+        raise NotImplementedError
 
     def lo(self, x) -> Fraction:
         """Exact lower end of the enclosure of ``x``."""
@@ -167,6 +174,12 @@ class Float64Context(Context):
     def tanh(self, A):
         return self._scalar_or_array(np.tanh(A))
 
+    def expm1(self, A):
+        return self._scalar_or_array(np.expm1(A))
+
+    def hull(self, a, b):
+        return (a + b) / 2  # no enclosures in float64: the midpoint is the estimate
+
     def erf(self, A):
         return self._scalar_or_array(scipy.special.erf(A))
 
@@ -216,8 +229,13 @@ class MpmathContext(Context):
         return iv.prec
 
     _exp = staticmethod(iv.exp)
+    _expm1 = staticmethod(iv.expm1)
     _sqrt = staticmethod(iv.sqrt)
     _log = staticmethod(iv.log)
+
+    @staticmethod
+    def hull(a, b):
+        return iv.mpf([min(a.a, b.a), max(a.b, b.b)])
 
     @staticmethod
     def _tanh(x):
@@ -243,11 +261,12 @@ class MpmathContext(Context):
     def _max2(x, y):
         return iv.mpf([max(x.a, y.a), max(x.b, y.b)])
 
+    # the raw endpoint tuples: converting through mpmath.mpf would round to mp.prec
     def lo(self, x):
-        return _mpf_fraction(mpmath.mpf(self.number(x).a))
+        return _mpf_fraction(self.number(x)._mpi_[0])
 
     def hi(self, x):
-        return _mpf_fraction(mpmath.mpf(self.number(x).b))
+        return _mpf_fraction(self.number(x)._mpi_[1])
 
     def point(self, q):
         return self.number(q)
@@ -282,6 +301,7 @@ class ArbContext(Context):
         return flint.ctx.prec
 
     _exp = staticmethod(flint.arb.exp)
+    _expm1 = staticmethod(flint.arb.expm1)
     _sqrt = staticmethod(flint.arb.sqrt)
     _log = staticmethod(flint.arb.log)
     _tanh = staticmethod(flint.arb.tanh)
@@ -292,19 +312,29 @@ class ArbContext(Context):
         return x.max(0)
 
     @staticmethod
+    def hull(a, b):
+        return a.union(b)
+
+    @staticmethod
     def _max2(x, y):
         return x.max(y)
+
+    def to_float(self, A):
+        return np.vectorize(lambda v: float(v.mid()), otypes=[float])(A)
 
     @staticmethod
     def _exact(x) -> Fraction:
         man, exp = x.man_exp()
         return Fraction(int(man)) * (Fraction(2) ** int(exp))
 
+    # from the exact midpoint and radius: lower()/upper() would round at the current precision
     def lo(self, x):
-        return self._exact(self.number(x).lower())
+        x = self.number(x)
+        return self._exact(x.mid()) - self._exact(x.rad())
 
     def hi(self, x):
-        return self._exact(self.number(x).upper())
+        x = self.number(x)
+        return self._exact(x.mid()) + self._exact(x.rad())
 
 
 BACKENDS = {"float64": Float64Context, "mpmath": MpmathContext, "arb": ArbContext}

@@ -147,9 +147,13 @@ def _add_bias(Y, b):
 def softmax_rows(ctx: Context, S, key_mask=None):
     """Row-wise softmax. The shift by each row's (double) maximum is exact and changes nothing
     mathematically; it keeps exp from overflowing. Masked keys get probability exactly 0."""
-    shift = np.max(np.where(key_mask, ctx.to_float(S), -np.inf) if key_mask is not None
-                   else ctx.to_float(S), axis=1, keepdims=True)
-    E = ctx.exp(S - ctx.array(shift))
+    F = ctx.to_float(S)
+    if key_mask is not None:
+        F = np.where(key_mask, F, -np.inf)
+    shift = ctx.array(np.max(F, axis=1, keepdims=True))
+    if key_mask is not None:  # masked logits are replaced before exp so they cannot overflow
+        S = np.where(key_mask, S, np.broadcast_to(shift, S.shape))
+    E = ctx.exp(S - shift)
     if key_mask is not None:
         E = E * ctx.array(key_mask.astype(np.float64))
     return E / E.sum(axis=1, keepdims=True)

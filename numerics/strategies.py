@@ -1,0 +1,129 @@
+"""Hypothesis strategies for property tests of attention networks (public API).
+
+Use them to test your own attention variant against the bounds::
+
+    from hypothesis import given
+    from numerics import strategies as rs
+    from numerics.certify import check_network
+
+    @given(rs.single_head_cases(max_depth=2))
+    def test_my_variant(case):
+        report = check_network(case.net, case.X)
+        assert all(v.verdict != "violated" for r in report.layers for v in r.verdicts.values())
+
+Inputs come in three flavours, because rank collapse lives near rank 1: generic matrices,
+near-rank-1 matrices (a large common row plus a tiny residual, built exactly so that the
+residual is not lost to rounding), and matrices with identical rows. Weights have scales from
+1e-3 to 1e2. Matrices of doubles are exact; near-rank-1 inputs are exact Fractions.
+
+>>> from hypothesis import find
+>>> case = find(single_head_cases(max_depth=1), lambda c: True)
+>>> case.X.shape[0] >= 2 and case.net.depth == 1
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .network import MLP, Attention, Head, Layer, LayerNorm, Network
+
+__all__ = ["Case", "shapes", "weight_scales", "matrices", "inputs", "near_rank_one", "identical_rows",
+           "heads", "single_head_cases", "network_cases"]
+
+# Bounded, finite doubles: the interesting structure is in shape and scale, not in overflow.
+_unit = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+
+
+@dataclass(frozen=True)
+class Case:
+    """An input and a network, ready for :func:`numerics.certify.check_network`."""
+
+    X: np.ndarray
+    net: Network
+
+
+def shapes(min_n: int = 2, max_n: int = 6, max_d: int = 4):
+    """``(n, d)``: tokens and features."""
+    return st.tuples(st.integers(min_n, max_n), st.integers(1, max_d))
+
+
+def weight_scales(low: float = 1e-3, high: float = 1e2):
+    """Log-uniform scales, including the ends."""
+    return st.one_of(st.sampled_from([low, high]),
+                     st.floats(np.log10(low), np.log10(high)).map(lambda e: float(10.0 ** e)))
+
+
+def matrices(rows: int, cols: int, scale=None):
+    """``rows x cols`` doubles with entries in ``[-scale, scale]``."""
+    scale_st = weight_scales() if scale is None else st.just(scale)
+    return st.tuples(st.lists(_unit, min_size=rows * cols, max_size=rows * cols), scale_st).map(
+        lambda t: np.array(t[0], dtype=np.float64).reshape(rows, cols) * t[1])
+
+
+def near_rank_one(n: int, d: int):
+    """``1 v^T + eps N`` exactly (Fractions): a common row of size up to 1e3 and a residual of
+    relative size eps in [1e-40, 1e-2] that a double could not even represent on top of v."""
+    return st.tuples(matrices(1, d, 1.0), st.sampled_from([1, 10, 1000]), matrices(n, d, 1.0),
+                     st.integers(2, 40)).map(
+        lambda t: np.array([[Fraction(t[0][0, j]) * t[1] + Fraction(t[2][i, j]) / 10 ** t[3]
+                             for j in range(d)] for i in range(n)], dtype=object))
+
+
+def identical_rows(n: int, d: int):
+    """All rows equal: ``r(X) = 0``."""
+    return matrices(1, d).map(lambda v: np.repeat(v, n, axis=0))
+
+
+def inputs(n: int, d: int, identical: bool = True):
+    """Generic, near-rank-1 and (optionally) identical-row inputs."""
+    options = [matrices(n, d, 1.0), matrices(n, d), near_rank_one(n, d)]
+    return st.one_of(*options, *([identical_rows(n, d)] if identical else []))
+
+
+def heads(d: int, d_qk: int, biases: bool = False, W_O: bool = False):
+    """One head with weights of one random scale each."""
+    vec = lambda k: matrices(1, k).map(lambda m: m[0]) if biases else st.none()  # noqa: E731
+    return st.builds(Head, matrices(d, d_qk), matrices(d, d_qk), matrices(d, d),
+                     matrices(d, d) if W_O else st.none(), vec(d_qk), vec(d_qk), vec(d))
+
+
+@st.composite
+def single_head_cases(draw, min_depth: int = 1, max_depth: int = 6, max_n: int = 6, max_d: int = 4,
+                      identical: bool = False, biases: bool = True):
+    """The paper's pure single-head SAN (each layer its own head) and an input."""
+    n, d = draw(shapes(max_n=max_n, max_d=max_d))
+    d_qk = draw(st.integers(1, 3))
+    depth = draw(st.integers(min_depth, max_depth))
+    layers = [Layer(Attention((draw(heads(d, d_qk, biases=biases)),))) for _ in range(depth)]
+    return Case(draw(inputs(n, d, identical)), Network(d_qk, tuple(layers)))
+
+
+@st.composite
+def network_cases(draw, min_depth: int = 1, max_depth: int = 3, max_heads: int = 3, max_n: int = 5,
+                  max_d: int = 3, skip: bool | None = False, mlp: bool | None = None,
+                  layernorm: bool = False, identical: bool = False):
+    """General layers: several heads with W_O and biases, optional MLP, skip, LayerNorm.
+
+    ``skip`` / ``mlp``: True = always, False = never, None = drawn per layer.
+    """
+    n, d = draw(shapes(max_n=max_n, max_d=max_d))
+    d_qk = draw(st.integers(1, 3))
+    choose = lambda flag: draw(st.booleans()) if flag is None else flag  # noqa: E731
+    layers = []
+    for _ in range(draw(st.integers(min_depth, max_depth))):
+        hs = tuple(draw(heads(d, d_qk, biases=True, W_O=True)) for _ in range(draw(st.integers(1, max_heads))))
+        ln = (LayerNorm(draw(st.sampled_from(["pre", "post"])), draw(matrices(1, d)).ravel(),
+                        draw(matrices(1, d)).ravel(), Fraction(1, 10**5)) if layernorm else None)
+        att = Attention(hs, draw(matrices(1, d)).ravel(), choose(skip), ln)
+        m = None
+        if choose(mlp):
+            width = draw(st.integers(1, 4))
+            m = MLP(draw(matrices(d, width)), draw(matrices(width, d)), draw(matrices(1, width)).ravel(),
+                    draw(matrices(1, d)).ravel(), draw(st.sampled_from(["relu", "gelu", "tanh"])), choose(skip))
+        layers.append(Layer(att, m))
+    return Case(draw(inputs(n, d, identical)), Network(d_qk, tuple(layers)))

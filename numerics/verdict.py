@@ -1,0 +1,93 @@
+"""Three-valued verdicts (THEORY 5) and the working-precision rule.
+
+A claim ``lhs <= rhs`` is
+
+* ``holds``     when the certified upper end of lhs is <= the certified lower end of rhs,
+* ``violated``  when the certified lower end of lhs is > the certified upper end of rhs,
+* ``inconclusive`` otherwise -- including every comparison made in float64, which carries no
+  error bound and is for exploration only.
+
+Endpoints are exact Fractions, so no rounding happens in the comparison itself.
+
+>>> from fractions import Fraction as F
+>>> decide((F(1), F(2)), (F(3), F(4)), certified=True).verdict
+'holds'
+>>> decide((F(1), F(3)), (F(2), F(4)), certified=True).verdict
+'inconclusive'
+>>> decide((F(5), F(6)), (F(3), F(4)), certified=False).verdict   # float64 never decides
+'inconclusive'
+>>> working_precision(bound_log10=-1000, scale_log10=2)           # bits for a 1e-1000 bound
+3509
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Iterable, TypeVar
+
+T = TypeVar("T")
+
+__all__ = ["HOLDS", "VIOLATED", "INCONCLUSIVE", "Verdict", "decide", "working_precision",
+           "adaptive", "worst"]
+
+HOLDS, VIOLATED, INCONCLUSIVE = "holds", "violated", "inconclusive"
+GUARD_BITS = 64
+MAX_BITS = 1 << 18
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str
+    lhs: tuple[Fraction, Fraction]
+    rhs: tuple[Fraction, Fraction]
+    reason: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        """Observed / bound at the midpoints (a float summary for reports; not a verdict)."""
+        lhs, rhs = (self.lhs[0] + self.lhs[1]) / 2, (self.rhs[0] + self.rhs[1]) / 2
+        if rhs == 0:
+            return None if lhs == 0 else math.inf
+        return float(lhs / rhs)
+
+
+def decide(lhs, rhs, certified: bool) -> Verdict:
+    """Verdict on ``lhs <= rhs`` from enclosures ``(lo, hi)`` with exact ends."""
+    lhs, rhs = tuple(map(Fraction, lhs)), tuple(map(Fraction, rhs))
+    if not certified:
+        return Verdict(INCONCLUSIVE, lhs, rhs, "float64 carries no error bound (exploration only)")
+    if lhs[1] <= rhs[0]:
+        return Verdict(HOLDS, lhs, rhs)
+    if lhs[0] > rhs[1]:
+        return Verdict(VIOLATED, lhs, rhs)
+    return Verdict(INCONCLUSIVE, lhs, rhs, "the enclosures of both sides overlap")
+
+
+def working_precision(bound_log10: float, scale_log10: float = 0.0, guard_bits: int = GUARD_BITS) -> int:
+    """Bits for a forward pass whose residual is compared with a bound of size 10^bound_log10
+    on top of entries of size 10^scale_log10: the residual must survive the cancellation of
+    the O(scale) common row, with ``guard_bits`` to spare (THEORY 5)."""
+    digits = max(0.0, scale_log10 - bound_log10)
+    return max(53, math.ceil(digits * math.log2(10)) + guard_bits)
+
+
+def adaptive(evaluate: Callable[[int], T], verdicts_of: Callable[[T], Iterable[Verdict]],
+             start_bits: int, max_bits: int = MAX_BITS) -> tuple[T, int, bool]:
+    """Run ``evaluate(bits)`` at doubling precision until none of its verdicts is inconclusive
+    or ``max_bits`` is reached. Returns the last result, its bits, and whether the cap left
+    something undecided."""
+    bits = min(start_bits, max_bits)
+    while True:
+        result = evaluate(bits)
+        undecided = any(v.verdict == INCONCLUSIVE for v in verdicts_of(result))
+        if not undecided or bits >= max_bits:
+            return result, bits, undecided
+        bits = min(2 * bits, max_bits)
+
+
+def worst(verdicts) -> str:
+    """The combined verdict of several checks: violated > inconclusive > holds."""
+    names = {v if isinstance(v, str) else v.verdict for v in verdicts}
+    return VIOLATED if VIOLATED in names else INCONCLUSIVE if INCONCLUSIVE in names else HOLDS

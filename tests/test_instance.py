@@ -1,0 +1,93 @@
+"""Instance files (THEORY 6): exact round trips and errors that name the field."""
+
+import copy
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from numerics.context import get_context
+from numerics.instance import InstanceError, load_instance, parse_instance, save_instance
+from numerics.network import forward
+from numerics.strategies import network_cases
+
+EXAMPLE = {"format": "rankcollapse-instance/1",
+           "input": [["0.1", "-2"], ["3.5", "0.25"]],
+           "d_qk": 1,
+           "layers": [{"attention": {"heads": [{"W_Q": [["1"], ["0"]], "W_K": [["0.5"], ["1"]],
+                                                "W_V": [["1", "0"], ["0", "1"]],
+                                                "W_O": None, "b_Q": None, "b_K": None, "b_V": None}],
+                                     "b_O": None, "skip": False, "layernorm": None},
+                       "mlp": None}]}
+
+
+def test_theory_example_loads_exactly(tmp_path):
+    p = tmp_path / "x.json"
+    p.write_text(json.dumps(EXAMPLE))
+    inst = load_instance(p)
+    assert inst.X[0, 0] == Fraction(1, 10) and inst.net.depth == 1
+    assert inst.net.layers[0].attention.heads[0].W_K[0, 0] == Fraction(1, 2)
+
+
+def test_json_numbers_keep_their_decimal_value(tmp_path):
+    p = tmp_path / "x.json"
+    p.write_text(json.dumps(EXAMPLE).replace('"0.1"', "0.1"))
+    assert load_instance(p).X[0, 0] == Fraction(1, 10)  # not the double nearest 0.1
+
+
+@given(network_cases(max_depth=2, skip=None, mlp=None, layernorm=True))
+def test_round_trip_is_exact(case):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        path = save_instance(Path(d) / "case.json", case.X, case.net)
+        back = load_instance(path)
+    ctx = get_context("float64")
+    assert (forward(back.net, back.X, ctx)[-1] == forward(case.net, case.X, ctx)[-1]).all()
+
+
+def _broken(path, value):
+    obj = copy.deepcopy(EXAMPLE)
+    *keys, last = path
+    node = obj
+    for k in keys:
+        node = node[k]
+    if value is KeyError:
+        del node[last]
+    else:
+        node[last] = value
+    return obj
+
+
+@pytest.mark.parametrize("path,value,message", [
+    (("format",), "other/1", "format: expected 'rankcollapse-instance/1'"),
+    (("input", 1), ["1"], r"input\[1\]: expected 2 entries"),
+    (("input", 0, 0), "nan", r"input\[0\]\[0\]: 'nan' is not a finite decimal number"),
+    (("input", 0, 0), True, r"input\[0\]\[0\]: expected a decimal string or a number"),
+    (("d_qk",), 0, "d_qk: expected a positive integer"),
+    (("layers", 0, "attention", "heads", 0, "W_Q"), [["1"]], r"heads\[0\]\.W_Q: expected 2 rows"),
+    (("layers", 0, "attention", "heads", 0, "W_V"), [["1"], ["2"]], r"W_V: expected 2 columns"),
+    (("layers", 0, "attention", "heads", 0, "b_Q"), ["1", "2"], r"b_Q: expected 1 entries"),
+    (("layers", 0, "attention", "heads", 0, "W_X"), [["1"]], "unknown key"),
+    (("layers", 0, "attention", "heads", 0, "W_K"), KeyError, "missing key"),
+    (("layers", 0, "attention", "layernorm"), {"position": "middle"}, "position: expected"),
+    (("layers", 0, "mlp"), {"W1": [["1"], ["1"]], "W2": [["1", "1"]], "activation": "swish"},
+     "activation: expected one of relu, gelu, tanh"),
+    (("layers", 0, "attention", "skip"), "yes", "skip: expected true or false"),
+])
+def test_errors_name_the_field(path, value, message):
+    with pytest.raises(InstanceError, match=message) as err:
+        parse_instance(_broken(path, value), "bad.json")
+    assert str(err.value).startswith("bad.json: ")
+
+
+def test_unreadable_and_invalid_json(tmp_path):
+    with pytest.raises(InstanceError, match="cannot read"):
+        load_instance(tmp_path / "missing.json")
+    p = tmp_path / "x.json"
+    p.write_text('{"format": NaN}')
+    with pytest.raises(InstanceError, match="not valid JSON"):
+        load_instance(p)
