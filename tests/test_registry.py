@@ -1,0 +1,102 @@
+"""The registry API: ids, order, validation, check_steps and rendering."""
+
+import re
+from pathlib import Path
+
+import pytest
+import sympy
+
+import proofs
+from proofs.registry import FAMILIES, Claim, Step, register
+
+EXPECTED = {
+    "N1": "theorem", "N2": "theorem", "N3": "theorem",
+    "E1": "theorem", "E4": "theorem", "thm2.2": "published",
+    "E2": "theorem", "cor2.3": "published",
+    "thm2.1": "theorem", "E5": "theorem",
+    "E3": "theorem", "cor3.2": "published",
+    "sec3.3": "published", "erratum": "theorem", "erratum.nohyp": "published",
+}
+NUMERIC = {"E1:Step 4", "E1:Step 5", "thm2.2:search", "cor2.3:search", "cor3.2:search",
+           "sec3.3:search", "erratum.nohyp:search"}
+
+
+def test_ids_kinds_and_order():
+    claims = proofs.all_claims()
+    assert [c.id for c in claims] == list(EXPECTED)
+    assert {c.id: c.kind for c in claims} == EXPECTED
+    families = [FAMILIES.index(c.family) for c in claims]
+    assert families == sorted(families)
+
+
+def test_numeric_check_ids():
+    found = {s.numeric_check for c in proofs.all_claims() for s in c.steps if s.numeric_check}
+    assert found == NUMERIC
+
+
+def test_get_unknown_lists_known_ids():
+    with pytest.raises(KeyError, match="known ids: N1, N2"):
+        proofs.get("nope")
+
+
+def test_register_rejects_duplicates():
+    with pytest.raises(ValueError, match="already registered"):
+        register(proofs.get("N1"))
+
+
+def test_every_proved_step_goes_through():
+    for claim in proofs.all_claims():
+        for step, ok in proofs.check_steps(claim):
+            assert ok is (True if step.status == "proved" else None), (claim.id, step.label)
+
+
+def _claim(*steps, claim_id="test"):
+    return Claim(id=claim_id, title="t", source="s", kind="theorem", family="norms",
+                 hypotheses=(), statement=sympy.Symbol("x") > 0, steps=steps)
+
+
+def test_step_and_claim_validation():
+    with pytest.raises(ValueError, match="proof iff"):
+        Step("a", "t", None, "proved", "r")
+    with pytest.raises(ValueError, match="proof iff"):
+        Step("a", "t", None, "assumed", "r", proof=lambda: True)
+    with pytest.raises(ValueError, match="numeric_check iff"):
+        Step("a", "t", None, "numeric", "r")
+    with pytest.raises(ValueError, match="reason"):
+        Step("a", "t", None, "assumed", "")
+    with pytest.raises(ValueError, match="unknown status"):
+        Step("a", "t", None, "believed", "r")
+    with pytest.raises(ValueError, match="must be 'test:a'"):
+        _claim(Step("a", "t", None, "numeric", "r", numeric_check="other:a"))
+    with pytest.raises(ValueError, match="duplicate step labels"):
+        _claim(Step("a", "t", None, "assumed", "r"), Step("a", "u", None, "assumed", "r"))
+
+
+def test_check_steps_reports_false_and_rejects_non_bools():
+    claim = _claim(Step("a", "t", None, "proved", "r", proof=lambda: False),
+                   Step("b", "t", None, "assumed", "r"))
+    assert [ok for _, ok in proofs.check_steps(claim)] == [False, None]
+    with pytest.raises(TypeError, match="not a bool"):
+        proofs.check_steps(_claim(Step("a", "t", None, "proved", "r", proof=lambda: None)))
+
+
+def test_renders_list_every_step_with_status():
+    for claim in proofs.all_claims():
+        plain, tex = claim.render(), claim.render(latex=True)
+        for number, step in enumerate(claim.steps, 1):
+            assert f"{number}. {step.label} [{step.status}]" in plain
+        assert tex.count(r"\begin{enumerate}") == tex.count(r"\end{enumerate}") == 1
+        assert tex.count(r"\item") == len(claim.steps) + len(claim.hypotheses)
+        assert claim.latex().startswith(r"\begin{align*}")
+        assert claim.latex().count(r"\\") == len(claim.steps)
+
+
+def test_latex_escapes_prose():
+    tex = proofs.get("N2").render(latex=True)
+    assert r"triangle\_counterexample()" in tex and r"\{-1, 0, 1, 2\}" in tex
+
+
+def test_sympy_only():
+    forbidden = re.compile(r"^\s*(import|from)\s+(numpy|scipy|mpmath)\b", re.MULTILINE)
+    for path in (Path(proofs.__file__).parent).glob("*.py"):
+        assert not forbidden.search(path.read_text()), path
