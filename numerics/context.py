@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 from fractions import Fraction
 
 import flint
@@ -44,11 +45,12 @@ from .exact import to_fraction
 __all__ = ["Context", "get_context", "BACKENDS"]
 
 
-def _mpf_fraction(raw) -> Fraction:
-    """Exact value of a raw mpmath number tuple (sign, mantissa, exponent, bits)."""
+def _mpf_fraction(raw, infinity: float) -> Fraction | float:
+    """Exact value of a raw mpmath number tuple (sign, mantissa, exponent, bits); an infinite
+    or undefined endpoint becomes ``infinity`` (-inf for lower ends, +inf for upper ends)."""
     sign, man, exp, _ = raw
     if not man and exp:  # inf / nan carry no mantissa but a special exponent code
-        raise ValueError(f"non-finite endpoint {x}")
+        return infinity
     val = Fraction(man) * (Fraction(2) ** exp)
     return -val if sign else val
 
@@ -115,11 +117,11 @@ class Context:
         raise NotImplementedError
 
     def lo(self, x) -> Fraction:
-        """Exact lower end of the enclosure of ``x``."""
+        """Exact lower end of the enclosure of ``x`` (``-math.inf`` if it has none)."""
         raise NotImplementedError
 
     def hi(self, x) -> Fraction:
-        """Exact upper end of the enclosure of ``x``."""
+        """Exact upper end of the enclosure of ``x`` (``math.inf`` if it has none)."""
         raise NotImplementedError
 
     def to_float(self, A) -> np.ndarray:
@@ -193,7 +195,7 @@ class Float64Context(Context):
         return float(np.min(values))
 
     def lo(self, x):
-        return Fraction(float(x))
+        return Fraction(float(x)) if math.isfinite(x) else math.copysign(math.inf, x)
 
     hi = lo
 
@@ -263,10 +265,10 @@ class MpmathContext(Context):
 
     # the raw endpoint tuples: converting through mpmath.mpf would round to mp.prec
     def lo(self, x):
-        return _mpf_fraction(self.number(x)._mpi_[0])
+        return _mpf_fraction(self.number(x)._mpi_[0], -math.inf)
 
     def hi(self, x):
-        return _mpf_fraction(self.number(x)._mpi_[1])
+        return _mpf_fraction(self.number(x)._mpi_[1], math.inf)
 
     def point(self, q):
         return self.number(q)
@@ -330,11 +332,11 @@ class ArbContext(Context):
     # from the exact midpoint and radius: lower()/upper() would round at the current precision
     def lo(self, x):
         x = self.number(x)
-        return self._exact(x.mid()) - self._exact(x.rad())
+        return self._exact(x.mid()) - self._exact(x.rad()) if x.is_finite() else -math.inf
 
     def hi(self, x):
         x = self.number(x)
-        return self._exact(x.mid()) + self._exact(x.rad())
+        return self._exact(x.mid()) + self._exact(x.rad()) if x.is_finite() else math.inf
 
 
 BACKENDS = {"float64": Float64Context, "mpmath": MpmathContext, "arb": ArbContext}

@@ -27,41 +27,59 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Iterable, TypeVar
 
+from .exact import log10_abs
+
 T = TypeVar("T")
 
-__all__ = ["HOLDS", "VIOLATED", "INCONCLUSIVE", "Verdict", "decide", "working_precision",
-           "adaptive", "worst"]
+__all__ = ["HOLDS", "VIOLATED", "INCONCLUSIVE", "ZERO_ON_BOTH_SIDES", "Verdict", "decide",
+           "working_precision", "adaptive", "worst"]
 
 HOLDS, VIOLATED, INCONCLUSIVE = "holds", "violated", "inconclusive"
 GUARD_BITS = 64
 MAX_BITS = 1 << 18
 
 
+ZERO_ON_BOTH_SIDES = "both sides are zero to working precision (an equality case enclosures cannot decide)"
+
+
 @dataclass(frozen=True)
 class Verdict:
     verdict: str
-    lhs: tuple[Fraction, Fraction]
+    lhs: tuple[Fraction, Fraction]   # exact ends; an end may be +-math.inf (no finite enclosure)
     rhs: tuple[Fraction, Fraction]
     reason: str = ""
 
     @property
+    def zero_on_both_sides(self) -> bool:
+        """Undecided because both enclosures reach down to 0 (e.g. r = 0 = bound exactly)."""
+        return self.reason == ZERO_ON_BOTH_SIDES
+
+    @property
     def ratio(self) -> float | None:
         """Observed / bound at the midpoints (a float summary for reports; not a verdict)."""
+        if any(isinstance(v, float) for v in (*self.lhs, *self.rhs)):  # an infinite end
+            return None
         lhs, rhs = (self.lhs[0] + self.lhs[1]) / 2, (self.rhs[0] + self.rhs[1]) / 2
         if rhs == 0:
             return None if lhs == 0 else math.inf
-        return float(lhs / rhs)
+        if lhs == 0:
+            return 0.0
+        q = lhs / rhs
+        return float(q) if abs(log10_abs(q)) < 300 else math.copysign(math.inf if log10_abs(q) > 0 else 0.0, q)
 
 
 def decide(lhs, rhs, certified: bool) -> Verdict:
     """Verdict on ``lhs <= rhs`` from enclosures ``(lo, hi)`` with exact ends."""
-    lhs, rhs = tuple(map(Fraction, lhs)), tuple(map(Fraction, rhs))
+    exact = lambda v: v if isinstance(v, float) else Fraction(v)  # noqa: E731  (keeps +-inf)
+    lhs, rhs = tuple(map(exact, lhs)), tuple(map(exact, rhs))
     if not certified:
         return Verdict(INCONCLUSIVE, lhs, rhs, "float64 carries no error bound (exploration only)")
     if lhs[1] <= rhs[0]:
         return Verdict(HOLDS, lhs, rhs)
     if lhs[0] > rhs[1]:
         return Verdict(VIOLATED, lhs, rhs)
+    if lhs[0] <= 0 and rhs[0] <= 0:
+        return Verdict(INCONCLUSIVE, lhs, rhs, ZERO_ON_BOTH_SIDES)
     return Verdict(INCONCLUSIVE, lhs, rhs, "the enclosures of both sides overlap")
 
 
@@ -76,14 +94,16 @@ def working_precision(bound_log10: float, scale_log10: float = 0.0, guard_bits: 
 def adaptive(evaluate: Callable[[int], T], verdicts_of: Callable[[T], Iterable[Verdict]],
              start_bits: int, max_bits: int = MAX_BITS) -> tuple[T, int, bool]:
     """Run ``evaluate(bits)`` at doubling precision until none of its verdicts is inconclusive
-    or ``max_bits`` is reached. Returns the last result, its bits, and whether the cap left
-    something undecided."""
+    or ``max_bits`` is reached. Returns the last result, its bits, and whether something is
+    still undecided. Undecided verdicts with zero on both sides stop the doubling once they
+    have been seen at two precisions: more bits cannot separate 0 from 0."""
     bits = min(start_bits, max_bits)
     while True:
         result = evaluate(bits)
-        undecided = any(v.verdict == INCONCLUSIVE for v in verdicts_of(result))
-        if not undecided or bits >= max_bits:
-            return result, bits, undecided
+        undecided = [v for v in verdicts_of(result) if v.verdict == INCONCLUSIVE]
+        hopeless = bits > start_bits and all(v.zero_on_both_sides for v in undecided)
+        if not undecided or hopeless or bits >= max_bits:
+            return result, bits, bool(undecided)
         bits = min(2 * bits, max_bits)
 
 

@@ -1,0 +1,205 @@
+"""The explicit bounds of THEORY 4 and the published forms, evaluated in any number context.
+
+* :func:`one_step_bound` -- Lemmas E1/E2 with the actual attention of a layer (and E3's MLP
+  factor). It tracks a pair ``(u, v)`` bounding ``||Res||_1`` and ``||Res||_inf`` of one
+  representative residual, and only takes the geometric mean at the end, because the
+  composite "norm" must never be added (THEORY 1).
+* :func:`apriori_bounds` -- Theorem E4: ``B_l = lam_l 4 Gamma_l beta_l H s B_{l-1}^3``.
+* :func:`published_bounds` -- Thm 2.2 / Cor 2.3 / Cor 3.2 as published, with gamma = 1:
+  ``P_l = (4 beta_l H lam_l s) P_{l-1}^3``, ``P_0 = r(X)``.
+
+A bound that does not apply to a layer (LayerNorm anywhere; a skip connection for E4 and the
+published forms) is ``None`` from that layer on.
+
+>>> from numerics.context import get_context
+>>> from numerics.network import single_head
+>>> ctx = get_context("arb")
+>>> net = single_head([[1.0]], [[1.0]], [[1.0]], depth=3)
+>>> B = apriori_bounds(ctx, net, n=2, B0=ctx.number("0.1"))
+>>> [f"{float(ctx.to_float(b)):.3g}" for b in B]             # doubly exponential decay
+['0.1', '0.00286', '6.6e-08', '8.11e-22']
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import sympy
+
+from proofs.mlp import lipschitz_constant
+
+from .context import Context
+from .network import Layer, Network, softmax_rows
+from .norms import norm_1, norm_inf
+
+__all__ = ["one_step_bound", "apriori_bounds", "published_bounds", "layer_constants", "phi"]
+
+
+def _s(ctx: Context, d_qk: int):
+    """``s = 1/sqrt(d_qk)`` in the context."""
+    return 1 / ctx.sqrt(ctx.number(d_qk))
+
+
+def phi(ctx: Context, t):
+    """``phi(t) = (e^t - 1)/t`` with ``phi(0) = 1``, for ``t >= 0``. phi is increasing, so a ``t``
+    whose enclosure touches 0 gives ``[1, phi(hi t)]``; expm1 keeps tiny t accurate."""
+    if ctx.hi(t) == 0:
+        return ctx.number(1)
+    if ctx.lo(t) > 0:
+        return ctx.expm1(t) / t
+    top = ctx.number(ctx.hi(t))
+    return ctx.hull(ctx.number(1), ctx.expm1(top) / top)
+
+
+@functools.cache
+def _lipschitz_digits(activation: str, digits: int) -> str:
+    return str(sympy.N(lipschitz_constant(activation), digits))
+
+
+def lipschitz(ctx: Context, activation: str):
+    """The activation's Lipschitz constant (proved in ``proofs.mlp``), enclosed in ``ctx``: the
+    SymPy value to prec + 20 digits, widened by 10^-(prec + 10)."""
+    digits = int(ctx.prec * 0.30103) + 20
+    value = ctx.number(_lipschitz_digits(activation, digits))
+    pad = ctx.number(f"1e-{digits - 10}")
+    return ctx.hull(value - pad, value + pad)
+
+
+def _W_QK(ctx, head):
+    return ctx.array(head.W_Q) @ ctx.array(head.W_K).T
+
+
+def _W_h(ctx, head):
+    W = ctx.array(head.W_V)
+    return W if head.W_O is None else W @ ctx.array(head.W_O)
+
+
+def _has_layernorm(layer: Layer) -> bool:
+    return layer.attention.layernorm is not None or (layer.mlp is not None and layer.mlp.layernorm is not None)
+
+
+def _mlp_factors(ctx, mlp):
+    """E3 per norm: ``(L_s ||W1||_1 ||W2||_1, L_s ||W1||_inf ||W2||_inf)``."""
+    L = lipschitz(ctx, mlp.activation)
+    W1, W2 = ctx.array(mlp.W1), ctx.array(mlp.W2)
+    return L * norm_1(ctx, W1) * norm_1(ctx, W2), L * norm_inf(ctx, W1) * norm_inf(ctx, W2)
+
+
+def one_step_bound(ctx: Context, X, x, layer: Layer, d_qk: int):
+    """An enclosure of the E1/E2 (x E3) bound on ``r(layer(X))`` for the input matrix ``X`` (in
+    ``ctx``) and any exact point ``x`` (THEORY 4); ``None`` for a layer with LayerNorm."""
+    if _has_layernorm(layer):
+        return None
+    n = X.shape[0]
+    xc = ctx.array(x).reshape(-1, 1)
+    R = X - xc.T
+    s = _s(ctx, d_qk)
+    u, v = norm_1(ctx, R), norm_inf(ctx, R)
+    A1 = Ainf = ctx.number(0)
+    for head in layer.attention.heads:
+        W = _W_QK(ctx, head)
+        E = s * (R @ W @ R.T)
+        r = R @ W.T @ xc
+        if head.b_Q is not None:
+            r = r + R @ ctx.array(head.W_K) @ ctx.array(head.b_Q).reshape(-1, 1)
+        pi = softmax_rows(ctx, (s * r).T)[0]
+        delta = [ctx.max(row) - ctx.min(row) for row in E]
+        c = ctx.max(ctx.expm1(np.array(delta, dtype=object if E.dtype == object else float)))
+        W_h = _W_h(ctx, head)
+        A1 = A1 + n * c * ctx.max(pi) * norm_1(ctx, W_h)
+        Ainf = Ainf + c * norm_inf(ctx, W_h)
+    u_out, v_out = A1 * u, Ainf * v
+    if layer.attention.skip:
+        u_out, v_out = u_out + u, v_out + v
+    if layer.mlp is not None:
+        f1, finf = _mlp_factors(ctx, layer.mlp)
+        u_out, v_out = (f1 * u_out + (u_out if layer.mlp.skip else 0),
+                        finf * v_out + (v_out if layer.mlp.skip else 0))
+    return ctx.sqrt(u_out * v_out)
+
+
+def layer_constants(ctx: Context, layer: Layer):
+    """``(kappa, beta_E2, beta_published, H, lam)`` of a layer (THEORY 4 and Cor 2.3):
+    ``kappa = max_h ||W_QK,h||_1``, ``beta_E2 = sqrt(max_h k_h||W_h||_1 * max_h k_h||W_h||_inf)``,
+    ``beta_published = max_h k_h ||W_h||_{1,inf}`` with ``W_h = W_V,h W_O,h``, and the MLP's
+    ``lam = L_s ||W1||_{1,inf} ||W2||_{1,inf}`` (1 without an MLP)."""
+    k, m1, minf, mc = [], [], [], []
+    for head in layer.attention.heads:
+        kh, W_h = norm_1(ctx, _W_QK(ctx, head)), _W_h(ctx, head)
+        a, b = kh * norm_1(ctx, W_h), kh * norm_inf(ctx, W_h)
+        k.append(kh), m1.append(a), minf.append(b), mc.append(ctx.sqrt(a * b))
+    lam = ctx.number(1)
+    if layer.mlp is not None:
+        f1, finf = _mlp_factors(ctx, layer.mlp)
+        lam = ctx.sqrt(f1 * finf)
+    return ctx.max(k), ctx.sqrt(ctx.max(m1) * ctx.max(minf)), ctx.max(mc), len(layer.attention.heads), lam
+
+
+def _applies(layer: Layer) -> bool:
+    """E4 and the published forms are stated for attention (+ MLP) without skips or LayerNorm."""
+    return not (_has_layernorm(layer) or layer.attention.skip or (layer.mlp is not None and layer.mlp.skip))
+
+
+def apriori_bounds(ctx: Context, net: Network, n: int, B0) -> list:
+    """Theorem E4: ``[B_0, ..., B_L]`` with ``B_0 >= ||X - 1x^T||_{1,inf}``."""
+    s, out, B = _s(ctx, net.d_qk), [B0], B0
+    for layer in net.layers:
+        if B is None or not _applies(layer):
+            B = None
+        else:
+            kappa, beta, _, H, lam = layer_constants(ctx, layer)
+            Gamma = ctx.sqrt(ctx.number(n)) / 2 * phi(ctx, 2 * s * kappa * B * B)
+            B = lam * 4 * Gamma * beta * H * s * B * B * B
+        out.append(B)
+    return out
+
+
+def published_bounds(ctx: Context, net: Network, r0) -> list:
+    """The published forms with gamma = 1: ``[P_0 = r(X), P_1, ..., P_L]``."""
+    s, out, P = _s(ctx, net.d_qk), [r0], r0
+    for layer in net.layers:
+        if P is None or not _applies(layer):
+            P = None
+        else:
+            _, _, beta, H, lam = layer_constants(ctx, layer)
+            P = 4 * beta * H * lam * s * P * P * P
+        out.append(P)
+    return out
+
+
+def published_closed_form(depth: int, heads: int, beta, gamma, d_qk, r0, lam="1", eps="1e-100") -> dict:
+    """The published bound ``a^((3^L-1)/2) r0^(3^L)``, ``a = 4 gamma beta H lam / sqrt(d_qk)``, in
+    mpmath at the digits ``3^L`` needs (log space, so depth 40 neither overflows nor hangs).
+
+    >>> res = published_closed_form(40, 1, "0.1", "1", "1", "0.5")
+    >>> res["value"], res["contracts"], res["depth_to_eps"]
+    ('1.1641532182693481e-6078832729528464394', True, 5)
+    """
+    import mpmath
+
+    from .exact import to_fraction
+
+    if not isinstance(depth, int) or depth < 0 or not isinstance(heads, int) or heads < 1:
+        raise ValueError(f"--depth must be >= 0 and --heads >= 1, got {depth} and {heads}")
+    vals = {}
+    for name, v in (("beta", beta), ("gamma", gamma), ("dqk", d_qk), ("r0", r0), ("lam", lam), ("eps", eps)):
+        try:
+            vals[name] = to_fraction(v)
+        except (ValueError, TypeError, ZeroDivisionError):
+            raise ValueError(f"--{name}: {v!r} is not a decimal number") from None
+        if vals[name] <= 0:
+            raise ValueError(f"--{name} must be positive, got {v}")
+    with mpmath.workdps(30 + len(str(3 ** depth))):
+        q = lambda name: mpmath.mpf(vals[name].numerator) / vals[name].denominator  # noqa: E731
+        a = 4 * q("gamma") * q("beta") * heads * q("lam") / mpmath.sqrt(q("dqk"))
+        log10_B = lambda L: (3 ** L - 1) / 2 * mpmath.log10(a) + 3 ** L * mpmath.log10(q("r0"))  # noqa: E731
+        log10_value = log10_B(depth)
+        contraction = mpmath.sqrt(a) * q("r0")
+        # B_L is doubly exponential in L, so a few steps settle the depth to eps; stop at 64.
+        target = mpmath.log10(q("eps"))
+        depth_to_eps = next((L for L in range(65) if log10_B(L) <= target), None)
+        return {"value": mpmath.nstr(mpmath.power(10, log10_value), 17),
+                "log10": mpmath.nstr(log10_value, 17), "a": mpmath.nstr(a, 17),
+                "sqrt_a_r0": mpmath.nstr(contraction, 17), "contracts": bool(contraction < 1),
+                "depth_to_eps": depth_to_eps}

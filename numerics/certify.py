@@ -1,0 +1,123 @@
+"""Certified per-layer checks of a network on an input (``rankcollapse check``).
+
+For every layer output ``X^l`` this computes a certified bracket of ``r(X^l)`` and compares it
+with three bounds (see :mod:`numerics.bounds`):
+
+* ``one_step``  -- Lemma E1/E2 (x E3) applied to ``X^(l-1)`` with the layer's actual attention,
+* ``E4``        -- the a-priori Theorem E4 from the input alone,
+* ``published`` -- Thm 2.2 / Cor 2.3 / Cor 3.2 as published, with gamma = 1.
+
+The working precision is chosen from the smallest bound (THEORY 5) and doubled while any
+verdict is undecided, up to a cap; what is still undecided there is ``inconclusive``.
+
+>>> from numerics.network import single_head
+>>> net = single_head([["0.5"]], [["1"]], [["1"]], depth=2)
+>>> report = check_network(net, [["0"], ["0.25"], ["0.5"]])
+>>> [(r.layer, r.verdicts["E4"].verdict) for r in report.layers[1:]]
+[(1, 'holds'), (2, 'holds')]
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+from .context import Context, get_context
+from .bounds import apriori_bounds, one_step_bound, published_bounds
+from .exact import log10_abs
+from .network import Network, forward, _store
+from .norms import norm_composite
+from .residual import Bracket, residual_bracket
+from .verdict import MAX_BITS, adaptive, decide, working_precision
+
+__all__ = ["LayerReport", "NetworkReport", "check_network", "bound_pairs", "BOUND_NAMES"]
+
+BOUND_NAMES = ("one_step", "E4", "published")
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    layer: int
+    residual: Bracket
+    bounds: dict          # name -> (lo, hi) exact Fractions, or None where the bound does not apply
+    verdicts: dict        # name -> Verdict
+
+
+@dataclass
+class NetworkReport:
+    layers: list
+    backend: str
+    bits: int
+    seconds: float
+    notes: list = field(default_factory=list)
+
+
+def _enclosure(ctx: Context, value):
+    return None if value is None else (ctx.lo(value), ctx.hi(value))
+
+
+def _evaluate(net: Network, X, ctx: Context) -> list[LayerReport]:
+    outs = forward(net, X, ctx)
+    n = outs[0].shape[0]
+    brackets = [residual_bracket(ctx, Y) for Y in outs]
+    x0 = brackets[0].x
+    R0 = outs[0] - ctx.array(x0).reshape(1, -1)
+    B0 = ctx.number(ctx.hi(norm_composite(ctx, R0)))
+    r0 = ctx.hull(ctx.number(brackets[0].lower), ctx.number(brackets[0].upper))
+    E4 = apriori_bounds(ctx, net, n, B0)
+    pub = published_bounds(ctx, net, r0)
+    reports = [LayerReport(0, brackets[0], {}, {})]
+    for l, layer in enumerate(net.layers, start=1):
+        bounds = {"one_step": _enclosure(ctx, one_step_bound(ctx, outs[l - 1], brackets[l - 1].x, layer, net.d_qk)),
+                  "E4": _enclosure(ctx, E4[l]), "published": _enclosure(ctx, pub[l])}
+        lhs = (brackets[l].lower, brackets[l].upper)
+        verdicts = {k: decide(lhs, b, ctx.certified and brackets[l].certified)
+                    for k, b in bounds.items() if b is not None}
+        reports.append(LayerReport(l, brackets[l], bounds, verdicts))
+    return reports
+
+
+def bound_pairs(name: str):
+    """A check function ``(case, ctx) -> [(lhs, rhs), ...]``: ``r(X^l)`` against the bound
+    ``name`` for every layer where it applies (see :mod:`numerics.checks.common`)."""
+    def evaluate(case, ctx):
+        return [((r.residual.lower, r.residual.upper), r.bounds[name])
+                for r in _evaluate(case.net, case.X, ctx)[1:] if r.bounds.get(name) is not None]
+    return evaluate
+
+
+def _start_bits(net: Network, X, n: int) -> int:
+    """Precision from the smallest a-priori bound, estimated cheaply in 64-bit arb."""
+    ctx = get_context("arb")
+    with ctx.workprec(64):
+        Xc = ctx.array(_store(X))
+        x = ctx.array(Xc[0:1, :])  # any x gives a valid B_0 for an estimate
+        B0 = norm_composite(ctx, Xc - x)
+        scale = max(abs(ctx.to_float(Xc)).max(), 1e-300)
+        smallest = [ctx.hi(b) for b in apriori_bounds(ctx, net, n, B0) + published_bounds(ctx, net, B0)
+                    if b is not None and 0 < ctx.hi(b) < math.inf]
+    if not smallest:
+        return 128
+    return working_precision(min(log10_abs(q) for q in smallest), math.log10(scale))
+
+
+def check_network(net: Network, X, backend: str = "arb", max_bits: int = MAX_BITS) -> NetworkReport:
+    """Per-layer certified brackets, bounds and verdicts (float64: estimates, never decided)."""
+    ctx = get_context(backend)
+    t0 = time.perf_counter()
+    n = len(X)
+    if not ctx.certified:
+        return NetworkReport(_evaluate(net, X, ctx), backend, 53, time.perf_counter() - t0,
+                             ["float64 is for exploration: no verdict is decided"])
+    layers, bits, capped = adaptive(
+        lambda b: _run_at(ctx, b, net, X),
+        lambda ls: (v for r in ls for v in r.verdicts.values()),
+        _start_bits(net, X, n), max_bits)
+    notes = [f"undecided at the {max_bits}-bit cap"] if capped else []
+    return NetworkReport(layers, backend, bits, time.perf_counter() - t0, notes)
+
+
+def _run_at(ctx, bits, net, X):
+    with ctx.workprec(bits):
+        return _evaluate(net, X, ctx)

@@ -1,0 +1,215 @@
+"""Numeric checks of the erratum's technical lemma (claims ``erratum`` and ``erratum.nohyp``).
+
+With ``P = softmax_rows(1 r^T + E)``, ``pi = softmax(r)`` and ``delta_i = max_j E_ij - min_j E_ij``:
+
+* ``erratum`` (theorem): ``pi_j (1 - delta_i) <= P_ij`` always, and ``P_ij <= pi_j (1 + 2 delta_i)``
+  when ``delta_i < t*``, t* the positive root of ``e^t = 1 + 2t`` (``proofs.erratum.T_STAR``,
+  enclosed by :func:`t_star`; never the rounded 1.256).
+* ``erratum.nohyp`` (published): the upper bound without the hypothesis. It is false; the
+  search finds a certified violation.
+
+The cases come in three families (:func:`lemma_cases`):
+
+* ``LayerCase`` -- an actual single-head attention layer: ``P`` is the layer's attention
+  (:func:`numerics.network.attention_probs`), and ``E = s R W R^T``, ``pi = softmax(s (R W^T x +
+  R W_K b_Q))`` with ``R = X - 1 x^T``, x the exact token mean (E1 Step 1). A violation here is a
+  network, saved as an instance file.
+* ``LogitCase`` -- arbitrary logit rows ``E_i`` and ``pi = softmax(r)``, ``P = softmax_rows(1 r^T +
+  E)``; the two-token family ``pi = (1 - p, p)``, ``E_i = (0, delta)`` of ``proofs.erratum`` is
+  one of its sub-strategies. These are not networks: :func:`numerics.checks.common.search` saves
+  no instance for them, so :meth:`LogitCase.describe` gives their exact values, and
+  :data:`LAST_VIOLATION` keeps the description of the last certified violation evaluated (after
+  a search, the shrunk and re-checked counterexample).
+
+Rows whose logits ``E_i`` are exactly constant (``delta_i = 0``, decided exactly on the rational
+``R W R^T``) give ``P_i = pi`` exactly (E1 Step 1, proved) and both bounds are then equalities,
+which no enclosure can certify; those rows are skipped (nothing to check).
+
+>>> from numerics.checks.common import certified_verdict
+>>> case = LogitCase(E=np.array([[0.0, 1.5]]), r=np.array([0.0, math.log(1 / 99)]))  # pi ~ (0.99, 0.01)
+>>> certified_verdict(nohyp_pairs, case, 0.0)[0].verdict      # P_12 > pi_2 (1 + 2 delta)
+'violated'
+>>> certified_verdict(lemma_pairs, case, 0.0)[0].verdict      # delta = 1.5 > t*: no upper bound claimed
+'holds'
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import sympy
+from hypothesis import strategies as st
+
+from proofs.erratum import T_STAR
+
+from ..context import Context
+from ..exact import decimal_string, exact_array
+from ..network import Attention, Layer, Network, softmax_rows
+from ..strategies import Case, heads, inputs, matrices, shapes
+from ..verdict import VIOLATED, decide
+from . import NumericCheck, register
+from .steps import UNDECIDED, all_finite, decompose
+
+__all__ = ["t_star", "LogitCase", "lemma_cases", "lemma_pairs", "nohyp_pairs", "LAST_VIOLATION",
+           "ERRATUM", "NOHYP"]
+
+LAST_VIOLATION: dict = {}
+
+
+# ----------------------------------------------------------------------------- t*
+@functools.cache
+def _t_star_digits(digits: int) -> str:
+    return str(sympy.N(T_STAR, digits))
+
+
+def t_star(ctx: Context):
+    """A certified enclosure of t* = -1/2 - W_{-1}(-e^{-1/2}/2) in ``ctx``.
+
+    SymPy's value to prec + 10 digits, widened by ``2^(10 - prec)`` (a thousand times the
+    rounding at the working precision) to ``[a, b]``; then the enclosure is *proved* in the
+    context: ``g(t) = e^t - 1 - 2t`` is convex with roots 0 and t* (``proofs.erratum`` Steps 3-4),
+    so ``g(a) < 0 < g(b)`` with ``a > 0`` puts t* in ``[a, b]``.
+    """
+    digits = int(ctx.prec * 0.30103) + 10
+    value = ctx.number(_t_star_digits(digits))
+    pad = ctx.number(Fraction(1, 2 ** max(ctx.prec - 10, 1)))
+    a, b = value - pad, value + pad
+    g = lambda t: ctx.expm1(np.array([t], dtype=object))[0] - 2 * t  # noqa: E731
+    if not (ctx.lo(a) > 0 and ctx.hi(g(a)) < 0 and ctx.lo(g(b)) > 0):
+        raise ArithmeticError(f"could not certify the enclosure of t* at {ctx.prec} bits")
+    return ctx.hull(a, b)
+
+
+# ----------------------------------------------------------------------------- cases
+@dataclass(frozen=True)
+class LogitCase:
+    """Logit rows ``E`` (k x n) and the logits ``r`` of ``pi = softmax(r)`` (doubles, exact)."""
+
+    E: np.ndarray
+    r: np.ndarray
+    net: None = None
+
+    @property
+    def X(self):
+        """For :func:`numerics.checks.common.scale_log10`: the entries that set the scale."""
+        return np.concatenate([np.ravel(self.E), np.ravel(self.r)]).reshape(1, -1)
+
+    def describe(self) -> str:
+        pi = np.exp(self.r - self.r.max())
+        pi = pi / pi.sum()
+        fmt = lambda v: "(" + ", ".join(f"{x:.6g}" for x in v) + ")"  # noqa: E731
+        return (f"logits r = {fmt(self.r)} (pi ~ {fmt(pi)}), E rows = "
+                + ", ".join(fmt(row) for row in self.E) + " (exact doubles)")
+
+
+def _logit_rows(max_n: int, max_rows: int):
+    return st.integers(2, max_n).flatmap(lambda n: st.builds(
+        LogitCase, st.integers(1, max_rows).flatmap(lambda k: matrices(k, n)), matrices(1, n).map(lambda m: m[0])))
+
+
+def _two_token():
+    """``pi = (1 - p, p)`` through ``r = (0, -t)`` and ``E_i = (0, delta)``: proofs.erratum's family."""
+    return st.builds(lambda t, dl: LogitCase(np.array([[0.0, dl]]), np.array([0.0, -t])),
+                     st.floats(0, 12), st.floats(0, 4))
+
+
+@st.composite
+def _layer_cases(draw, max_n: int = 5, max_d: int = 3):
+    n, d = draw(shapes(max_n=max_n, max_d=max_d))
+    d_qk = draw(st.integers(1, 3))
+    head = draw(heads(d, d_qk, biases=True))
+    return Case(draw(inputs(n, d, identical=False)), Network(d_qk, (Layer(Attention((head,))),)))
+
+
+def lemma_cases(max_n: int = 5):
+    """Actual attention layers first (so shrinking prefers an instance that is a network), then
+    arbitrary logit rows, then the two-token family."""
+    return st.one_of(_layer_cases(max_n=max_n), _logit_rows(max_n, 3), _two_token())
+
+
+# ----------------------------------------------------------------------------- evaluation
+def _constant_rows(M) -> list[bool]:
+    return [all(v == row[0] for v in row) for row in M]
+
+
+def _rows(case, ctx: Context):
+    """``(P, pi, E, flat)``: enclosures of the attention, pi and the logits E, and which rows of E
+    are exactly constant (delta_i = 0)."""
+    if isinstance(case, LogitCase):
+        E = ctx.array(case.E)
+        r = ctx.array(case.r).reshape(1, -1)
+        P = softmax_rows(ctx, r + E)
+        pi = softmax_rows(ctx, r)[0]
+        return P, pi, E, _constant_rows(exact_array(case.E))
+    D = decompose(ctx, case.X, case.net.layers[0].attention.heads[0], case.net.d_qk)
+    return D.P, D.pi, D.E, D.flat
+
+
+def _enc(ctx, v):
+    return ctx.lo(v), ctx.hi(v)
+
+
+def _record(case, ctx, pairs, what):
+    for lhs, rhs, label in pairs:
+        if decide(lhs, rhs, certified=True).verdict == VIOLATED:
+            desc = case.describe() if isinstance(case, LogitCase) else "an attention layer (saved as an instance)"
+            LAST_VIOLATION.clear()
+            LAST_VIOLATION.update(claim=what, case=case, where=label, text=(
+                f"{desc}; {label}: lhs in [{decimal_string(lhs[0], 8)}, {decimal_string(lhs[1], 8)}] > "
+                f"rhs in [{decimal_string(rhs[0], 8)}, {decimal_string(rhs[1], 8)}] at {ctx.prec} bits"))
+            return
+    return
+
+
+def _pairs(case, ctx: Context, hypothesis: bool):
+    P, pi, E, flat = _rows(case, ctx)
+    if not (all_finite(ctx, P) and all_finite(ctx, pi) and all_finite(ctx, E)):
+        return [(*UNDECIDED, "not finite at this precision")]
+    tstar = t_star(ctx) if hypothesis else None
+    out = []
+    for i in range(E.shape[0]):
+        if flat[i]:
+            continue  # delta_i = 0: P_i = pi exactly, both bounds are equalities
+        delta = ctx.max(E[i]) - ctx.min(E[i])
+        upper = not hypothesis
+        if hypothesis:
+            if ctx.hi(delta) < ctx.lo(tstar):
+                upper = True
+            elif ctx.lo(delta) <= ctx.hi(tstar):
+                # undecided whether delta_i < t*: this pair stays inconclusive, so the precision
+                # goes up (delta_i is rational and t* transcendental: they are never equal)
+                out.append((_enc(ctx, delta), _enc(ctx, tstar), f"delta_{i + 1} < t*"))
+        for j in range(E.shape[1]):
+            if hypothesis:
+                out.append((_enc(ctx, pi[j] * (1 - delta)), _enc(ctx, P[i, j]),
+                            f"pi_{j + 1} (1 - delta_{i + 1}) <= P_{i + 1}{j + 1}"))
+            if upper:
+                out.append((_enc(ctx, P[i, j]), _enc(ctx, pi[j] * (1 + 2 * delta)),
+                            f"P_{i + 1}{j + 1} <= pi_{j + 1} (1 + 2 delta_{i + 1})"))
+    _record(case, ctx, out, "erratum" if hypothesis else "erratum.nohyp")
+    return out
+
+
+def lemma_pairs(case, ctx: Context):
+    """``erratum``: the lower bound always, the upper bound where ``delta_i < t*`` is certified."""
+    return [(lhs, rhs) for lhs, rhs, _ in _pairs(case, ctx, hypothesis=True)]
+
+
+def nohyp_pairs(case, ctx: Context):
+    """``erratum.nohyp``: ``P_ij <= pi_j (1 + 2 delta_i)`` for every row, no hypothesis."""
+    return [(lhs, rhs) for lhs, rhs, _ in _pairs(case, ctx, hypothesis=False)]
+
+
+ERRATUM = register(NumericCheck(
+    "erratum", lemma_cases, lemma_pairs, {"quick": 30, "default": 150, "thorough": 1500},
+    "pi_j (1 - delta_i) <= P_ij, and P_ij <= pi_j (1 + 2 delta_i) when delta_i < t* (exact root), "
+    "on attention layers and arbitrary logit rows"))
+
+NOHYP = register(NumericCheck(
+    "erratum.nohyp", lemma_cases, nohyp_pairs, {"quick": 30, "default": 150, "thorough": 1500},
+    "P_ij against pi_j (1 + 2 delta_i) with no hypothesis on delta_i (a counterexample that is "
+    "not a network is described in numerics.checks.erratum.LAST_VIOLATION, not saved)"))

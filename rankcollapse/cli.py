@@ -1,0 +1,232 @@
+"""The ``rankcollapse`` command line: verify, check, residual, bound, derive, real-model.
+
+Exit codes: 0 all good; 1 a theorem is violated; 3 something stays inconclusive; 2 usage or
+input errors (a message naming the problem, no traceback, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from numerics.exact import decimal_string
+from numerics.instance import InstanceError, write_json_atomic
+
+from .errors import UsageError
+
+console = Console()
+
+
+def dec(q, rounding="nearest") -> str | None:
+    """Real numbers in JSON: decimal strings with 17 significant digits (None stays null)."""
+    return None if q is None else decimal_string(Fraction(q), 17, rounding)
+
+
+def _json_out(path: str | None, obj) -> None:
+    if path:
+        write_json_atomic(path, obj)
+        console.print(f"wrote {path}")
+
+
+def _check_writable(path: str | None) -> None:
+    """Fail before any work if an output file cannot be written (nothing is overwritten)."""
+    if path and not Path(path).resolve().parent.is_dir():
+        raise UsageError(f"{path}: the directory {Path(path).parent} does not exist")
+
+
+# -- verify -------------------------------------------------------------------------------
+def cmd_verify(args) -> int:
+    from .verify import run_verify, print_table, report_json, exit_code
+
+    _check_writable(args.json)
+    results = run_verify(args.suite, args.seed, Path(args.out), console)
+    print_table(results, console)
+    _json_out(args.json, report_json(results, args.suite, args.seed))
+    return exit_code(results)
+
+
+# -- check --------------------------------------------------------------------------------
+def cmd_check(args) -> int:
+    from numerics.certify import BOUND_NAMES, check_network
+    from numerics.instance import load_instance
+
+    _check_writable(args.json)
+    inst = load_instance(args.instance)
+    with console.status(f"checking {inst.net.depth} layer(s) with {args.backend}"):
+        report = check_network(inst.net, inst.X, backend=args.backend)
+    table = Table(title=f"{args.instance}: {args.backend}, {report.bits} bits, {report.seconds:.2f} s")
+    table.add_column("layer", justify="right")
+    table.add_column("r(X^l) in")
+    for name in BOUND_NAMES:
+        table.add_column(name)
+    for r in report.layers:
+        cells = []
+        for name in BOUND_NAMES:
+            b, v = r.bounds.get(name), r.verdicts.get(name)
+            cells.append("n/a" if b is None else f"{float(b[1]):.4g}  {v.verdict}")
+        table.add_row(str(r.layer), f"[{float(r.residual.lower):.4g}, {float(r.residual.upper):.4g}]", *cells)
+    console.print(table)
+    for note in report.notes:
+        console.print(f"note: {note}")
+    _json_out(args.json, {
+        "format": "rankcollapse-check/1", "backend": args.backend, "bits": report.bits,
+        "layers": [{"layer": r.layer, "residual_lower": dec(r.residual.lower, "down"),
+                    "residual_upper": dec(r.residual.upper, "up"),
+                    "bounds": {k: None if b is None else dec(b[0], "down") for k, b in r.bounds.items()},
+                    "verdicts": {k: v.verdict for k, v in r.verdicts.items()}} for r in report.layers]})
+    verdicts = [v.verdict for r in report.layers for k, v in r.verdicts.items() if k != "published"]
+    return 1 if "violated" in verdicts else 3 if "inconclusive" in verdicts else 0
+
+
+# -- residual -----------------------------------------------------------------------------
+def read_matrix(path: str):
+    """A matrix from .npy, .csv or JSON {"matrix": [[...]]} (decimal strings or numbers)."""
+    import numpy as np
+
+    from numerics.instance import _Reader
+
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"{path}: no such file")
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".npy":
+            A = np.load(p, allow_pickle=False)
+            if A.ndim != 2 or A.dtype.kind not in "fiu" or not np.isfinite(A).all():
+                raise UsageError(f"{path}: expected a finite 2-D numeric array, got shape {A.shape} dtype {A.dtype}")
+            return A.astype(np.float64)
+        if suffix == ".csv":
+            rows = [[c.strip() for c in line.split(",")] for line in p.read_text().splitlines() if line.strip()]
+            return _Reader(path).matrix(rows, "matrix")
+        if suffix == ".json":
+            obj = json.loads(p.read_text(), parse_float=Fraction)
+            if not isinstance(obj, dict) or set(obj) != {"matrix"}:
+                raise UsageError(f'{path}: expected an object with the single key "matrix"')
+            return _Reader(path).matrix(obj["matrix"], "matrix")
+    except ValueError as e:
+        raise UsageError(f"{path}: cannot read: {e}") from None
+    raise UsageError(f"{path}: unknown file type {suffix!r}; use .npy, .csv or .json")
+
+
+def cmd_residual(args) -> int:
+    from numerics.context import get_context
+    from numerics.norms import norm_composite
+    from numerics.residual import residual_bracket, token_mean_residual
+
+    _check_writable(args.json)
+    X = read_matrix(args.file)
+    ctx = get_context("arb")
+    with ctx.workprec(args.bits):
+        Xc = ctx.array(X)
+        b = residual_bracket(ctx, Xc)
+        tm = norm_composite(ctx, token_mean_residual(ctx, Xc))
+    console.print(f"r(X) in [{decimal_string(b.lower, 17, 'down')}, {decimal_string(b.upper, 17, 'up')}]"
+                  f"  ({b.n_lp} LPs, {b.seconds:.3f} s)")
+    console.print(f"token-mean residual ||X - 1 mean^T||_(1,inf) = {decimal_string(ctx.hi(tm), 17, 'up')}")
+    _json_out(args.json, {"r_lower": dec(b.lower, "down"), "r_upper": dec(b.upper, "up"),
+                          "r_token_mean": dec(ctx.hi(tm), "up")})
+    return 0
+
+
+# -- bound --------------------------------------------------------------------------------
+def cmd_bound(args) -> int:
+    from numerics.bounds import published_closed_form
+
+    _check_writable(args.json)
+    try:
+        res = published_closed_form(args.depth, args.heads, args.beta, args.gamma, args.dqk, args.r0,
+                                    args.lam, args.eps)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    for key in ("value", "log10", "a", "sqrt_a_r0", "contracts", "depth_to_eps"):
+        console.print(f"{key:>12}: {res[key]}")
+    _json_out(args.json, res)
+    return 0
+
+
+# -- derive -------------------------------------------------------------------------------
+def cmd_derive(args) -> int:
+    import proofs
+
+    try:
+        claim = proofs.get(args.claim)
+    except KeyError:
+        ids = ", ".join(c.id for c in proofs.all_claims())
+        raise UsageError(f"unknown claim {args.claim!r}; known: {ids}") from None
+    console.print(claim.render(latex=args.latex), markup=False, highlight=False)
+    if args.check:
+        for step, ok in proofs.check_steps(claim):
+            mark = {True: "proved", False: "FAILED", None: step.status}[ok]
+            console.print(f"  {step.label}: {mark}", markup=False)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rankcollapse", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("verify", help="prove and test every registered claim")
+    v.add_argument("--suite", choices=("quick", "default", "thorough"), default="default")
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--json", metavar="FILE")
+    v.add_argument("--out", default="rankcollapse-out", help="where counterexample instances are saved")
+    v.set_defaults(func=cmd_verify)
+
+    c = sub.add_parser("check", help="certified per-layer residuals, bounds and verdicts of an instance file")
+    c.add_argument("instance")
+    c.add_argument("--backend", choices=("arb", "mpmath", "float64"), default="arb")
+    c.add_argument("--json", metavar="FILE")
+    c.set_defaults(func=cmd_check)
+
+    r = sub.add_parser("residual", help="certified bracket of r(X) for a matrix file")
+    r.add_argument("file")
+    r.add_argument("--bits", type=int, default=256, help="working precision in bits")
+    r.add_argument("--json", metavar="FILE")
+    r.set_defaults(func=cmd_residual)
+
+    b = sub.add_parser("bound", help="the published-form bound in mpmath")
+    b.add_argument("--depth", type=int, required=True)
+    b.add_argument("--heads", type=int, default=1)
+    for name in ("beta", "gamma", "dqk", "r0"):
+        b.add_argument(f"--{name}", required=name != "gamma", default="1" if name == "gamma" else None)
+    b.add_argument("--lam", default="1")
+    b.add_argument("--eps", default="1e-100", help="target for the depth-to-eps figure")
+    b.add_argument("--json", metavar="FILE")
+    b.set_defaults(func=cmd_bound)
+
+    d = sub.add_parser("derive", help="a claim's statement and derivation steps")
+    d.add_argument("claim")
+    d.add_argument("--latex", action="store_true")
+    d.add_argument("--check", action="store_true", help="also run the symbolic proofs of the steps")
+    d.set_defaults(func=cmd_derive)
+
+    from . import figures, realmodel
+
+    figures.register(sub)
+    realmodel.register(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse already printed the usage error
+        return int(e.code or 0)
+    try:
+        return args.func(args)
+    except (UsageError, InstanceError) as e:
+        console.print(f"[bold red]error:[/] {e}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""``rankcollapse verify``: every registered claim, proved and tested.
+
+For each claim of :mod:`proofs` (in registry order): run the SymPy proofs of its steps, then
+its numeric check (:mod:`numerics.checks`) -- an adversarial Hypothesis search whose every
+verdict is certified. A claim's verdict:
+
+* ``violated``  -- a symbolic step fails, or the search finds a certified counterexample
+  (saved as an instance file under ``--out``);
+* ``inconclusive`` -- some example could not be decided, or a published claim has no check;
+* ``holds``     -- everything proved or certified.
+"""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.progress import Progress
+from rich.table import Table
+
+import proofs
+from numerics.checks import CHECKS
+from numerics.checks.common import search
+from numerics.exact import decimal_string
+from numerics.verdict import HOLDS, INCONCLUSIVE, VIOLATED
+
+__all__ = ["ClaimResult", "run_verify", "print_table", "report_json", "exit_code"]
+
+SEEDS_PER_CLAIM = 1000  # claim k searches with seed + k * this, so claims do not share examples
+
+
+@dataclass
+class ClaimResult:
+    claim: proofs.Claim
+    verdict: str
+    examples: int
+    worst_ratio: float | None
+    counterexample: str | None
+    detail: str
+    seconds: float
+
+
+def _verify_claim(claim, suite: str, seed: int, out: Path) -> ClaimResult:
+    t0 = time.perf_counter()
+    failed = [step.label for step, ok in proofs.check_steps(claim) if ok is False]
+    if failed:
+        return ClaimResult(claim, VIOLATED, 0, None, None, f"symbolic step(s) failed: {', '.join(failed)}",
+                           time.perf_counter() - t0)
+    check = CHECKS.get(claim.id)
+    if check is None:
+        verdict = HOLDS if claim.kind == "theorem" else INCONCLUSIVE
+        detail = "proved symbolically" if claim.kind == "theorem" else "no numeric check"
+        return ClaimResult(claim, verdict, 0, None, None, detail, time.perf_counter() - t0)
+    res = search(check.strategy(), check.evaluate, check.examples[suite], seed,
+                 save_as=out / f"{claim.id}.json")
+    detail = res.detail or ", ".join(f"{k} {v}" for k, v in sorted(res.counts.items()))
+    return ClaimResult(claim, res.verdict, res.examples, res.worst_ratio, res.counterexample,
+                       f"{check.what}: {detail}", time.perf_counter() - t0)
+
+
+def run_verify(suite: str, seed: int, out: Path, console=None, only=None) -> list[ClaimResult]:
+    claims = [c for c in proofs.all_claims() if only is None or c.id in only]
+    results = []
+    with Progress(console=console, transient=True, disable=console is None) as progress:
+        task = progress.add_task("verifying", total=len(claims))
+        for k, claim in enumerate(claims):
+            progress.update(task, description=f"{claim.id}: {claim.title[:50]}")
+            results.append(_verify_claim(claim, suite, seed + k * SEEDS_PER_CLAIM, out))
+            progress.advance(task)
+    return results
+
+
+_STYLE = {HOLDS: "green", VIOLATED: "bold red", INCONCLUSIVE: "yellow"}
+
+
+def print_table(results, console) -> None:
+    table = Table(title="rankcollapse verify")
+    for col in ("id", "kind", "verdict", "examples", "worst ratio", "seconds", "title"):
+        table.add_column(col, justify="right" if col in ("examples", "worst ratio", "seconds") else "left")
+    for r in results:
+        table.add_row(r.claim.id, r.claim.kind, f"[{_STYLE[r.verdict]}]{r.verdict}[/]", str(r.examples),
+                      "-" if r.worst_ratio is None else f"{r.worst_ratio:.4g}", f"{r.seconds:.1f}", r.claim.title)
+    console.print(table)
+    for r in results:
+        if r.counterexample:
+            console.print(f"{r.claim.id}: counterexample saved to {r.counterexample}; re-check it with "
+                          f"`rankcollapse check {r.counterexample}`")
+
+
+def report_json(results, suite: str, seed: int) -> dict:
+    return {"format": "rankcollapse-report/1", "suite": suite, "seed": seed, "claims": [
+        {"id": r.claim.id, "title": r.claim.title, "source": r.claim.source, "kind": r.claim.kind,
+         "verdict": r.verdict, "examples": r.examples,
+         "worst_ratio": None if r.worst_ratio is None else decimal_string(Fraction(r.worst_ratio), 17),
+         "counterexample": r.counterexample, "detail": r.detail} for r in results]}
+
+
+def exit_code(results) -> int:
+    """1 if a theorem is violated, 3 if a theorem is undecided, else 0 (published findings do
+    not change the exit code)."""
+    theorems = [r.verdict for r in results if r.claim.kind == "theorem"]
+    return 1 if VIOLATED in theorems else 3 if INCONCLUSIVE in theorems else 0

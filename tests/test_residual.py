@@ -1,0 +1,305 @@
+"""The residual bracket encloses r(X) exactly: brute force, properties, enclosures, float traps.
+
+The reference :func:`brute_r2` shares nothing with the LP path: it enumerates, in exact
+rational arithmetic, every vertex of the arrangement on which f and g are affine, and
+evaluates f*g there (see its docstring for why that finds the minimum).
+"""
+
+import itertools
+import math
+from fractions import Fraction
+
+import flint
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+from mpmath import iv
+
+from numerics.context import get_context
+from numerics.norms import norm_composite
+from numerics.residual import (_WeightedLP, _certificate, _polygon_min, _to_int, r_float,
+                               residual_bracket, token_mean_residual)
+
+CONTEXTS = ["arb", "mpmath", "float64"]
+CERTIFIED = ["arb", "mpmath"]
+PREC = 128
+
+
+# -- exact reference ---------------------------------------------------------------------------
+
+def fg(M, x):
+    """Exact f(x), g(x) of a list-of-lists matrix of Fractions."""
+    A = [[abs(m - xj) for m, xj in zip(row, x)] for row in M]
+    return max(map(sum, zip(*A))), max(map(sum, A))
+
+
+def _vertices(M):
+    """Every vertex of the arrangement on which f and g are affine (d <= 2), exactly.
+
+    Inside a cell of the grid ``x_j = M_ij`` the signs of ``M_ij - x_j`` are fixed, so every
+    column sum and row sum is affine; f and g switch only where two column sums (or two row
+    sums) are equal. On a piece of that refined arrangement f*g is a product of two positive
+    affine functions, which along any line is concave or monotone, and both grow along the
+    unbounded directions of a cell: the minimum is at a vertex, i.e. a feasible intersection of
+    two of these lines (one line when d = 1).
+    """
+    n, d = len(M), len(M[0])
+    values = [sorted({row[j] for row in M}) for j in range(d)]
+    for cell in itertools.product(*(range(len(v) + 1) for v in values)):
+        lo = [v[c - 1] if c else None for v, c in zip(values, cell)]
+        hi = [v[c] if c < len(v) else None for v, c in zip(values, cell)]
+        rep = [(a + b) / 2 if a is not None and b is not None else (b - 1 if a is None else a + 1)
+               for a, b in zip(lo, hi)]
+        s = [[(m > r) - (m < r) for m, r in zip(row, rep)] for row in M]
+        unit = [[int(k == j) for k in range(d)] for j in range(d)]
+        # a line is (w, rhs): w . x = rhs; sums are sum s (M - x) = const - (s-weights) . x
+        cols = [([-sum(s[i][j] for i in range(n)) * u for u in unit[j]],
+                 sum(s[i][j] * M[i][j] for i in range(n))) for j in range(d)]
+        rows = [([-s[i][j] for j in range(d)], sum(s[i][j] * M[i][j] for j in range(d))) for i in range(n)]
+        lines = [(unit[j], b) for j in range(d) for b in (lo[j], hi[j]) if b is not None]
+        for group in (cols, rows):
+            lines += [([p - q for p, q in zip(w1, w2)], c2 - c1)
+                      for (w1, c1), (w2, c2) in itertools.combinations(group, 2)]
+        for combo in itertools.combinations(lines, d):
+            W = [w for w, _ in combo]
+            det = W[0][0] if d == 1 else W[0][0] * W[1][1] - W[0][1] * W[1][0]
+            if det == 0:
+                continue
+            r = [c for _, c in combo]
+            x = [Fraction(r[0], det)] if d == 1 else [(r[0] * W[1][1] - r[1] * W[0][1]) / Fraction(det),
+                                                       (W[0][0] * r[1] - W[1][0] * r[0]) / Fraction(det)]
+            if all((a is None or a <= t) and (b is None or t <= b) for a, b, t in zip(lo, hi, x)):
+                yield x
+
+
+def brute_r2(M) -> Fraction:
+    """``r(M)^2`` exactly for a small matrix of Fractions (d <= 2)."""
+    return min(math.prod(fg(M, x)) for x in _vertices(M))
+
+
+def test_brute_force_reference_on_known_values():
+    # [[0], [1]]: x = 1/2 gives f = 1, g = 1/2
+    assert brute_r2([[Fraction(0)], [Fraction(1)]]) == Fraction(1, 2)
+    # the three corners of the unit triangle: x = 0 gives f = g = 1; no x does better
+    M = [[Fraction(a), Fraction(b)] for a, b in [(0, 0), (1, 0), (0, 1)]]
+    assert brute_r2(M) == 1
+    grid = [Fraction(k, 8) for k in range(-8, 17)]
+    assert brute_r2(M) <= min(math.prod(fg(M, [a, b])) for a in grid for b in grid)
+
+
+# -- strategies ---------------------------------------------------------------------------------
+
+entries = st.one_of(st.integers(-6, 6).map(Fraction),
+                    st.builds(Fraction, st.integers(-40, 40), st.sampled_from([2, 3, 7, 8])))
+
+
+def matrices(max_n, max_d, min_n=1):
+    return st.integers(min_n, max_n).flatmap(
+        lambda n: st.integers(1, max_d).flatmap(
+            lambda d: st.lists(st.lists(entries, min_size=d, max_size=d), min_size=n, max_size=n)))
+
+
+small_matrices = matrices(4, 2)     # brute force is exhaustive here
+medium_matrices = matrices(7, 5, 2)
+
+
+def enclose(ctx, M):
+    """The exact matrix ``M`` as a ctx matrix (balls where an entry is not representable)."""
+    with ctx.workprec(PREC):
+        return ctx.array(np.array(M, dtype=object))
+
+
+def _fmpq(q):
+    return flint.fmpq(q.numerator, q.denominator)
+
+
+def r2_enclosed(b):
+    return b.lower ** 2, b.upper ** 2
+
+
+# -- exactness against brute force --------------------------------------------------------------
+
+@pytest.mark.parametrize("name", CONTEXTS)
+@given(M=small_matrices)
+def test_bracket_encloses_brute_force_and_is_tight(name, M):
+    ctx = get_context(name)
+    if name == "float64":
+        M = [[Fraction(float(v)) for v in row] for row in M]  # the doubles are the matrix
+    truth = brute_r2(M)
+    b = residual_bracket(ctx, enclose(ctx, M))
+    lo2, hi2 = r2_enclosed(b)
+    assert lo2 <= truth <= hi2
+    # relative 1e-9, plus an absolute allowance for balls around non-representable entries
+    assert b.upper - b.lower <= Fraction(1, 10**9) * b.upper + Fraction(1, 2**100)
+    assert b.certified == ctx.certified
+    assert math.prod(fg(M, list(b.x))) <= hi2  # the exact point x attains the upper bound
+    cheap = residual_bracket(ctx, enclose(ctx, M), exact=False)
+    assert cheap.lower ** 2 <= truth <= cheap.upper ** 2
+
+
+@pytest.mark.parametrize("name", CERTIFIED)
+@given(M=small_matrices, data=st.data())
+def test_bracket_encloses_every_matrix_inside_balls(name, M, data):
+    """Entries with radius: the bracket must hold for any Y in the enclosure."""
+    ctx = get_context(name)
+    n, d = len(M), len(M[0])
+    rad = [[Fraction(data.draw(st.integers(0, 4)), 16) for _ in range(d)] for _ in range(n)]
+    with ctx.workprec(PREC):
+        if name == "arb":
+            X = np.array([[flint.arb(_fmpq(m), _fmpq(r)) for m, r in zip(row, rr)]
+                          for row, rr in zip(M, rad)], dtype=object)
+        else:
+            X = np.array([[iv.mpf([ctx.number(m - r).a, ctx.number(m + r).b]) for m, r in zip(row, rr)]
+                          for row, rr in zip(M, rad)], dtype=object)
+    b = residual_bracket(ctx, X)
+    for _ in range(3):
+        t = [[Fraction(data.draw(st.integers(-2, 2)), 2) for _ in range(d)] for _ in range(n)]
+        Y = [[m + tt * r for m, tt, r in zip(row, trow, rr)] for row, trow, rr in zip(M, t, rad)]
+        lo2, hi2 = r2_enclosed(b)
+        assert lo2 <= brute_r2(Y) <= hi2
+
+
+# -- properties on larger matrices --------------------------------------------------------------
+
+@given(M=medium_matrices, data=st.data())
+def test_any_point_bounds_r_from_above(M, data):
+    ctx = get_context("arb")
+    b = residual_bracket(ctx, enclose(ctx, M))
+    cheap = residual_bracket(ctx, enclose(ctx, M), exact=False)
+    assert 0 <= b.lower <= b.upper
+    assert cheap.lower <= b.lower and b.upper <= cheap.upper
+    for _ in range(3):
+        x = [data.draw(entries) for _ in M[0]]
+        assert b.lower ** 2 <= math.prod(fg(M, x))
+    assert math.prod(fg(M, list(b.x))) <= b.upper ** 2
+
+
+@given(M=medium_matrices, v=st.lists(entries, min_size=5, max_size=5),
+       c=st.builds(Fraction, st.integers(-50, 50).filter(bool), st.integers(1, 9)))
+def test_shift_invariance_and_homogeneity(M, v, c):
+    ctx = get_context("arb")
+    b = residual_bracket(ctx, enclose(ctx, M))
+    shifted = residual_bracket(ctx, enclose(ctx, [[m + vj for m, vj in zip(row, v)] for row in M]))
+    scaled = residual_bracket(ctx, enclose(ctx, [[c * m for m in row] for row in M]))
+    assert shifted.lower <= b.upper and b.lower <= shifted.upper
+    assert scaled.lower <= abs(c) * b.upper and abs(c) * b.lower <= scaled.upper
+
+
+@pytest.mark.parametrize("name", CERTIFIED)
+@given(M=medium_matrices)
+def test_power_of_two_scaling_is_exact_even_far_outside_double_range(name, M):
+    ctx = get_context(name)
+    b = residual_bracket(ctx, enclose(ctx, M))
+    tiny = residual_bracket(ctx, enclose(ctx, [[m * Fraction(1, 2**100000) for m in row] for row in M]))
+    assert (tiny.lower, tiny.upper) == (b.lower / 2**100000, b.upper / 2**100000)
+
+
+@pytest.mark.parametrize("name", CONTEXTS)
+@given(row=st.lists(entries, min_size=1, max_size=5), n=st.integers(1, 6))
+def test_identical_rows_have_zero_residual(name, row, n):
+    ctx = get_context(name)
+    b = residual_bracket(ctx, enclose(ctx, [row] * n))
+    assert b.lower == 0 and b.n_lp == 0
+    dyadic = all(v.denominator & (v.denominator - 1) == 0 for v in row)
+    # otherwise (or when float64 rounded) the entries are balls: upper is the radius padding only
+    assert b.upper == 0 if dyadic or name == "float64" else b.upper < Fraction(1, 2**100)
+
+
+@pytest.mark.parametrize("name", CONTEXTS)
+@given(M=medium_matrices)
+def test_token_mean_residual_is_an_upper_bound(name, M):
+    ctx = get_context(name)
+    with ctx.workprec(PREC):
+        X = enclose(ctx, M)
+        tm = norm_composite(ctx, token_mean_residual(ctx, X))
+    b = residual_bracket(ctx, X)
+    assert b.lower <= ctx.hi(tm) * (1 + Fraction(1, 10**12) if name == "float64" else 1)
+
+
+def test_r_float_agrees_with_the_certified_bracket():
+    rng = np.random.default_rng(1)
+    ctx = get_context("float64")
+    for shape in [(5, 3), (12, 6), (30, 10)]:
+        X = rng.standard_cauchy(shape)
+        b = residual_bracket(ctx, X)
+        assert float(b.lower) * (1 - 1e-12) <= r_float(X) <= float(b.upper) * (1 + 1e-9)
+        assert b.upper - b.lower <= Fraction(1, 10**9) * b.upper
+
+
+def test_vertices_form_a_pareto_front():
+    rng = np.random.default_rng(2)
+    b = residual_bracket(get_context("float64"), rng.standard_normal((20, 8)))
+    fs, gs = zip(*b.vertices)
+    assert list(fs) == sorted(fs) and list(gs) == sorted(gs, reverse=True)
+    assert min(f * g for f, g in b.vertices) == pytest.approx(float(b.upper) ** 2, rel=1e-9)
+
+
+def test_non_finite_entries_are_rejected():
+    for name, bad in [("float64", np.array([[0.0], [np.inf]])),
+                      ("arb", np.array([[flint.arb(0)], [flint.arb("nan")]], dtype=object)),
+                      ("mpmath", np.array([[iv.mpf(0)], [iv.mpf("inf")]], dtype=object))]:
+        with pytest.raises(ValueError):
+            residual_bracket(get_context(name), bad)
+
+
+# -- the float trap (THEORY 5) ------------------------------------------------------------------
+
+def test_tiny_residual_under_a_large_common_row():
+    """rows = 1e6 v + 1e-300 N: doubles round every row to 1e6 v, the certified path does not."""
+    N = [[Fraction(a), Fraction(b)] for a, b in [(0, 3), (2, -1), (5, 1), (-1, 0)]]
+    v = [Fraction(1), Fraction(-7, 3)]
+    ctx = get_context("arb")
+    with ctx.workprec(1200):
+        common = ctx.array([[10**6 * vj for vj in v]] * 4)
+        X = common + ctx.number("1e-300") * ctx.array(np.array(N, dtype=object))
+    truth = Fraction(1, 10**600) * brute_r2(N)  # r is shift-invariant and homogeneous
+    b = residual_bracket(ctx, X)
+    assert b.certified and b.lower ** 2 <= truth <= b.upper ** 2
+    assert b.upper - b.lower < Fraction(1, 10**6) * b.upper
+    assert 1e-301 < float(b.lower) < 1e-298
+    # naive float64: converting X first erases the residual completely
+    Xf = ctx.to_float(X)
+    assert r_float(Xf) == 0.0
+    assert residual_bracket(get_context("float64"), Xf).upper == 0
+
+
+# -- the certificate: what makes it sound -------------------------------------------------------
+
+def _weighted_min(M, A, B):
+    """min_x A f(x) + B g(x), exactly (convex piecewise linear: attained at a vertex)."""
+    return min(A * f + B * g for f, g in (fg(M, x) for x in _vertices(M)))
+
+
+def test_certificate_needs_the_exact_weighted_median():
+    """A restricted LP (too few cuts) overestimates; so would evaluating the certificate at any
+    point other than the weighted median. The exact recomputation is what makes L a bound."""
+    M = [[Fraction(v)] for v in (0, 1, 2, 10)]              # min g = 5 at x = 5
+    C = np.array([[v - 1] for v in (0, 1, 2, 10)], dtype=object)  # centred at the lower median 1
+    lp = _WeightedLP(np.array(C, dtype=float) / 16)
+    lp._add = lambda J, K: False                            # mutation: no constraint generation
+    sol = lp.solve(0.0, 1.0)
+    a, b = [max(_to_int(t), 0) for t in sol.a], [max(_to_int(t), 0) for t in sol.b]
+    A, B, L = _certificate(C, np.argsort(C, axis=0), a, b)
+    claimed = sum((aj + bi) * abs(C[i, 0]) for i, bi in enumerate(b) for aj in a)  # at the pool's cut
+    true_min = _weighted_min(M, A, B)
+    assert L <= true_min < claimed
+    # as a polygon line the mutated value "proves" more than r^2; the exact one does not
+    f_min = fg(M, [Fraction(1)])[0]                         # at the median
+    assert _polygon_min([(1, 0, f_min), (A, B, claimed)], 0, 0) > brute_r2(M)
+    assert _polygon_min([(1, 0, f_min), (A, B, L)], 0, 0) <= brute_r2(M)
+
+
+def test_certificate_rejects_negative_weights():
+    """Nonnegativity is the only feasibility condition; dropping it breaks the bound."""
+    rows = [(-4, 3), (-2, 0), (4, -1), (-2, -4)]
+    C = np.array(rows, dtype=object)
+    a, b = [2, 1], [2, -2, 2, 2]
+    with pytest.raises(ValueError):
+        _certificate(C, np.argsort(C, axis=0), a, b)
+    # the unchecked formula sum_j min_t sum_i (a_j + b_i)|C_ij - t| claims A f + B g >= 52 ...
+    L = sum(min(sum((a[j] + b[i]) * abs(C[i, j] - t) for i in range(4)) for t in C[:, j])
+            for j in range(2))
+    assert L == 52
+    # ... but some x attains 48
+    M = [[Fraction(v) for v in row] for row in rows]
+    assert min(sum(a) * f + sum(b) * g for f, g in (fg(M, x) for x in _vertices(M))) == 48

@@ -1,0 +1,76 @@
+"""Lemma E1, Theorem E4 and the published Thm 2.2 on random single-head networks, certified."""
+
+import json
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import given, settings
+
+from numerics.certify import bound_pairs, check_network
+from numerics.checks.common import certified_verdict, scale_log10, search
+from numerics.context import get_context
+from numerics.instance import load_instance
+from numerics.network import Attention, Head, Layer, Network
+from numerics.strategies import Case, single_head_cases
+from numerics.verdict import HOLDS, INCONCLUSIVE, VIOLATED
+
+ONE_STEP, E4 = bound_pairs("one_step"), bound_pairs("E4")
+
+
+@settings(max_examples=200)
+@given(single_head_cases(max_depth=1))
+def test_lemma_E1_holds_on_random_layers(case):
+    verdict, _ = certified_verdict(ONE_STEP, case, scale_log10(case.X))
+    assert verdict.verdict == HOLDS or verdict.zero_on_both_sides, verdict
+
+
+@settings(max_examples=30)
+@given(single_head_cases(min_depth=1, max_depth=6))
+def test_theorem_E4_holds_at_every_layer(case):
+    verdict, _ = certified_verdict(E4, case, scale_log10(case.X))
+    assert verdict.verdict == HOLDS or verdict.zero_on_both_sides, verdict
+
+
+def float_trap() -> Case:
+    """Two tokens, one feature, rows -1.95 and -1.95 + 2^-40: the true output residual is
+    ~1e-37, far below float64's rounding noise on entries of size 1."""
+    X = np.array([[Fraction("-1.95")], [Fraction("-1.95") + Fraction(1, 2**40)]], dtype=object)
+    head = Head([["1.43"]], [["-1.866"]], [["0.919"]])
+    return Case(X, Network(1, (Layer(Attention((head,))),)))
+
+
+def test_float_trap_float64_would_say_violated_certified_says_holds():
+    case = float_trap()
+    rough = check_network(case.net, case.X, backend="float64").layers[1]
+    observed, bound = float(rough.residual.upper), float(rough.bounds["one_step"][1])
+    assert observed / bound > 1e8          # what a float64 search reports
+    assert rough.verdicts["one_step"].verdict == INCONCLUSIVE  # ... and why we never decide in float64
+    exact = check_network(case.net, case.X).layers[1]
+    assert exact.verdicts["one_step"].verdict == HOLDS
+    assert exact.verdicts["E4"].verdict == HOLDS
+    assert exact.residual.upper < Fraction(1, 10**30)
+
+
+def test_shipped_float_trap_instance_matches(tmp_path):
+    inst = load_instance("docs/instances/float_trap.json")
+    case = float_trap()
+    assert (inst.X == case.X).all()
+
+
+def _off_by_n(case, ctx):
+    """A deliberately false bound: Lemma E1 divided by n (as if ||Q||_1 <= n c pi_max had been
+    written ||Q||_1 <= c pi_max / n)."""
+    n = case.X.shape[0]
+    return [(lhs, (rhs[0] / n, rhs[1] / n)) for lhs, rhs in ONE_STEP(case, ctx)]
+
+
+def test_mutation_false_bound_is_caught_and_saved(tmp_path):
+    res = search(single_head_cases(max_depth=1, biases=False), _off_by_n, examples=150, seed=1,
+                 save_as=tmp_path / "mutant.json")
+    assert res.verdict == VIOLATED, res
+    saved = load_instance(res.counterexample)
+    again, _ = certified_verdict(_off_by_n, Case(saved.X, saved.net), scale_log10(saved.X))
+    assert again.verdict == VIOLATED
+    # the true lemma holds on the very same saved instance
+    assert certified_verdict(ONE_STEP, Case(saved.X, saved.net), scale_log10(saved.X))[0].verdict == HOLDS
+    assert json.loads(open(res.counterexample).read())["format"] == "rankcollapse-instance/1"
