@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from numerics.exact import decimal_string
@@ -20,7 +21,7 @@ from numerics.instance import InstanceError, write_json_atomic
 
 from .errors import UsageError
 
-console = Console()
+console = Console(soft_wrap=True)  # long paths and numbers stay on one line
 
 
 def dec(q, rounding="nearest") -> str | None:
@@ -222,7 +223,7 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except (UsageError, InstanceError) as e:
-        console.print(f"[bold red]error:[/] {e}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
         return 2
     except KeyboardInterrupt:
         return 130
