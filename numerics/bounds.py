@@ -23,6 +23,7 @@ published forms) is ``None`` from that layer on.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 import sympy
@@ -33,7 +34,8 @@ from .context import Context
 from .network import Layer, Network, softmax_rows
 from .norms import norm_1, norm_inf
 
-__all__ = ["one_step_bound", "apriori_bounds", "published_bounds", "layer_constants", "phi"]
+__all__ = ["one_step_bound", "apriori_bounds", "published_bounds", "layer_constants", "phi", "AtLeast",
+           "published_closed_form"]
 
 
 def _s(ctx: Context, d_qk: int):
@@ -41,11 +43,47 @@ def _s(ctx: Context, d_qk: int):
     return 1 / ctx.sqrt(ctx.number(d_qk))
 
 
+# e^T_MAX ~ 10^28462. A bound whose exponent exceeds it is vacuous for any real input, and
+# balls cannot enclose e^t for astronomically large t (they become [+/- inf]), so beyond it
+# the bounds keep a certified *lower* end only (every bound here is increasing in t).
+T_MAX = 2 ** 16
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    """A bound known only from below: ``value``'s lower end is a certified lower bound of the
+    true bound, whose upper end is unknown (reported as +inf)."""
+
+    value: object
+
+
+def _lower_if_saturated(ctx, pieces, combine):
+    """``combine(*values)`` of nonnegative, increasing ingredients, some maybe ``AtLeast``."""
+    values = [p.value if isinstance(p, AtLeast) else p for p in pieces]
+    out = combine(*values)
+    return AtLeast(out) if any(isinstance(p, AtLeast) for p in pieces) else out
+
+
+def _expm1(ctx: Context, t):
+    """``e^t - 1`` for a scalar ``t >= 0``; an ``AtLeast`` past ``T_MAX``."""
+    if ctx.hi(t) <= T_MAX:
+        return ctx.expm1(t)
+    return AtLeast(ctx.expm1(ctx.number(_clamp(ctx.lo(t)))))
+
+
+def _clamp(t_lo):
+    """A point in [0, T_MAX] below the true t >= 0 (its enclosure's lower end may be -inf)."""
+    return min(max(t_lo, 0), T_MAX)
+
+
 def phi(ctx: Context, t):
     """``phi(t) = (e^t - 1)/t`` with ``phi(0) = 1``, for ``t >= 0``. phi is increasing, so a ``t``
-    whose enclosure touches 0 gives ``[1, phi(hi t)]``; expm1 keeps tiny t accurate."""
+    whose enclosure touches 0 gives ``[1, phi(hi t)]``; expm1 keeps tiny t accurate; past
+    ``T_MAX`` only a lower end is kept."""
     if ctx.hi(t) == 0:
         return ctx.number(1)
+    if ctx.hi(t) > T_MAX:
+        return AtLeast(phi(ctx, ctx.number(_clamp(ctx.lo(t)))))
     if ctx.lo(t) > 0:
         return ctx.expm1(t) / t
     top = ctx.number(ctx.hi(t))
@@ -104,12 +142,16 @@ def one_step_bound(ctx: Context, X, x, layer: Layer, d_qk: int):
         if head.b_Q is not None:
             r = r + R @ ctx.array(head.W_K) @ ctx.array(head.b_Q).reshape(-1, 1)
         pi = softmax_rows(ctx, (s * r).T)[0]
-        delta = [ctx.max(row) - ctx.min(row) for row in E]
-        c = ctx.max(ctx.expm1(np.array(delta, dtype=object if E.dtype == object else float)))
+        c = _lower_if_saturated(ctx, [_expm1(ctx, ctx.max(row) - ctx.min(row)) for row in E],
+                                lambda *cs: ctx.max(np.array(cs, dtype=object if E.dtype == object else float)))
         W_h = _W_h(ctx, head)
-        A1 = A1 + n * c * ctx.max(pi) * norm_1(ctx, W_h)
-        Ainf = Ainf + c * norm_inf(ctx, W_h)
-    u_out, v_out = A1 * u, Ainf * v
+        A1 = _lower_if_saturated(ctx, [A1, c], lambda a, c: a + n * c * ctx.max(pi) * norm_1(ctx, W_h))
+        Ainf = _lower_if_saturated(ctx, [Ainf, c], lambda a, c: a + c * norm_inf(ctx, W_h))
+    return _lower_if_saturated(ctx, [A1, Ainf], lambda A1, Ainf: _finish_one_step(ctx, layer, A1 * u, Ainf * v, u, v))
+
+
+def _finish_one_step(ctx, layer, u_out, v_out, u, v):
+    """Skip connection and MLP (E3, per norm), then the geometric mean."""
     if layer.attention.skip:
         u_out, v_out = u_out + u, v_out + v
     if layer.mlp is not None:
@@ -149,8 +191,10 @@ def apriori_bounds(ctx: Context, net: Network, n: int, B0) -> list:
             B = None
         else:
             kappa, beta, _, H, lam = layer_constants(ctx, layer)
-            Gamma = ctx.sqrt(ctx.number(n)) / 2 * phi(ctx, 2 * s * kappa * B * B)
-            B = lam * 4 * Gamma * beta * H * s * B * B * B
+            Bv = B.value if isinstance(B, AtLeast) else B
+            Gamma = phi(ctx, 2 * s * kappa * Bv * Bv)
+            B = _lower_if_saturated(ctx, [B, Gamma], lambda B, G: lam * 4 * ctx.sqrt(ctx.number(n)) / 2 * G
+                                    * beta * H * s * B * B * B)
         out.append(B)
     return out
 

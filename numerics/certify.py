@@ -22,11 +22,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from fractions import Fraction
 
+import numpy as np
+
+from .bounds import AtLeast, apriori_bounds, one_step_bound, published_bounds
 from .context import Context, get_context
-from .bounds import apriori_bounds, one_step_bound, published_bounds
 from .exact import log10_abs
-from .network import Network, forward, _store
+from .network import Network, as_exact, forward
 from .norms import norm_composite
 from .residual import Bracket, residual_bracket
 from .verdict import MAX_BITS, adaptive, decide, working_precision
@@ -54,22 +57,36 @@ class NetworkReport:
 
 
 def _enclosure(ctx: Context, value):
-    return None if value is None else (ctx.lo(value), ctx.hi(value))
+    """``(lo, hi)`` exact ends; a bound known only from below has ``hi = inf``."""
+    if value is None:
+        return None
+    if isinstance(value, AtLeast):
+        return ctx.lo(value.value), math.inf
+    return ctx.lo(value), ctx.hi(value)
+
+
+def _bracket(ctx: Context, Y) -> Bracket:
+    """The residual bracket; ``[0, inf]`` (and no point x) when an entry has no finite
+    enclosure, as happens at low precision when logits are huge: more bits then fix it."""
+    if all(math.isfinite(ctx.lo(v)) and math.isfinite(ctx.hi(v)) for v in np.ravel(Y)):
+        return residual_bracket(ctx, Y)
+    return Bracket(Fraction(0), math.inf, None, ctx.certified, 0, 0.0, ())
 
 
 def _evaluate(net: Network, X, ctx: Context) -> list[LayerReport]:
     outs = forward(net, X, ctx)
     n = outs[0].shape[0]
-    brackets = [residual_bracket(ctx, Y) for Y in outs]
-    x0 = brackets[0].x
-    R0 = outs[0] - ctx.array(x0).reshape(1, -1)
+    brackets = [_bracket(ctx, Y) for Y in outs]
+    R0 = outs[0] - ctx.array(brackets[0].x).reshape(1, -1)
     B0 = ctx.number(ctx.hi(norm_composite(ctx, R0)))
     r0 = ctx.hull(ctx.number(brackets[0].lower), ctx.number(brackets[0].upper))
     E4 = apriori_bounds(ctx, net, n, B0)
     pub = published_bounds(ctx, net, r0)
     reports = [LayerReport(0, brackets[0], {}, {})]
     for l, layer in enumerate(net.layers, start=1):
-        bounds = {"one_step": _enclosure(ctx, one_step_bound(ctx, outs[l - 1], brackets[l - 1].x, layer, net.d_qk)),
+        x = brackets[l - 1].x
+        bounds = {"one_step": (-math.inf, math.inf) if x is None else
+                  _enclosure(ctx, one_step_bound(ctx, outs[l - 1], x, layer, net.d_qk)),
                   "E4": _enclosure(ctx, E4[l]), "published": _enclosure(ctx, pub[l])}
         lhs = (brackets[l].lower, brackets[l].upper)
         verdicts = {k: decide(lhs, b, ctx.certified and brackets[l].certified)
@@ -91,12 +108,12 @@ def _start_bits(net: Network, X, n: int) -> int:
     """Precision from the smallest a-priori bound, estimated cheaply in 64-bit arb."""
     ctx = get_context("arb")
     with ctx.workprec(64):
-        Xc = ctx.array(_store(X))
+        Xc = ctx.array(as_exact(X))
         x = ctx.array(Xc[0:1, :])  # any x gives a valid B_0 for an estimate
         B0 = norm_composite(ctx, Xc - x)
         scale = max(abs(ctx.to_float(Xc)).max(), 1e-300)
         smallest = [ctx.hi(b) for b in apriori_bounds(ctx, net, n, B0) + published_bounds(ctx, net, B0)
-                    if b is not None and 0 < ctx.hi(b) < math.inf]
+                    if b is not None and not isinstance(b, AtLeast) and 0 < ctx.hi(b) < math.inf]
     if not smallest:
         return 128
     return working_precision(min(log10_abs(q) for q in smallest), math.log10(scale))

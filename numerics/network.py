@@ -30,12 +30,12 @@ from .context import Context
 from .exact import exact_array
 
 __all__ = ["Head", "LayerNorm", "Attention", "MLP", "Layer", "Network", "forward",
-           "attention_probs", "single_head", "ACTIVATIONS"]
+           "attention_probs", "single_head", "as_exact", "ACTIVATIONS"]
 
 ACTIVATIONS = ("relu", "gelu", "tanh")
 
 
-def _store(A):
+def as_exact(A):
     """Keep doubles as doubles (exact, fast); everything else as exact Fractions."""
     if A is None:
         return None
@@ -47,7 +47,7 @@ def _store(A):
 
 def _frozen_arrays(obj, names):
     for name in names:
-        object.__setattr__(obj, name, _store(getattr(obj, name)))
+        object.__setattr__(obj, name, as_exact(getattr(obj, name)))
 
 
 @dataclass(frozen=True)
@@ -145,12 +145,14 @@ def _add_bias(Y, b):
 
 
 def softmax_rows(ctx: Context, S, key_mask=None):
-    """Row-wise softmax. The shift by each row's (double) maximum is exact and changes nothing
-    mathematically; it keeps exp from overflowing. Masked keys get probability exactly 0."""
+    """Row-wise softmax. Each row is shifted by an exact number at its largest entry, which
+    changes nothing mathematically and keeps exp from overflowing; being exact (not a double
+    near the maximum) it leaves exp arguments as small as the row's spread, which near rank
+    collapse is tiny and makes high-precision exp cheap. Masked keys get probability exactly 0."""
     F = ctx.to_float(S)
     if key_mask is not None:
         F = np.where(key_mask, F, -np.inf)
-    shift = ctx.array(np.max(F, axis=1, keepdims=True))
+    shift = ctx.centers(S[np.arange(S.shape[0]), np.argmax(F, axis=1)]).reshape(-1, 1)
     if key_mask is not None:  # masked logits are replaced before exp so they cannot overflow
         S = np.where(key_mask, S, np.broadcast_to(shift, S.shape))
     E = ctx.exp(S - shift)
@@ -161,19 +163,19 @@ def softmax_rows(ctx: Context, S, key_mask=None):
 
 def attention_probs(ctx: Context, X, head: Head, d_qk: int, key_mask=None):
     """``P_h`` for input X (a matrix already in ``ctx``)."""
-    q = _add_bias(X @ ctx.array(head.W_Q), _row(ctx, head.b_Q))
-    k = _add_bias(X @ ctx.array(head.W_K), _row(ctx, head.b_K))
-    S = (q @ k.T) / ctx.sqrt(ctx.array([[d_qk]]))[0, 0]
+    q = _add_bias(ctx.matmul(X, ctx.array(head.W_Q)), _row(ctx, head.b_Q))
+    k = _add_bias(ctx.matmul(X, ctx.array(head.W_K)), _row(ctx, head.b_K))
+    S = ctx.matmul(q, k.T) / ctx.sqrt(ctx.array([[d_qk]]))[0, 0]
     return softmax_rows(ctx, S, key_mask)
 
 
 def _attention(ctx, X, att: Attention, d_qk, key_mask):
     out = None
     for head in att.heads:
-        Y = _add_bias(attention_probs(ctx, X, head, d_qk, key_mask) @ (X @ ctx.array(head.W_V)),
-                      _row(ctx, head.b_V))
+        Y = _add_bias(ctx.matmul(attention_probs(ctx, X, head, d_qk, key_mask),
+                                 ctx.matmul(X, ctx.array(head.W_V))), _row(ctx, head.b_V))
         if head.W_O is not None:
-            Y = Y @ ctx.array(head.W_O)
+            Y = ctx.matmul(Y, ctx.array(head.W_O))
         out = Y if out is None else out + Y
     return _add_bias(out, _row(ctx, att.b_O))
 
@@ -190,8 +192,8 @@ def activation(ctx: Context, name: str, Y):
 
 
 def _mlp(ctx, Y, mlp: MLP):
-    hidden = activation(ctx, mlp.activation, _add_bias(Y @ ctx.array(mlp.W1), _row(ctx, mlp.b1)))
-    return _add_bias(hidden @ ctx.array(mlp.W2), _row(ctx, mlp.b2))
+    hidden = activation(ctx, mlp.activation, _add_bias(ctx.matmul(Y, ctx.array(mlp.W1)), _row(ctx, mlp.b1)))
+    return _add_bias(ctx.matmul(hidden, ctx.array(mlp.W2)), _row(ctx, mlp.b2))
 
 
 def layer_norm(ctx: Context, Y, ln: LayerNorm):
@@ -227,7 +229,7 @@ def forward(net: Network, X, ctx: Context, key_mask=None) -> list:
 
     ``key_mask`` (optional, n booleans) excludes padding keys from every softmax.
     """
-    Xl = ctx.array(_store(X))
+    Xl = ctx.array(as_exact(X))
     mask = None if key_mask is None else np.asarray(key_mask, dtype=bool).reshape(1, -1)
     outs = [Xl]
     for layer in net.layers:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -25,8 +26,13 @@ console = Console(soft_wrap=True)  # long paths and numbers stay on one line
 
 
 def dec(q, rounding="nearest") -> str | None:
-    """Real numbers in JSON: decimal strings with 17 significant digits (None stays null)."""
-    return None if q is None else decimal_string(Fraction(q), 17, rounding)
+    """Real numbers in JSON: decimal strings with 17 significant digits (None stays null; an
+    end without a finite enclosure is "inf" or "-inf")."""
+    if q is None:
+        return None
+    if isinstance(q, float) and not math.isfinite(q):
+        return str(q)
+    return decimal_string(Fraction(q), 17, rounding)
 
 
 def _json_out(path: str | None, obj) -> None:

@@ -11,6 +11,7 @@ from numerics.checks.common import certified_verdict, scale_log10, search
 from numerics.context import get_context
 from numerics.instance import load_instance
 from numerics.network import Attention, Head, Layer, Network
+from numerics.residual import residual_bracket
 from numerics.strategies import Case, single_head_cases
 from numerics.verdict import HOLDS, INCONCLUSIVE, VIOLATED
 
@@ -57,19 +58,19 @@ def test_shipped_float_trap_instance_matches(tmp_path):
     assert (inst.X == case.X).all()
 
 
-def _off_by_n(case, ctx):
-    """A deliberately false bound: Lemma E1 divided by n (as if ||Q||_1 <= n c pi_max had been
-    written ||Q||_1 <= c pi_max / n)."""
-    n = case.X.shape[0]
-    return [(lhs, (rhs[0] / n, rhs[1] / n)) for lhs, rhs in ONE_STEP(case, ctx)]
+def _fourth_power(case, ctx):
+    """A deliberately false bound: Lemma E1 with one power of r too many (``||R||^4`` instead of
+    ``||R||^3``), i.e. the true bound times r(X). Near rank one it is far too small."""
+    r0 = residual_bracket(ctx, ctx.array(case.X))
+    return [(lhs, (rhs[0] * r0.lower, rhs[1] * r0.upper)) for lhs, rhs in ONE_STEP(case, ctx)]
 
 
 def test_mutation_false_bound_is_caught_and_saved(tmp_path):
-    res = search(single_head_cases(max_depth=1, biases=False), _off_by_n, examples=150, seed=1,
+    res = search(single_head_cases(max_depth=1, biases=False), _fourth_power, examples=150, seed=1,
                  save_as=tmp_path / "mutant.json")
     assert res.verdict == VIOLATED, res
     saved = load_instance(res.counterexample)
-    again, _ = certified_verdict(_off_by_n, Case(saved.X, saved.net), scale_log10(saved.X))
+    again, _ = certified_verdict(_fourth_power, Case(saved.X, saved.net), scale_log10(saved.X))
     assert again.verdict == VIOLATED
     # the true lemma holds on the very same saved instance
     assert certified_verdict(ONE_STEP, Case(saved.X, saved.net), scale_log10(saved.X))[0].verdict == HOLDS
