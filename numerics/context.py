@@ -25,6 +25,19 @@ numbers, never rounded ones:
 True
 >>> get_context("float64").certified, get_context("mpmath").certified, ctx.certified
 (False, True, True)
+
+Exact data of an enclosure: ``ctx.mid_rad(x)`` is ``(m, e, r, f)`` (Python ints) with the
+enclosure exactly ``[m 2^e - r 2^f, m 2^e + r 2^f]``, and ``ctx.mid_rad_dyadic(A)`` gives a whole
+matrix as integer arrays over common exponents. Dyadic values become Fractions through
+:func:`dyadic`, which skips Python's quadratic gcd (a 300 000-bit Fraction costs 0.2 s otherwise).
+
+Traps this module avoids (``tests/test_backends.py`` tests each): ``flint.arb(0.1)`` encloses
+the double nearest 1/10, not 1/10, so decimal strings go through ``Fraction`` -> ``fmpq``;
+``float(ball)`` drops the radius, so doubles are only ever estimates (``to_float``: softmax
+shifts, LP inputs, plots), never verdict inputs; Python comparisons of balls are "certainly
+true" tests that return False when undecided, so decisions use the exact ends ``lo``/``hi``
+and maxima use ``arb.max``; ``arb_mat.exp()`` is the matrix exponential, so elementwise
+functions map the scalar one over the entries.
 """
 
 from __future__ import annotations
@@ -32,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import numbers
 from fractions import Fraction
 
 import flint
@@ -42,17 +56,83 @@ from mpmath import iv
 
 from .exact import to_fraction
 
-__all__ = ["Context", "get_context", "BACKENDS"]
+__all__ = ["Context", "get_context", "BACKENDS", "dyadic"]
 
 
-def _mpf_fraction(raw, infinity: float) -> Fraction | float:
-    """Exact value of a raw mpmath number tuple (sign, mantissa, exponent, bits); an infinite
-    or undefined endpoint becomes ``infinity`` (-inf for lower ends, +inf for upper ends)."""
-    sign, man, exp, _ = raw
-    if not man and exp:  # inf / nan carry no mantissa but a special exponent code
-        return infinity
-    val = Fraction(man) * (Fraction(2) ** exp)
-    return -val if sign else val
+class _LowestTerms:
+    """A numerator/denominator pair known to be in lowest terms. ``Fraction`` copies any
+    ``numbers.Rational`` as it is, so ``Fraction(_LowestTerms(n, d))`` skips the gcd."""
+
+    __slots__ = ("numerator", "denominator")
+
+    def __init__(self, numerator: int, denominator: int):
+        self.numerator, self.denominator = numerator, denominator
+
+
+numbers.Rational.register(_LowestTerms)
+
+
+def dyadic(man: int, exp: int) -> Fraction:
+    """``man * 2^exp`` as an exact Fraction in time linear in the size of ``man``.
+
+    >>> dyadic(12, -4), dyadic(-3, 2), dyadic(0, -7)
+    (Fraction(3, 4), Fraction(-12, 1), Fraction(0, 1))
+    """
+    man, exp = int(man), int(exp)
+    if exp >= 0 or not man:
+        return Fraction(man << exp if man else 0)
+    k = min((man & -man).bit_length() - 1, -exp)  # trailing zero bits of man that cancel
+    man, exp = man >> k, exp + k
+    return Fraction(man) if exp == 0 else Fraction(_LowestTerms(man, 1 << -exp))
+
+
+# Exact ends are kept within 2^(+-_CAP_BITS) (about 5 million digits): balls far outside (arb's
+# exponents are unbounded, e.g. a diverging bound) get the valid ends +-inf or +-2^-_CAP_BITS.
+_CAP_BITS = 1 << 24
+
+
+def _align(m: int, e: int, r: int, f: int, sign: int) -> Fraction | float:
+    """``m 2^e + sign r 2^f``: exact, or a valid outward end for magnitudes beyond the cap."""
+    if not (m or r):
+        return Fraction(0)
+    top = max(x + y.bit_length() for x, y in ((e, m), (f, r)) if y)  # |m 2^e +- r 2^f| < 2^top
+    if top > _CAP_BITS:
+        return sign * math.inf
+    if top < -_CAP_BITS:
+        return dyadic(sign, -_CAP_BITS)
+    lo = min(e, f)
+    return dyadic((m << (e - lo)) + sign * (r << (f - lo)), lo)
+
+
+def _dyadic_float(m: int, e: int) -> float:
+    """A double near ``m 2^e`` (saturating to +-inf / 0): for estimates only."""
+    extra = max(m.bit_length() - 64, 0)
+    try:
+        return math.ldexp(float(m >> extra if m >= 0 else -((-m) >> extra)), e + extra)
+    except OverflowError:
+        return math.copysign(math.inf, m)
+
+
+def _common_exponent(mans, exps, round_up_bits: int | None = None):
+    """Integers ``m`` and one exponent ``E`` with ``man 2^exp = m 2^E`` (exactly), or, with
+    ``round_up_bits``, ``m 2^E >= man 2^exp >= 0`` keeping that many bits below the largest value."""
+    nonzero = [(m, e) for m, e in zip(mans, exps) if m]
+    if not nonzero:
+        return [0] * len(mans), 0
+    E = min(e for _, e in nonzero)
+    if round_up_bits is not None:
+        E = max(E, max(e + m.bit_length() for m, e in nonzero) - round_up_bits)
+    # -((-m) >> k) is ceil(m / 2^k): only ever taken for radii (m >= 0)
+    return [m << (e - E) if e >= E else -((-m) >> (E - e)) for m, e in zip(mans, exps)], E
+
+
+def _mpf_parts(raw) -> tuple[int, int] | None:
+    """Signed mantissa and exponent of a raw mpmath number tuple (sign, mantissa, exponent,
+    bits); None for inf / nan (no mantissa but a special exponent code)."""
+    sign, man, exp, bc = raw
+    if not man and (exp or bc):
+        return None
+    return (-int(man) if sign else int(man)), int(exp)
 
 
 class Context:
@@ -116,20 +196,58 @@ class Context:
         """An enclosure of everything between the enclosures ``a`` and ``b``."""
         raise NotImplementedError
 
+    def mid_rad(self, x) -> tuple[int, int, int, int]:
+        """``(m, e, r, f)`` with the enclosure of ``x`` exactly ``[m 2^e - r 2^f, m 2^e + r 2^f]``
+        (Python ints, ``r >= 0``). ValueError if the enclosure is not finite."""
+        raise NotImplementedError
+
     def lo(self, x) -> Fraction:
         """Exact lower end of the enclosure of ``x`` (``-math.inf`` if it has none)."""
-        raise NotImplementedError
+        parts = self._finite_parts(x)
+        return -math.inf if parts is None else _align(*parts, -1)
 
     def hi(self, x) -> Fraction:
         """Exact upper end of the enclosure of ``x`` (``math.inf`` if it has none)."""
-        raise NotImplementedError
+        parts = self._finite_parts(x)
+        return math.inf if parts is None else _align(*parts, 1)
+
+    def _finite_parts(self, x):
+        try:
+            return self.mid_rad(x)
+        except ValueError:
+            return None
+
+    def mid_rad_dyadic(self, A, rad_bits: int = 64):
+        """The matrix ``A`` as exact integer data: ``(M, E, Rad, Er)`` with object arrays of Python
+        ints shaped like ``A``, the midpoints exactly ``M 2^E`` and the radii at most ``Rad 2^Er``
+        (rounded up to ``rad_bits`` bits below the largest radius). ValueError on a non-finite
+        entry. Memory: the dynamic range of the midpoints, in bits, per entry."""
+        A = np.asarray(A)
+        mm, me, rm, re = zip(*(self.mid_rad(v) for v in A.ravel())) if A.size else ((),) * 4
+        return self._assemble(A.shape, mm, me, rm, re, rad_bits)
+
+    @staticmethod
+    def _assemble(shape, mm, me, rm, re, rad_bits):
+        M, E = _common_exponent(mm, me)
+        Rad, Er = _common_exponent(rm, re, round_up_bits=rad_bits)
+        as_array = lambda v: np.array(v, dtype=object).reshape(shape)  # noqa: E731
+        return as_array(M), E, as_array(Rad), Er
 
     def to_float(self, A) -> np.ndarray:
-        """Midpoints as doubles (for LPs and plots; never for verdicts)."""
-        return np.vectorize(lambda v: float(self.mid_fraction(v)), otypes=[float])(A)
+        """Midpoints as doubles (softmax shifts, LP inputs, plots; never for verdicts)."""
+        def one(v):
+            parts = self._finite_parts(v)
+            return math.nan if parts is None else _dyadic_float(parts[0], parts[1])
+        return np.vectorize(one, otypes=[float])(A)
 
-    def mid_fraction(self, x) -> Fraction:
-        return (self.lo(x) + self.hi(x)) / 2
+    def centers(self, A):
+        """Exact numbers of this context (zero radius) inside the enclosures of ``A``: shifts that
+        cancel mathematically (softmax rows) and leave function arguments as small as the data."""
+        return self._map("center", A)
+
+    def matmul(self, A, B):
+        """``A @ B`` (an enclosure of the product for every choice of entries)."""
+        return A @ B
 
     def point(self, q: Fraction):
         """``q`` as a number of this context (an enclosure if q is not representable)."""
@@ -194,13 +312,32 @@ class Float64Context(Context):
     def min(self, values):
         return float(np.min(values))
 
+    def mid_rad(self, x):
+        x = float(x)
+        if not math.isfinite(x):
+            raise ValueError("no finite enclosure")
+        m, e = math.frexp(x)
+        return int(m * 2 ** 53), e - 53, 0, 0
+
     def lo(self, x):
         return Fraction(float(x)) if math.isfinite(x) else math.copysign(math.inf, x)
 
     hi = lo
 
+    def mid_rad_dyadic(self, A, rad_bits: int = 64):
+        v = np.asarray(A, dtype=np.float64)
+        if not np.isfinite(v).all():
+            raise ValueError("non-finite entry")
+        mant, exp = np.frexp(v.ravel())
+        mans = np.ldexp(mant, 53).astype(np.int64).tolist()  # exact: |mant| < 1 has 53 bits
+        zeros = [0] * v.size
+        return self._assemble(v.shape, mans, (exp - 53).tolist(), zeros, zeros, rad_bits)
+
     def to_float(self, A):
         return np.asarray(A, dtype=np.float64)
+
+    def centers(self, A):
+        return A
 
 
 class MpmathContext(Context):
@@ -263,12 +400,29 @@ class MpmathContext(Context):
     def _max2(x, y):
         return iv.mpf([max(x.a, y.a), max(x.b, y.b)])
 
+    @staticmethod
+    def _center(x):
+        return iv.mpf(x.a)  # an exact endpoint: the shift need not be the middle, only exact
+
     # the raw endpoint tuples: converting through mpmath.mpf would round to mp.prec
+    def _end(self, x, which: int, infinity: float):
+        parts = _mpf_parts(self.number(x)._mpi_[which])
+        return infinity if parts is None else dyadic(*parts)
+
     def lo(self, x):
-        return _mpf_fraction(self.number(x)._mpi_[0], -math.inf)
+        return self._end(x, 0, -math.inf)
 
     def hi(self, x):
-        return _mpf_fraction(self.number(x)._mpi_[1], math.inf)
+        return self._end(x, 1, math.inf)
+
+    def mid_rad(self, x):
+        a, b = (_mpf_parts(t) for t in self.number(x)._mpi_)
+        if a is None or b is None:
+            raise ValueError("no finite enclosure")
+        (a, ea), (b, eb) = a, b
+        e0 = min(ea, eb)
+        a, b = a << (ea - e0), b << (eb - e0)
+        return a + b, e0 - 1, b - a, e0 - 1  # [a, b] 2^e0 = (a + b) 2^(e0-1) +- (b - a) 2^(e0-1)
 
     def point(self, q):
         return self.number(q)
@@ -325,18 +479,34 @@ class ArbContext(Context):
         return np.vectorize(lambda v: float(v.mid()), otypes=[float])(A)
 
     @staticmethod
-    def _exact(x) -> Fraction:
-        man, exp = x.man_exp()
-        return Fraction(int(man)) * (Fraction(2) ** int(exp))
+    def _center(x):
+        return x.mid()
 
     # from the exact midpoint and radius: lower()/upper() would round at the current precision
-    def lo(self, x):
+    def mid_rad(self, x):
         x = self.number(x)
-        return self._exact(x.mid()) - self._exact(x.rad()) if x.is_finite() else -math.inf
+        if not x.is_finite():
+            raise ValueError("no finite enclosure")  # cheap: lo/hi use this as control flow
+        (m, e), (r, f) = x.mid().man_exp(), x.rad().man_exp()
+        return int(m), int(e), int(r), int(f)
 
-    def hi(self, x):
-        x = self.number(x)
-        return self._exact(x.mid()) + self._exact(x.rad()) if x.is_finite() else math.inf
+    def mid_rad_dyadic(self, A, rad_bits: int = 64):
+        flat = [self.number(v) for v in np.ravel(A)]
+        if not all(v.is_finite() for v in flat):
+            raise ValueError("non-finite entry")
+        mids = [v.mid().man_exp() for v in flat]
+        rads = [v.rad().man_exp() for v in flat]
+        return self._assemble(np.shape(A), [int(m) for m, _ in mids], [int(e) for _, e in mids],
+                              [int(r) for r, _ in rads], [int(f) for _, f in rads], rad_bits)
+
+    def matmul(self, A, B):
+        """One ``arb_mat`` product: C loops and one rounding per entry (``arb_dot``) instead of
+        numpy's object loop of separately rounded products and sums."""
+        A, B = np.asarray(A), np.asarray(B)
+        if A.ndim != 2 or B.ndim != 2 or A.dtype != object or B.dtype != object or not (A.size and B.size):
+            return A @ B
+        C = flint.arb_mat(A.tolist()) * flint.arb_mat(B.tolist())
+        return np.array(C.entries(), dtype=object).reshape(A.shape[0], B.shape[1])
 
 
 BACKENDS = {"float64": Float64Context, "mpmath": MpmathContext, "arb": ArbContext}

@@ -17,7 +17,7 @@ Endpoints are exact Fractions, so no rounding happens in the comparison itself.
 >>> decide((F(5), F(6)), (F(3), F(4)), certified=False).verdict   # float64 never decides
 'inconclusive'
 >>> working_precision(bound_log10=-1000, scale_log10=2)           # bits for a 1e-1000 bound
-3509
+3393
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from .exact import log10_abs
 
 T = TypeVar("T")
 
-__all__ = ["HOLDS", "VIOLATED", "INCONCLUSIVE", "ZERO_ON_BOTH_SIDES", "Verdict", "decide",
+__all__ = ["HOLDS", "VIOLATED", "INCONCLUSIVE", "EQUALITY_CASE", "Verdict", "decide",
            "working_precision", "adaptive", "worst"]
 
 HOLDS, VIOLATED, INCONCLUSIVE = "holds", "violated", "inconclusive"
@@ -39,7 +39,8 @@ GUARD_BITS = 64
 MAX_BITS = 1 << 18
 
 
-ZERO_ON_BOTH_SIDES = "both sides are zero to working precision (an equality case enclosures cannot decide)"
+EQUALITY_CASE = "both sides agree to working precision (an equality case enclosures cannot decide)"
+EQUALITY_RTOL = Fraction(1, 2**30)  # the residual LP's certificates are tight to ~1e-14 relative
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,11 @@ class Verdict:
     reason: str = ""
 
     @property
-    def zero_on_both_sides(self) -> bool:
-        """Undecided because both enclosures reach down to 0 (e.g. r = 0 = bound exactly)."""
-        return self.reason == ZERO_ON_BOTH_SIDES
+    def equality_case(self) -> bool:
+        """Undecided because both sides are equal to working precision: both enclosures reach
+        down to 0 (e.g. r = 0 = bound), or both are narrow and overlap (e.g. an equality
+        ||AB|| = ||A|| ||B||). More bits cannot separate equal numbers."""
+        return self.reason == EQUALITY_CASE
 
     @property
     def ratio(self) -> float | None:
@@ -78,9 +81,14 @@ def decide(lhs, rhs, certified: bool) -> Verdict:
         return Verdict(HOLDS, lhs, rhs)
     if lhs[0] > rhs[1]:
         return Verdict(VIOLATED, lhs, rhs)
-    if lhs[0] <= 0 and rhs[0] <= 0:
-        return Verdict(INCONCLUSIVE, lhs, rhs, ZERO_ON_BOTH_SIDES)
+    if (lhs[0] <= 0 and rhs[0] <= 0) or _narrow(lhs) and _narrow(rhs):
+        return Verdict(INCONCLUSIVE, lhs, rhs, EQUALITY_CASE)
     return Verdict(INCONCLUSIVE, lhs, rhs, "the enclosures of both sides overlap")
+
+
+def _narrow(enc) -> bool:
+    lo, hi = enc
+    return not isinstance(hi, float) and not isinstance(lo, float) and hi - lo <= EQUALITY_RTOL * max(abs(lo), abs(hi))
 
 
 def working_precision(bound_log10: float, scale_log10: float = 0.0, guard_bits: int = GUARD_BITS) -> int:
@@ -95,13 +103,13 @@ def adaptive(evaluate: Callable[[int], T], verdicts_of: Callable[[T], Iterable[V
              start_bits: int, max_bits: int = MAX_BITS) -> tuple[T, int, bool]:
     """Run ``evaluate(bits)`` at doubling precision until none of its verdicts is inconclusive
     or ``max_bits`` is reached. Returns the last result, its bits, and whether something is
-    still undecided. Undecided verdicts with zero on both sides stop the doubling once they
-    have been seen at two precisions: more bits cannot separate 0 from 0."""
+    still undecided. Undecided equality cases stop the doubling once they have been seen at
+    two precisions: more bits cannot separate equal numbers."""
     bits = min(start_bits, max_bits)
     while True:
         result = evaluate(bits)
         undecided = [v for v in verdicts_of(result) if v.verdict == INCONCLUSIVE]
-        hopeless = bits > start_bits and all(v.zero_on_both_sides for v in undecided)
+        hopeless = bits > start_bits and all(v.equality_case for v in undecided)
         if not undecided or hopeless or bits >= max_bits:
             return result, bits, bool(undecided)
         bits = min(2 * bits, max_bits)

@@ -76,9 +76,11 @@ _STYLE = {HOLDS: "green", VIOLATED: "bold red", INCONCLUSIVE: "yellow"}
 
 
 def print_table(results, console) -> None:
-    table = Table(title="rankcollapse verify")
-    for col in ("id", "kind", "verdict", "examples", "worst ratio", "seconds", "title"):
-        table.add_column(col, justify="right" if col in ("examples", "worst ratio", "seconds") else "left")
+    table = Table(title="rankcollapse verify", expand=True)
+    for col in ("id", "kind", "verdict", "examples", "worst ratio", "seconds"):
+        table.add_column(col, justify="right" if col in ("examples", "worst ratio", "seconds") else "left",
+                         no_wrap=True)
+    table.add_column("title", overflow="ellipsis", no_wrap=True, ratio=1)
     for r in results:
         table.add_row(r.claim.id, r.claim.kind, f"[{_STYLE[r.verdict]}]{r.verdict}[/]", str(r.examples),
                       "-" if r.worst_ratio is None else f"{r.worst_ratio:.4g}", f"{r.seconds:.1f}", r.claim.title)

@@ -22,14 +22,14 @@ ONE_STEP, E4 = bound_pairs("one_step"), bound_pairs("E4")
 @given(single_head_cases(max_depth=1))
 def test_lemma_E1_holds_on_random_layers(case):
     verdict, _ = certified_verdict(ONE_STEP, case, scale_log10(case.X))
-    assert verdict.verdict == HOLDS or verdict.zero_on_both_sides, verdict
+    assert verdict.verdict == HOLDS or verdict.equality_case, verdict
 
 
 @settings(max_examples=30)
 @given(single_head_cases(min_depth=1, max_depth=6))
 def test_theorem_E4_holds_at_every_layer(case):
     verdict, _ = certified_verdict(E4, case, scale_log10(case.X))
-    assert verdict.verdict == HOLDS or verdict.zero_on_both_sides, verdict
+    assert verdict.verdict == HOLDS or verdict.equality_case, verdict
 
 
 def float_trap() -> Case:

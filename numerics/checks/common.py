@@ -74,7 +74,7 @@ class SearchResult:
     detail: str = ""
 
 
-ZERO_BOTH = "zero on both sides"
+EQUALITY_KEY = "equality cases"
 
 
 class _Found(Exception):
@@ -96,7 +96,7 @@ def search(strategy, evaluate: Evaluate, examples: int, seed: int, save_as: Path
     def run(case):
         verdict, _ = certified_verdict(evaluate, case, scale_log10(case.X), max_bits)
         result.examples += 1
-        key = ZERO_BOTH if verdict.zero_on_both_sides else verdict.verdict
+        key = EQUALITY_KEY if verdict.equality_case else verdict.verdict
         result.counts[key] = result.counts.get(key, 0) + 1
         ratio = verdict.ratio
         if ratio is not None and math.isfinite(ratio):
@@ -120,8 +120,8 @@ def search(strategy, evaluate: Evaluate, examples: int, seed: int, save_as: Path
                 result.counterexample = str(save_instance(save_as, found.case.X, found.case.net))
             return result
         result.counts[INCONCLUSIVE] = result.counts.get(INCONCLUSIVE, 0) + 1
-    # Equality cases (0 = 0) are reported but do not decide the claim; at least one example
+    # Equality cases (e.g. 0 = 0) are reported but do not decide the claim; at least one example
     # must be certified for the claim to hold.
-    decided = [k for k in result.counts if k != ZERO_BOTH]
+    decided = [k for k in result.counts if k != EQUALITY_KEY]
     result.verdict = worst(decided) if decided else INCONCLUSIVE
     return result
