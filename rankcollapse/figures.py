@@ -45,7 +45,108 @@ def single_head_depth(path: Path, depth: int = 6) -> None:
     plt.close(fig)
 
 
+# -- issue 3: multi-head, paths, skip, LayerNorm (numerics.checks.*) --------------------------
+def path_lengths(path: Path) -> None:
+    """Share of paths of each length with skip connections, exact (proofs.paths), log scale."""
+    from numerics.checks.paths import ARCHITECTURES, length_table
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for name in ("BERT-base", "BERT-large", "GPT-2 XL", "GPT-3 175B"):
+        L, H = ARCHITECTURES[name]
+        t = length_table(L, H)
+        ks = sorted(t["log10_share"])
+        ax.plot([k / L for k in ks], [t["log10_share"][k] for k in ks], label=f"{name}: L={L}, H={H}")
+    ax.set_xlabel("path length k / L (k = number of attention heads on the path)")
+    ax.set_ylabel("log10 share of paths, C(L,k) H^k / (1+H)^L")
+    ax.set_ylim(-40, 1)
+    ax.set_title("With skip connections almost every path is long")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def gamma_needed(path: Path) -> None:
+    """Per-layer gamma needed, r(X^l) / (4 beta H lam s r(X^(l-1))^3), on random networks."""
+    import numpy as np
+
+    from numerics.checks.multi_head import gamma_needed as measure, random_network
+    from numerics.strategies import Case
+
+    rng = np.random.default_rng(0)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for H, marker in ((1, "o"), (2, "s"), (3, "^")):
+        xs, ys = [], []
+        for n in (2, 4, 8, 16):
+            for ws in (0.25, 0.5, 1.0, 2.0):
+                for _ in range(2):
+                    net = random_network(rng, n, 4, H, 2, ws)
+                    for g in measure(Case(rng.normal(size=(n, 4)), net)):
+                        xs.append(n * (1 + 0.06 * (H - 2)))
+                        ys.append(float(g.upper))
+        ax.scatter(xs, ys, marker=marker, s=14, alpha=0.6, label=f"H = {H} (random, certified upper ends)")
+    ax.axhline(1, color="red", lw=1, label="published gamma = 1")
+    ax.axhline(1 / 8, color="black", ls="--", lw=1, label="largest found adversarially: 1/8 (n = 2)")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("tokens n")
+    ax.set_ylabel("gamma needed by one layer")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def skip_ratio(path: Path) -> None:
+    """r(X^l) / r(X) with and without skip connections (random attention networks)."""
+    from numerics.checks.skip import skip_ratio_survey
+
+    depths = (1, 2, 3, 4, 6, 8, 12)
+    rows = skip_ratio_survey(seed=0, trials=8, depths=depths, weight_scales=(0.5, 1.0))
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for r in rows:
+        q = r["quantiles"]
+        style = "-" if r["skip"] else "--"
+        label = f"{'with' if r['skip'] else 'without'} skip, weights N(0, {r['weight_scale']}^2/d)"
+        line, = ax.plot(depths, [q[l][1] for l in depths], style, marker="o", label=label)
+        ax.fill_between(depths, [q[l][0] for l in depths], [q[l][2] for l in depths], color=line.get_color(), alpha=0.15)
+    ax.set_yscale("log")
+    ax.set_xlabel("layer l")
+    ax.set_ylabel("r(X^l) / r(X)  (median, min-max band)")
+    ax.set_title("Skip connections keep the residual (Claim 3.1 / E5, measured)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def layernorm_equilibrium(path: Path) -> None:
+    """rho = r / ||X||_{1,inf} over 48 layers for the sec3.3 witness, with and without LayerNorm."""
+    from numerics.checks.layernorm import rho_trajectory, seeded_case
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for seed in (21, 33, 51):
+        case = seeded_case(seed)
+        pos = case.net.layers[0].attention.layernorm.position
+        for ln, style in ((True, "-"), (False, "--")):
+            rho = rho_trajectory(case, 48, ln)
+            ax.plot(range(49), [max(float(hi), 1e-70) for _, hi in rho], style,
+                    label=f"seed {seed} ({pos}-LN) {'with' if ln else 'without'} LayerNorm")
+    ax.axhline(0.01, color="red", lw=1, label="threshold 1/100")
+    ax.set_yscale("log")
+    ax.set_ylim(1e-70, 3)
+    ax.set_xlabel("layer l")
+    ax.set_ylabel("r(X^l) / ||X^l||_{1,inf}  (certified upper end)")
+    ax.set_title("Same weights: LayerNorm stops the collapse (sec3.3 refuted)")
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 FIGURES = {"single_head_depth": single_head_depth}
+FIGURES.update({"path_lengths": path_lengths, "gamma_needed": gamma_needed, "skip_ratio": skip_ratio,
+                "layernorm_equilibrium": layernorm_equilibrium})  # issue 3
 
 
 def cmd_figures(args) -> int:

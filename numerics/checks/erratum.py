@@ -21,6 +21,13 @@ The cases come in three families (:func:`lemma_cases`):
   :data:`LAST_VIOLATION` keeps the description of the last certified violation evaluated (after
   a search, the shrunk and re-checked counterexample).
 
+The pairs are stated for the deviation ``P_ij / pi_j - 1`` (pi_j > 0): ``1 - P_ij / pi_j <= delta_i``
+and ``P_ij / pi_j - 1 <= 2 delta_i``. Both sides are then of the size of ``delta_i`` -- not of
+``pi_j``, which can be ``e^-(10^9)`` and needs no cancellation, nor of 1, next to which a
+deviation of ``1e-80`` (near-rank-1 inputs) would look like an equality -- so the working
+precision is chosen from ``delta_i``. When ``delta_i >= 1`` is certified the lower bound holds
+by sign alone (``1 - P_ij / pi_j < 1``) and gives no pair.
+
 Rows whose logits ``E_i`` are exactly constant (``delta_i = 0``, decided exactly on the rational
 ``R W R^T``) give ``P_i = pi`` exactly (E1 Step 1, proved) and both bounds are then equalities,
 which no enclosure can certify; those rows are skipped (nothing to check).
@@ -36,7 +43,7 @@ which no enclosure can certify; those rows are skipped (nothing to check).
 from __future__ import annotations
 
 import functools
-import math
+import math  # noqa: F401  (the doctest uses it)
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -62,20 +69,23 @@ LAST_VIOLATION: dict = {}
 
 # ----------------------------------------------------------------------------- t*
 @functools.cache
-def _t_star_digits(digits: int) -> str:
-    return str(sympy.N(T_STAR, digits))
+def _t_star_binary(bits: int) -> Fraction:
+    """SymPy's value of T_STAR to ``bits`` bits, read exactly from its binary representation
+    (no decimal strings: Python refuses to convert integers of more than 4300 digits)."""
+    sign, man, exp, _ = sympy.Float(T_STAR.evalf(int(bits * 0.30103) + 10))._mpf_
+    q = Fraction(int(man)) * Fraction(2) ** int(exp)
+    return -q if sign else q
 
 
 def t_star(ctx: Context):
     """A certified enclosure of t* = -1/2 - W_{-1}(-e^{-1/2}/2) in ``ctx``.
 
-    SymPy's value to prec + 10 digits, widened by ``2^(10 - prec)`` (a thousand times the
+    SymPy's value to prec + 32 bits, widened by ``2^(10 - prec)`` (a thousand times the
     rounding at the working precision) to ``[a, b]``; then the enclosure is *proved* in the
     context: ``g(t) = e^t - 1 - 2t`` is convex with roots 0 and t* (``proofs.erratum`` Steps 3-4),
     so ``g(a) < 0 < g(b)`` with ``a > 0`` puts t* in ``[a, b]``.
     """
-    digits = int(ctx.prec * 0.30103) + 10
-    value = ctx.number(_t_star_digits(digits))
+    value = ctx.number(_t_star_binary(ctx.prec + 32))
     pad = ctx.number(Fraction(1, 2 ** max(ctx.prec - 10, 1)))
     a, b = value - pad, value + pad
     g = lambda t: ctx.expm1(np.array([t], dtype=object))[0] - 2 * t  # noqa: E731
@@ -112,9 +122,10 @@ def _logit_rows(max_n: int, max_rows: int):
 
 
 def _two_token():
-    """``pi = (1 - p, p)`` through ``r = (0, -t)`` and ``E_i = (0, delta)``: proofs.erratum's family."""
+    """``pi = (1 - p, p)`` through ``r = (0, -t)``, t in [1, 12], and ``E_i = (0, delta)``, delta in
+    [0.5, 4] (both sides of t*): proofs.erratum's family."""
     return st.builds(lambda t, dl: LogitCase(np.array([[0.0, dl]]), np.array([0.0, -t])),
-                     st.floats(0, 12), st.floats(0, 4))
+                     st.floats(1, 12), st.floats(0.5, 4))
 
 
 @st.composite
@@ -183,33 +194,36 @@ def _pairs(case, ctx: Context, hypothesis: bool):
                 # undecided whether delta_i < t*: this pair stays inconclusive, so the precision
                 # goes up (delta_i is rational and t* transcendental: they are never equal)
                 out.append((_enc(ctx, delta), _enc(ctx, tstar), f"delta_{i + 1} < t*"))
+        lower = hypothesis and not ctx.lo(delta) >= 1  # delta_i >= 1: 1 - P_ij / pi_j < 1 <= delta_i
         for j in range(E.shape[1]):
-            if hypothesis:
-                out.append((_enc(ctx, pi[j] * (1 - delta)), _enc(ctx, P[i, j]),
-                            f"pi_{j + 1} (1 - delta_{i + 1}) <= P_{i + 1}{j + 1}"))
+            dev = P[i, j] / pi[j] - 1
+            if lower:
+                out.append((_enc(ctx, -dev), _enc(ctx, delta),
+                            f"1 - P_{i + 1}{j + 1} / pi_{j + 1} <= delta_{i + 1}"))
             if upper:
-                out.append((_enc(ctx, P[i, j]), _enc(ctx, pi[j] * (1 + 2 * delta)),
-                            f"P_{i + 1}{j + 1} <= pi_{j + 1} (1 + 2 delta_{i + 1})"))
+                out.append((_enc(ctx, dev), _enc(ctx, 2 * delta),
+                            f"P_{i + 1}{j + 1} / pi_{j + 1} - 1 <= 2 delta_{i + 1}"))
     _record(case, ctx, out, "erratum" if hypothesis else "erratum.nohyp")
     return out
 
 
 def lemma_pairs(case, ctx: Context):
-    """``erratum``: the lower bound always, the upper bound where ``delta_i < t*`` is certified."""
+    """``erratum``: the lower bound (where ``delta_i < 1`` is possible) and the upper bound where
+    ``delta_i < t*`` is certified, as deviations of ``P_ij / pi_j`` from 1."""
     return [(lhs, rhs) for lhs, rhs, _ in _pairs(case, ctx, hypothesis=True)]
 
 
 def nohyp_pairs(case, ctx: Context):
-    """``erratum.nohyp``: ``P_ij <= pi_j (1 + 2 delta_i)`` for every row, no hypothesis."""
+    """``erratum.nohyp``: ``P_ij / pi_j - 1 <= 2 delta_i`` for every row, no hypothesis."""
     return [(lhs, rhs) for lhs, rhs, _ in _pairs(case, ctx, hypothesis=False)]
 
 
 ERRATUM = register(NumericCheck(
-    "erratum", lemma_cases, lemma_pairs, {"quick": 30, "default": 150, "thorough": 1500},
+    "erratum", lemma_cases, lemma_pairs, {"quick": 20, "default": 120, "thorough": 1200},
     "pi_j (1 - delta_i) <= P_ij, and P_ij <= pi_j (1 + 2 delta_i) when delta_i < t* (exact root), "
     "on attention layers and arbitrary logit rows"))
 
 NOHYP = register(NumericCheck(
-    "erratum.nohyp", lemma_cases, nohyp_pairs, {"quick": 30, "default": 150, "thorough": 1500},
+    "erratum.nohyp", lemma_cases, nohyp_pairs, {"quick": 20, "default": 120, "thorough": 1200},
     "P_ij against pi_j (1 + 2 delta_i) with no hypothesis on delta_i (a counterexample that is "
     "not a network is described in numerics.checks.erratum.LAST_VIOLATION, not saved)"))

@@ -89,10 +89,10 @@ def mlp_pairs(case, ctx: Context):
 
 
 E3 = register(NumericCheck(
-    "E3", mlp_cases, mlp_pairs, {"quick": 30, "default": 150, "thorough": 1500},
+    "E3", mlp_cases, mlp_pairs, {"quick": 20, "default": 120, "thorough": 1200},
     "r(f(Y)) against L_s ||W1||_{1,inf} ||W2||_{1,inf} r(Y) for the MLP alone (ReLU, GELU, tanh)"))
 
 COR32 = register(NumericCheck(
     "cor3.2", lambda: network_cases(max_depth=3, max_heads=3, skip=False, mlp=True), layer_pairs("published"),
-    {"quick": 20, "default": 100, "thorough": 1000},
+    {"quick": 12, "default": 60, "thorough": 600},
     "r(X^l) against (4 beta H lam s)^((3^l-1)/2) r(X)^(3^l), gamma = 1, attention + MLP depth 1-3"))
