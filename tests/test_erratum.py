@@ -4,7 +4,6 @@ import math
 from fractions import Fraction
 
 import numpy as np
-import pytest
 import sympy
 from hypothesis import given, settings
 
@@ -28,9 +27,6 @@ def test_t_star_enclosure_is_certified_and_tight():
     assert Fraction(1256, 1000) < lo                                   # 1.256 rounds t* down
 
 
-@pytest.mark.xfail(reason="open: a derandomised example raises inside the check after ~5 min "
-                   "(seen at the end of the session, not yet diagnosed); the verify suites' "
-                   "erratum search certifies 120 examples", strict=False, run=False)
 @settings(max_examples=60)
 @given(E.lemma_cases())
 def test_corrected_lemma_holds(case):

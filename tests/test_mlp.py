@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from numerics.checks import CHECKS
 from numerics.checks.common import certified_verdict, scale_log10, search
 from numerics.checks.mlp import activation_lipschitz, mlp_case, mlp_cases, mlp_lambda, mlp_pairs
-from numerics.checks.multi_head import layer_pairs, random_network
+from numerics.certify import bound_pairs
+from numerics.checks.multi_head import random_network
 from numerics.context import get_context
 from numerics.instance import load_instance
 from numerics.network import forward
@@ -87,9 +88,9 @@ def test_cor32_on_a_deterministic_attention_mlp_network():
     net = random_network(rng, n=4, d=3, heads=2, depth=3, weight_scale=0.5, mlp=True)
     X = np.array([[Fraction(1) + Fraction(int(v), 10**5) for v in row] for row in rng.integers(-9, 9, (4, 3))],
                  dtype=object)
-    verdict, _ = certified_verdict(layer_pairs("published"), Case(X, net), scale_log10(X))
+    verdict, _ = certified_verdict(bound_pairs("published"), Case(X, net), scale_log10(X))
     assert verdict.verdict == HOLDS, verdict
-    assert CHECKS["cor3.2"].evaluate.__qualname__.startswith("layer_pairs")
+    assert CHECKS["cor3.2"].evaluate.__qualname__.startswith("bound_pairs")
 
 
 def test_mlp_lambda_matches_the_closed_form():

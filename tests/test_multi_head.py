@@ -9,7 +9,8 @@ from hypothesis import given, settings
 
 from numerics.checks import CHECKS
 from numerics.checks.common import certified_verdict, scale_log10, search
-from numerics.checks.multi_head import gamma_needed, layer_pairs, random_network
+from numerics.certify import bound_pairs
+from numerics.checks.multi_head import gamma_needed, random_network
 from numerics.checks.steps import STEP_CHECKS, step4_pairs, step5_pairs
 from numerics.examples import contracting_single_head
 from numerics.instance import load_instance
@@ -17,7 +18,7 @@ from numerics.network import Attention, Head, Layer, Network
 from numerics.strategies import Case, network_cases, single_head_cases
 from numerics.verdict import HOLDS, VIOLATED
 
-ONE_STEP, PUBLISHED = layer_pairs("one_step"), layer_pairs("published")
+ONE_STEP, PUBLISHED = bound_pairs("one_step"), bound_pairs("published")
 
 
 def _ok(verdict):
@@ -42,7 +43,7 @@ def test_E2_on_a_three_head_contracting_layer():
 
 
 def test_registered_checks_use_the_multi_head_strategy():
-    assert CHECKS["E2"].evaluate.__qualname__.startswith("layer_pairs")
+    assert CHECKS["E2"].evaluate.__qualname__.startswith("bound_pairs")
     res = search(CHECKS["cor2.3"].strategy(), CHECKS["cor2.3"].evaluate, examples=15, seed=3)
     assert res.verdict == HOLDS, res
 

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from proofs.mlp import lipschitz_constant
 
 from ..bounds import lipschitz
+from ..certify import bound_pairs
 from ..context import Context
 from ..exact import to_fraction
 from ..network import MLP, Attention, Head, Layer, Network, forward
@@ -35,7 +36,6 @@ from ..norms import norm_1, norm_inf
 from ..residual import residual_bracket
 from ..strategies import Case, inputs, matrices, shapes, network_cases
 from . import NumericCheck, register
-from .multi_head import layer_pairs
 from .steps import sqrt_nonneg
 
 __all__ = ["identity_attention", "mlp_case", "mlp_cases", "activation_lipschitz", "mlp_lambda",
@@ -93,6 +93,6 @@ E3 = register(NumericCheck(
     "r(f(Y)) against L_s ||W1||_{1,inf} ||W2||_{1,inf} r(Y) for the MLP alone (ReLU, GELU, tanh)"))
 
 COR32 = register(NumericCheck(
-    "cor3.2", lambda: network_cases(max_depth=3, max_heads=3, skip=False, mlp=True), layer_pairs("published"),
+    "cor3.2", lambda: network_cases(max_depth=3, max_heads=3, skip=False, mlp=True), bound_pairs("published"),
     {"quick": 12, "default": 60, "thorough": 600},
     "r(X^l) against (4 beta H lam s)^((3^l-1)/2) r(X)^(3^l), gamma = 1, attention + MLP depth 1-3"))

@@ -26,7 +26,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..bounds import layer_constants, one_step_bound, published_bounds
+from ..bounds import layer_constants
+from ..certify import bound_pairs
 from ..context import Context, get_context
 from ..exact import log10_abs
 from ..network import MLP, Attention, Head, Layer, Network, forward
@@ -34,44 +35,17 @@ from ..residual import residual_bracket
 from ..strategies import Case, network_cases
 from ..verdict import working_precision
 from . import NumericCheck, register
-from .steps import UNDECIDED, all_finite
 
-__all__ = ["layer_pairs", "E2", "COR23", "GammaNeeded", "gamma_needed", "random_network", "gamma_needed_survey"]
-
-
-def layer_pairs(name: str):
-    """``(case, ctx) -> [(r(X^l), bound_l), ...]`` for the bound ``name`` ("one_step" or
-    "published") at every layer where it applies.
-
-    The same pairs as :func:`numerics.certify.bound_pairs`, but only the requested bound is
-    computed: ``bound_pairs`` evaluates all three, and Theorem E4's a-priori bound on a wild
-    network (weights 1e2, inputs 1e3) is a number like ``10^(3.8e8)`` whose exact endpoints take a
-    minute to convert to Fractions -- for a bound these checks do not look at.
-    """
-    def evaluate(case, ctx):
-        net = case.net
-        outs = forward(net, case.X, ctx)
-        if not all_finite(ctx, outs[-1]):
-            return [UNDECIDED]
-        br = [residual_bracket(ctx, Y) for Y in outs]
-        if name == "one_step":
-            bounds = [one_step_bound(ctx, outs[l - 1], br[l - 1].x, layer, net.d_qk)
-                      for l, layer in enumerate(net.layers, start=1)]
-        elif name == "published":
-            bounds = published_bounds(ctx, net, ctx.hull(ctx.number(br[0].lower), ctx.number(br[0].upper)))[1:]
-        else:
-            raise ValueError(f"unknown bound {name!r}")
-        return [((b.lower, b.upper), (ctx.lo(B), ctx.hi(B))) for b, B in zip(br[1:], bounds) if B is not None]
-    return evaluate
+__all__ = ["E2", "COR23", "GammaNeeded", "gamma_needed", "random_network", "gamma_needed_survey"]
 
 
 E2 = register(NumericCheck(
-    "E2", lambda: network_cases(max_depth=1, max_heads=3, skip=False, mlp=False), layer_pairs("one_step"),
+    "E2", lambda: network_cases(max_depth=1, max_heads=3, skip=False, mlp=False), bound_pairs("one_step"),
     {"quick": 20, "default": 100, "thorough": 1000},
     "r(SA(X)) against Lemma E2's bound (heads summed per norm) with the actual attention, 1-3 heads"))
 
 COR23 = register(NumericCheck(
-    "cor2.3", lambda: network_cases(max_depth=3, max_heads=3, skip=False, mlp=False), layer_pairs("published"),
+    "cor2.3", lambda: network_cases(max_depth=3, max_heads=3, skip=False, mlp=False), bound_pairs("published"),
     {"quick": 20, "default": 100, "thorough": 1000},
     "r(X^l) against (4 beta H s)^((3^l-1)/2) r(X)^(3^l), gamma = 1, per-head composite beta, "
     "multi-head depth 1-3"))
