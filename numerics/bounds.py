@@ -38,7 +38,7 @@ __all__ = ["one_step_bound", "apriori_bounds", "published_bounds", "layer_consta
            "published_closed_form"]
 
 
-def _s(ctx: Context, d_qk: int):
+def scale_s(ctx: Context, d_qk: int):
     """``s = 1/sqrt(d_qk)`` in the context."""
     return 1 / ctx.sqrt(ctx.number(d_qk))
 
@@ -132,7 +132,7 @@ def one_step_bound(ctx: Context, X, x, layer: Layer, d_qk: int):
     n = X.shape[0]
     xc = ctx.array(x).reshape(-1, 1)
     R = X - xc.T
-    s = _s(ctx, d_qk)
+    s = scale_s(ctx, d_qk)
     u, v = norm_1(ctx, R), norm_inf(ctx, R)
     A1 = Ainf = ctx.number(0)
     for head in layer.attention.heads:
@@ -158,7 +158,7 @@ def _finish_one_step(ctx, layer, u_out, v_out, u, v):
         f1, finf = _mlp_factors(ctx, layer.mlp)
         u_out, v_out = (f1 * u_out + (u_out if layer.mlp.skip else 0),
                         finf * v_out + (v_out if layer.mlp.skip else 0))
-    return ctx.sqrt(u_out * v_out)
+    return ctx.sqrt_nonneg(u_out * v_out)
 
 
 def layer_constants(ctx: Context, layer: Layer):
@@ -170,12 +170,12 @@ def layer_constants(ctx: Context, layer: Layer):
     for head in layer.attention.heads:
         kh, W_h = norm_1(ctx, _W_QK(ctx, head)), _W_h(ctx, head)
         a, b = kh * norm_1(ctx, W_h), kh * norm_inf(ctx, W_h)
-        k.append(kh), m1.append(a), minf.append(b), mc.append(ctx.sqrt(a * b))
+        k.append(kh), m1.append(a), minf.append(b), mc.append(ctx.sqrt_nonneg(a * b))
     lam = ctx.number(1)
     if layer.mlp is not None:
         f1, finf = _mlp_factors(ctx, layer.mlp)
-        lam = ctx.sqrt(f1 * finf)
-    return ctx.max(k), ctx.sqrt(ctx.max(m1) * ctx.max(minf)), ctx.max(mc), len(layer.attention.heads), lam
+        lam = ctx.sqrt_nonneg(f1 * finf)
+    return ctx.max(k), ctx.sqrt_nonneg(ctx.max(m1) * ctx.max(minf)), ctx.max(mc), len(layer.attention.heads), lam
 
 
 def _applies(layer: Layer) -> bool:
@@ -183,33 +183,37 @@ def _applies(layer: Layer) -> bool:
     return not (_has_layernorm(layer) or layer.attention.skip or (layer.mlp is not None and layer.mlp.skip))
 
 
+def _recurrence(ctx: Context, net: Network, start, step) -> list:
+    """``[start, step(layer, previous), ...]`` while the layers are ones E4 and the published
+    forms are stated for; ``None`` from the first layer that is not."""
+    out, value = [start], start
+    for layer in net.layers:
+        value = None if value is None or not _applies(layer) else step(layer, value)
+        out.append(value)
+    return out
+
+
 def apriori_bounds(ctx: Context, net: Network, n: int, B0) -> list:
     """Theorem E4: ``[B_0, ..., B_L]`` with ``B_0 >= ||X - 1x^T||_{1,inf}``."""
-    s, out, B = _s(ctx, net.d_qk), [B0], B0
-    for layer in net.layers:
-        if B is None or not _applies(layer):
-            B = None
-        else:
-            kappa, beta, _, H, lam = layer_constants(ctx, layer)
-            Bv = B.value if isinstance(B, AtLeast) else B
-            Gamma = phi(ctx, 2 * s * kappa * Bv * Bv)
-            B = _lower_if_saturated(ctx, [B, Gamma], lambda B, G: lam * 4 * ctx.sqrt(ctx.number(n)) / 2 * G
-                                    * beta * H * s * B * B * B)
-        out.append(B)
-    return out
+    s = scale_s(ctx, net.d_qk)
+
+    def step(layer, B):
+        kappa, beta, _, H, lam = layer_constants(ctx, layer)
+        Bv = B.value if isinstance(B, AtLeast) else B
+        Gamma = phi(ctx, 2 * s * kappa * Bv * Bv)
+        return _lower_if_saturated(ctx, [B, Gamma], lambda B, G: lam * 4 * ctx.sqrt(ctx.number(n)) / 2 * G
+                                   * beta * H * s * B * B * B)
+    return _recurrence(ctx, net, B0, step)
 
 
 def published_bounds(ctx: Context, net: Network, r0) -> list:
     """The published forms with gamma = 1: ``[P_0 = r(X), P_1, ..., P_L]``."""
-    s, out, P = _s(ctx, net.d_qk), [r0], r0
-    for layer in net.layers:
-        if P is None or not _applies(layer):
-            P = None
-        else:
-            _, _, beta, H, lam = layer_constants(ctx, layer)
-            P = 4 * beta * H * lam * s * P * P * P
-        out.append(P)
-    return out
+    s = scale_s(ctx, net.d_qk)
+
+    def step(layer, P):
+        _, _, beta, H, lam = layer_constants(ctx, layer)
+        return 4 * beta * H * lam * s * P * P * P
+    return _recurrence(ctx, net, r0, step)
 
 
 def published_closed_form(depth: int, heads: int, beta, gamma, d_qk, r0, lam="1", eps="1e-100") -> dict:

@@ -196,6 +196,14 @@ class Context:
         """An enclosure of everything between the enclosures ``a`` and ``b``."""
         raise NotImplementedError
 
+    def sqrt_nonneg(self, v):
+        """``sqrt`` of a quantity known to be >= 0 whose enclosure may dip below 0: balls are
+        symmetric, so arb's ``abs`` of a ball around 0 is ``[-w, w]`` and a product of balls
+        ``[0, a] [0, b]`` reaches below 0; a plain sqrt of either is NaN."""
+        if self.lo(v) >= 0:
+            return self.sqrt(v)
+        return self.hull(self.number(0), self.sqrt(self.number(max(self.hi(v), Fraction(0)))))
+
     def mid_rad(self, x) -> tuple[int, int, int, int]:
         """``(m, e, r, f)`` with the enclosure of ``x`` exactly ``[m 2^e - r 2^f, m 2^e + r 2^f]``
         (Python ints, ``r >= 0``). ValueError if the enclosure is not finite."""

@@ -32,7 +32,7 @@ def norm_inf(ctx: Context, A):
 
 def norm_composite(ctx: Context, A):
     """``sqrt(||A||_1 ||A||_inf)``."""
-    return ctx.sqrt(norm_1(ctx, A) * norm_inf(ctx, A))
+    return ctx.sqrt_nonneg(norm_1(ctx, A) * norm_inf(ctx, A))
 
 
 def norm_max(ctx: Context, A):

@@ -16,6 +16,8 @@ Endpoints are exact Fractions, so no rounding happens in the comparison itself.
 'inconclusive'
 >>> decide((F(5), F(6)), (F(3), F(4)), certified=False).verdict   # float64 never decides
 'inconclusive'
+>>> Verdict(HOLDS, (F(1), F(1)), (F(1, 10**400), F(1, 10**400))).ratio    # no float overflow
+inf
 >>> working_precision(bound_log10=-1000, scale_log10=2)           # bits for a 1e-1000 bound
 3393
 """
@@ -68,7 +70,10 @@ class Verdict:
         if lhs == 0:
             return 0.0
         q = lhs / rhs
-        return float(q) if abs(log10_abs(q)) < 300 else math.copysign(math.inf if log10_abs(q) > 0 else 0.0, q)
+        if abs(log10_abs(q)) < 300:
+            return float(q)
+        sign = 1 if q > 0 else -1  # math.copysign(.., q) would convert the huge q to a float
+        return sign * (math.inf if log10_abs(q) > 0 else 0.0)
 
 
 def decide(lhs, rhs, certified: bool) -> Verdict:

@@ -46,7 +46,7 @@ from ..norms import norm_1, norm_inf
 from ..residual import residual_bracket
 from ..strategies import Case, heads, inputs, matrices
 from . import NumericCheck, register
-from .steps import UNDECIDED, all_finite, sqrt_nonneg
+from .steps import UNDECIDED, all_finite
 
 __all__ = ["DEPTH", "THRESHOLD", "without_layernorm", "normalised_residual", "seeded_case", "ln_cases",
            "ln_pairs", "rho_trajectory", "collapsing_example", "SEC33"]
@@ -96,7 +96,7 @@ def normalised_residual(ctx: Context, Y) -> tuple[Fraction, Fraction] | None:
     if not all_finite(ctx, Y):
         return None
     Y = _coarsen(ctx, Y)
-    N = sqrt_nonneg(ctx, norm_1(ctx, Y) * norm_inf(ctx, Y))
+    N = ctx.sqrt_nonneg(norm_1(ctx, Y) * norm_inf(ctx, Y))
     if ctx.name == "arb" and N == 0:  # exact zero ball: Y = 0
         return Fraction(0), Fraction(0)
     br = residual_bracket(ctx, Y)

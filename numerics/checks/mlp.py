@@ -36,7 +36,6 @@ from ..norms import norm_1, norm_inf
 from ..residual import residual_bracket
 from ..strategies import Case, inputs, matrices, shapes, network_cases
 from . import NumericCheck, register
-from .steps import sqrt_nonneg
 
 __all__ = ["identity_attention", "mlp_case", "mlp_cases", "activation_lipschitz", "mlp_lambda",
            "mlp_pairs", "E3", "COR32"]
@@ -76,8 +75,8 @@ def activation_lipschitz(ctx: Context, activation: str):
 def mlp_lambda(ctx: Context, mlp: MLP):
     """``lam = L_s ||W1||_{1,inf} ||W2||_{1,inf}`` (Lemma E3)."""
     W1, W2 = ctx.array(mlp.W1), ctx.array(mlp.W2)
-    return (activation_lipschitz(ctx, mlp.activation) * sqrt_nonneg(ctx, norm_1(ctx, W1) * norm_inf(ctx, W1))
-            * sqrt_nonneg(ctx, norm_1(ctx, W2) * norm_inf(ctx, W2)))
+    return (activation_lipschitz(ctx, mlp.activation) * ctx.sqrt_nonneg(norm_1(ctx, W1) * norm_inf(ctx, W1))
+            * ctx.sqrt_nonneg(norm_1(ctx, W2) * norm_inf(ctx, W2)))
 
 
 def mlp_pairs(case, ctx: Context):

@@ -26,7 +26,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..bounds import layer_constants
+from ..bounds import layer_constants, scale_s
 from ..certify import bound_pairs
 from ..context import Context, get_context
 from ..exact import log10_abs
@@ -66,7 +66,7 @@ def _ratio_at(ctx: Context, net: Network, X, bits: int):
     with ctx.workprec(bits):
         outs = forward(net, X, ctx)
         br = [residual_bracket(ctx, Y) for Y in outs]
-        s = 1 / ctx.sqrt(ctx.number(net.d_qk))
+        s = scale_s(ctx, net.d_qk)
         out = []
         for l, layer in enumerate(net.layers, start=1):
             if br[l - 1].lower <= 0:

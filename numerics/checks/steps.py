@@ -38,6 +38,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..bounds import scale_s
 from ..context import Context
 from ..exact import exact_array
 from ..network import Head, attention_probs, softmax_rows
@@ -45,7 +46,7 @@ from ..norms import norm_1, norm_inf
 from ..strategies import single_head_cases
 from . import NumericCheck
 
-__all__ = ["Decomposition", "decompose", "exact_mean", "sqrt_nonneg", "all_finite", "UNDECIDED",
+__all__ = ["Decomposition", "decompose", "exact_mean", "all_finite", "UNDECIDED",
            "step4_pairs", "step5_pairs", "STEP_CHECKS"]
 
 # A pair no precision decides as it stands: "the enclosures overlap" (not "zero on both sides"),
@@ -60,14 +61,6 @@ def all_finite(ctx: Context, A) -> bool:
     if ctx.name == "arb":
         return all(v.is_finite() for v in flat)
     return bool(np.all(np.isfinite(ctx.to_float(flat))))
-
-
-def sqrt_nonneg(ctx: Context, v):
-    """``sqrt`` of a quantity known to be >= 0 whose enclosure may dip below 0 (arb's ``abs`` of a
-    ball around 0 is ``[-w, w]``, and arb's sqrt of such a ball is NaN)."""
-    if ctx.lo(v) >= 0:
-        return ctx.sqrt(v)
-    return ctx.hull(ctx.number(0), ctx.sqrt(ctx.number(max(ctx.hi(v), Fraction(0)))))
 
 
 @dataclass
@@ -102,7 +95,7 @@ def decompose(ctx: Context, X, head: Head, d_qk: int, x=None) -> Decomposition:
     Xc = ctx.array(X)
     xc = ctx.array(np.array(x, dtype=object)).reshape(-1, 1)
     R = Xc - xc.T
-    s = 1 / ctx.sqrt(ctx.number(d_qk))
+    s = scale_s(ctx, d_qk)
     W = ctx.array(head.W_Q) @ ctx.array(head.W_K).T
     r = R @ W.T @ xc
     if head.b_Q is not None:
@@ -155,10 +148,10 @@ def step5_pairs(case, ctx: Context):
     m1, minf = norm_1(ctx, M), norm_inf(ctx, M)
     b1 = npi * c * norm_1(ctx, D.R) * norm_1(ctx, W_V)
     binf = c * norm_inf(ctx, D.R) * norm_inf(ctx, W_V)
-    geo = c * ctx.sqrt(npi) * sqrt_nonneg(ctx, norm_1(ctx, W_V) * norm_inf(ctx, W_V)) \
-        * sqrt_nonneg(ctx, norm_1(ctx, D.R) * norm_inf(ctx, D.R))
+    geo = c * ctx.sqrt(npi) * ctx.sqrt_nonneg(norm_1(ctx, W_V) * norm_inf(ctx, W_V)) \
+        * ctx.sqrt_nonneg(norm_1(ctx, D.R) * norm_inf(ctx, D.R))
     return [(_enc(ctx, m1), _enc(ctx, b1)), (_enc(ctx, minf), _enc(ctx, binf)),
-            (_enc(ctx, sqrt_nonneg(ctx, m1 * minf)), _enc(ctx, geo))]
+            (_enc(ctx, ctx.sqrt_nonneg(m1 * minf)), _enc(ctx, geo))]
 
 
 STEP_CHECKS: dict[str, NumericCheck] = {
