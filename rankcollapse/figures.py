@@ -20,6 +20,18 @@ from numerics.exact import log10_abs  # noqa: E402
 from .errors import UsageError  # noqa: E402
 
 
+def _save(fig, ax, path: Path, xlabel: str, ylabel: str, title: str | None = None, legend_size: int = 8) -> None:
+    """Label, lay out, write and close a figure (the same finish for every figure)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=legend_size)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def _minus_log10(q) -> float:
     return float("nan") if q <= 0 else -log10_abs(q)
 
@@ -36,13 +48,7 @@ def single_head_depth(path: Path, depth: int = 6) -> None:
         ax.plot(*zip(*pts), style, label={"E4": "Theorem E4 (a priori)", "published": "Thm 2.2, gamma = 1",
                                           "one_step": "Lemma E1, one step"}[name])
     ax.set_yscale("log")
-    ax.set_xlabel("layer l")
-    ax.set_ylabel("-log10 (larger = smaller residual)")
-    ax.set_title(f"Pure single-head SAN, n = d = 8: certified in arb at {report.bits} bits")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, ax, path, "layer l", "-log10 (larger = smaller residual)", title=f"Pure single-head SAN, n = d = 8: certified in arb at {report.bits} bits")
 
 
 # -- issue 3: multi-head, paths, skip, LayerNorm (numerics.checks.*) --------------------------
@@ -56,14 +62,8 @@ def path_lengths(path: Path) -> None:
         t = length_table(L, H)
         ks = sorted(t["log10_share"])
         ax.plot([k / L for k in ks], [t["log10_share"][k] for k in ks], label=f"{name}: L={L}, H={H}")
-    ax.set_xlabel("path length k / L (k = number of attention heads on the path)")
-    ax.set_ylabel("log10 share of paths, C(L,k) H^k / (1+H)^L")
     ax.set_ylim(-40, 1)
-    ax.set_title("With skip connections almost every path is long")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, ax, path, "path length k / L (k = number of attention heads on the path)", "log10 share of paths, C(L,k) H^k / (1+H)^L", title="With skip connections almost every path is long")
 
 
 def gamma_needed(path: Path) -> None:
@@ -89,12 +89,7 @@ def gamma_needed(path: Path) -> None:
     ax.axhline(1 / 8, color="black", ls="--", lw=1, label="largest found adversarially: 1/8 (n = 2)")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("tokens n")
-    ax.set_ylabel("gamma needed by one layer")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, ax, path, "tokens n", "gamma needed by one layer", legend_size=7)
 
 
 def skip_ratio(path: Path) -> None:
@@ -111,13 +106,7 @@ def skip_ratio(path: Path) -> None:
         line, = ax.plot(depths, [q[l][1] for l in depths], style, marker="o", label=label)
         ax.fill_between(depths, [q[l][0] for l in depths], [q[l][2] for l in depths], color=line.get_color(), alpha=0.15)
     ax.set_yscale("log")
-    ax.set_xlabel("layer l")
-    ax.set_ylabel("r(X^l) / r(X)  (median, min-max band)")
-    ax.set_title("Skip connections keep the residual (Claim 3.1 / E5, measured)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, ax, path, "layer l", "r(X^l) / r(X)  (median, min-max band)", title="Skip connections keep the residual (Claim 3.1 / E5, measured)", legend_size=7)
 
 
 def layernorm_equilibrium(path: Path) -> None:
@@ -135,13 +124,7 @@ def layernorm_equilibrium(path: Path) -> None:
     ax.axhline(0.01, color="red", lw=1, label="threshold 1/100")
     ax.set_yscale("log")
     ax.set_ylim(1e-70, 3)
-    ax.set_xlabel("layer l")
-    ax.set_ylabel("r(X^l) / ||X^l||_{1,inf}  (certified upper end)")
-    ax.set_title("Same weights: LayerNorm stops the collapse (sec3.3 refuted)")
-    ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, ax, path, "layer l", "r(X^l) / ||X^l||_{1,inf}  (certified upper end)", title="Same weights: LayerNorm stops the collapse (sec3.3 refuted)", legend_size=6)
 
 
 FIGURES = {"single_head_depth": single_head_depth}
