@@ -22,9 +22,10 @@ from rich.table import Table
 
 import proofs
 from numerics.checks import CHECKS
+from numerics.checks.steps import STEP_CHECKS
 from numerics.checks.common import search
 from numerics.exact import decimal_string
-from numerics.verdict import HOLDS, INCONCLUSIVE, VIOLATED
+from numerics.verdict import HOLDS, INCONCLUSIVE, VIOLATED, worst
 
 __all__ = ["ClaimResult", "run_verify", "print_table", "report_json", "exit_code"]
 
@@ -48,16 +49,24 @@ def _verify_claim(claim, suite: str, seed: int, out: Path) -> ClaimResult:
     if failed:
         return ClaimResult(claim, VIOLATED, 0, None, None, f"symbolic step(s) failed: {', '.join(failed)}",
                            time.perf_counter() - t0)
-    check = CHECKS.get(claim.id)
-    if check is None:
+    # the claim's own search, then the numeric spot-checks of its steps (e.g. "E1:Step 4")
+    checks = [(claim.id, CHECKS[claim.id])] if claim.id in CHECKS else []
+    checks += [(step.numeric_check, STEP_CHECKS[step.numeric_check]) for step in claim.steps
+               if step.numeric_check in STEP_CHECKS]
+    if not checks:
         verdict = HOLDS if claim.kind == "theorem" else INCONCLUSIVE
         detail = "proved symbolically" if claim.kind == "theorem" else "no numeric check"
         return ClaimResult(claim, verdict, 0, None, None, detail, time.perf_counter() - t0)
-    res = search(check.strategy(), check.evaluate, check.examples[suite], seed,
-                 save_as=out / f"{claim.id}.json")
-    detail = res.detail or ", ".join(f"{k} {v}" for k, v in sorted(res.counts.items()))
-    return ClaimResult(claim, res.verdict, res.examples, res.worst_ratio, res.counterexample,
-                       f"{check.what}: {detail}", time.perf_counter() - t0)
+    results, details = [], []
+    for name, check in checks:
+        res = search(check.strategy(), check.evaluate, check.examples[suite], seed,
+                     save_as=out / f"{name.replace(':', '-').replace(' ', '')}.json")
+        results.append(res)
+        details.append(f"{check.what}: " + (res.detail or ", ".join(f"{k} {v}" for k, v in sorted(res.counts.items()))))
+    ratios = [r.worst_ratio for r in results if r.worst_ratio is not None]
+    return ClaimResult(claim, worst(r.verdict for r in results), sum(r.examples for r in results),
+                       max(ratios) if ratios else None, next((r.counterexample for r in results if r.counterexample), None),
+                       "; ".join(details), time.perf_counter() - t0)
 
 
 def run_verify(suite: str, seed: int, out: Path, console=None, only=None) -> list[ClaimResult]:
