@@ -14,6 +14,8 @@ it at its own precision. Reports write real numbers as decimal strings.
 '2.00e-1200'
 >>> exact_decimal(Fraction(3, 1024)), exact_decimal(0.1)
 ('0.0029296875', '0.1000000000000000055511151231257827021181583404541015625')
+>>> exact_string(0.5), exact_string(Fraction(-1, 3))
+('0.5', '-1/3')
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["to_fraction", "decimal_string", "exact_decimal", "log10_abs", "exact_array"]
+__all__ = ["to_fraction", "decimal_string", "exact_decimal", "exact_string", "log10_abs", "exact_array"]
 
 
 def to_fraction(v) -> Fraction:
@@ -107,3 +109,13 @@ def exact_decimal(v) -> str:
     if den != 1:
         raise ValueError(f"{q} has no terminating decimal expansion")
     return decimal_string(q, digits=max(1, len(str(abs(q.numerator))) + max(twos, fives)))
+
+
+def exact_string(v) -> str:
+    """``v`` exactly as a string :func:`to_fraction` reads back: its decimal expansion when that
+    terminates, else ``"p/q"``."""
+    q = to_fraction(v)
+    try:
+        return exact_decimal(q)
+    except ValueError:
+        return f"{q.numerator}/{q.denominator}"

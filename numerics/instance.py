@@ -26,7 +26,7 @@ import numpy as np
 from .exact import exact_decimal, to_fraction
 from .network import MLP, ACTIVATIONS, Attention, Head, Layer, LayerNorm, Network
 
-__all__ = ["Instance", "InstanceError", "FORMAT", "load_instance", "parse_instance",
+__all__ = ["Instance", "InstanceError", "FORMAT", "load_instance", "parse_instance", "read_json",
            "save_instance", "instance_to_json", "write_json_atomic"]
 
 FORMAT = "rankcollapse-instance/1"
@@ -175,18 +175,22 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not a finite number")
 
 
-def load_instance(path) -> Instance:
-    """Read and validate an instance file; JSON numbers keep their exact decimal value."""
+def read_json(path):
+    """A decoded JSON file whose numbers keep their exact decimal value (floats as Fractions)."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as e:
         raise InstanceError(f"{path}: cannot read: {e.strerror or e}") from None
     try:
-        obj = json.loads(text, parse_float=Fraction, parse_constant=_reject_constant)
+        return json.loads(text, parse_float=Fraction, parse_constant=_reject_constant)
     except ValueError as e:
         raise InstanceError(f"{path}: not valid JSON: {e}") from None
-    return parse_instance(obj, str(path))
+
+
+def load_instance(path) -> Instance:
+    """Read and validate an instance file; JSON numbers keep their exact decimal value."""
+    return parse_instance(read_json(path), str(path))
 
 
 def _mat(A):

@@ -1,9 +1,15 @@
 """LayerNorm (the paper's Section 3.3): "layer normalisation plays no role".
 
-The toolkit formalises the published remark as: for every LayerNorm configuration (pre or
-post, any gain, bias and eps), a pure-attention stack with LayerNorm still collapses,
-``r(X^L) / ||X^L||_{1,inf} -> 0``.  Later work contests it (Shi et al., ICLR 2022; Wu et al.
-2024, arXiv 2405.18781), so it is a published claim to test, not a theorem.
+The published remark, read literally -- for every LayerNorm configuration a pure-attention
+stack with LayerNorm has ``r(X^L) / ||X^L||_{1,inf} -> 0`` -- fails for a reason that has
+nothing to do with LayerNorm: antipodal tokens ``[u; -u]`` with no biases keep that ratio at 1
+at every depth even *without* LayerNorm (while ``X^L -> 0``).  So the claim ``sec3.3`` is what
+the remark means, at the finite depth a certificate can reach: LayerNorm does not *prevent* a
+collapse.  With ``rho(M) = r(M) / ||M||_{1,inf}``, ``X^12`` the output of a 12-layer stack
+without LayerNorm and ``X^12_LN`` that of the same weights with LayerNorm in every layer:
+``rho(X^12) <= 1/100`` implies ``rho(X^12_LN) <= 1/100`` (``numerics.checks.layernorm`` searches
+for violations).  Later work contests it (Shi et al., ICLR 2022; Wu et al. 2024, arXiv
+2405.18781), so it is a published claim to test, not a theorem.
 
 What SymPy can say: LayerNorm acts row by row, so an exactly collapsed input (identical rows)
 stays collapsed; but it is not equivariant to a shared shift of the rows, so the reduction
@@ -19,13 +25,16 @@ Matrix([[-sqrt(6)/2, 0, sqrt(6)/2]])
 from __future__ import annotations
 
 import sympy
-from sympy import Eq, Function, Limit, Matrix, MatrixSymbol, Symbol, ones, sqrt
+from sympy import And, Eq, Function, Gt, Implies, Le, Matrix, MatrixSymbol, Rational, Symbol, ones, sqrt
 
 from .norms import norm_composite
 from .registry import Claim, Step, register
-from .symbols import ONE, X, X_L, L, NormC, d, is_zero, n, r, sym_matrix
+from .symbols import ONE, X, NormC, d, is_zero, n, r, sym_matrix
 
-__all__ = ["layer_norm", "proves_identical_rows", "SHIFT_INSTANCE"]
+__all__ = ["DEPTH", "THRESHOLD", "rho", "layer_norm", "proves_identical_rows", "SHIFT_INSTANCE"]
+
+DEPTH = 12                    # deep enough for the stack without LayerNorm to collapse
+THRESHOLD = Rational(1, 100)  # "collapsed": rho <= 1/100
 
 
 def layer_norm(M: Matrix, gain, bias, eps) -> Matrix:
@@ -73,8 +82,15 @@ def _row_scale_invariant() -> bool:
     return is_zero(layer_norm(scaled, gain, bias, 0) - layer_norm(X_, gain, bias, 0))
 
 
+def rho(M):
+    """``r(M) / ||M||_{1,inf}``: the residual relative to the size (LayerNorm fixes the size)."""
+    return r(M) / NormC(M)
+
+
 LN = Function("LN")
 _v = MatrixSymbol("v", d, 1)
+X_free = MatrixSymbol(f"X^{DEPTH}", n, d)       # the stack without LayerNorm, after DEPTH layers
+X_LN = MatrixSymbol(f"X^{DEPTH}_LN", n, d)      # the same weights with LayerNorm
 
 register(Claim(
     id="sec3.3",
@@ -82,9 +98,14 @@ register(Claim(
     source="Dong, Cordonnier & Loukas, ICML 2021, Section 3.3 (THEORY 3)",
     kind="published",
     family="layernorm",
-    hypotheses=("pure-attention stack with LayerNorm (pre or post) in every layer",
-                "for every gain, bias and eps of the LayerNorms"),
-    statement=Eq(Limit(r(X_L) / NormC(X_L), L, sympy.oo), 0),
+    hypotheses=(f"a pure-attention stack of {DEPTH} layers (any heads, W_O and biases; no skip, "
+                "no MLP) with LayerNorm in every layer, pre, X^l_LN = SA_l(LN_l(X^(l-1)_LN)), or "
+                "post, X^l_LN = LN_l(SA_l(X^(l-1)_LN)), X^0_LN = X, any input X",
+                "every LayerNorm with any gain, bias and eps > 0 (eps = 0 is undefined on rows "
+                "of zero variance)",
+                "X^l = SA_l(X^(l-1)), X^0 = X: the same weights with every LayerNorm removed",
+                "rho(M) = r(M) / ||M||_{1,inf} (rho(0) = 0; rho <= 1, x = 0 being a candidate in r)"),
+    statement=Implies(Le(rho(X_free), THRESHOLD), Le(rho(X_LN), THRESHOLD)),
     steps=(
         Step("Step 1", "LayerNorm is row-wise: an input with identical rows keeps identical "
              "rows, so the collapsed state is invariant.",
@@ -103,12 +124,21 @@ register(Claim(
              Eq(LN(MatrixSymbol("D", n, n) * X), LN(X)),
              "proved", "SymPy: identity on a symbolic 2x3 input with a positive diagonal D",
              proof=_row_scale_invariant),
-        Step("search", "Search for LayerNorm parameters that stop the collapse.",
-             None, "numeric", "the published claim has no proof; tested by exact-precision "
-             "search over LayerNorm configurations",
+        Step("search", "Search for a violation: weights whose stack without LayerNorm has "
+             f"certifiably collapsed at depth {DEPTH} (upper end of rho(X^{DEPTH}) <= 1/100) while "
+             f"the stack with LayerNorm certifiably has not (lower end of rho(X^{DEPTH}_LN) > "
+             "1/100), re-checked with twice the precision cap. Widths d = 1, 2 are not searched: "
+             "LayerNorm maps every row to its bias (d = 1) or onto one line (d = 2).",
+             And(Le(rho(X_free), THRESHOLD), Gt(rho(X_LN), THRESHOLD)),
+             "numeric", "the published claim has no proof; tested by a certified search over "
+             "LayerNorm stacks (numerics.checks.layernorm)",
              numeric_check="sec3.3:search"),
     ),
-    notes="Contested: Shi et al. (ICLR 2022) and Wu et al. 2024 (arXiv 2405.18781: with "
+    notes="Read literally, the remark says lim_{L -> oo} rho(X^L_LN) = 0 for every LayerNorm "
+          "configuration; that fails without LayerNorm too (antipodal tokens [u; -u], no biases: "
+          "rho = 1 at every depth while X^L -> 0), so the statement tests what the remark means, "
+          "that adding LayerNorm does not prevent a collapse, at a depth a certificate can reach. "
+          "Contested: Shi et al. (ICLR 2022) and Wu et al. 2024 (arXiv 2405.18781: with "
           "LayerNorm, equilibria of any rank are possible). Steps 2-3 show why the paper's "
           "argument does not carry over; they do not refute the claim by themselves.",
 ))

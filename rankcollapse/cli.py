@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--suite", choices=("quick", "default", "thorough"), default="default")
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", metavar="FILE")
-    v.add_argument("--out", default="rankcollapse-out", help="where counterexample instances are saved")
+    v.add_argument("--out", default="rankcollapse-out", help="where counterexample files are saved")
     v.set_defaults(func=cmd_verify)
 
     c = sub.add_parser("check", help="certified per-layer residuals, bounds and verdicts of an instance file")

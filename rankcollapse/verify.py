@@ -5,7 +5,8 @@ its numeric check (:mod:`numerics.checks`) -- an adversarial Hypothesis search w
 verdict is certified. A claim's verdict:
 
 * ``violated``  -- a symbolic step fails, or the search finds a certified counterexample
-  (saved as an instance file under ``--out``);
+  (saved under ``--out``: an instance file for a network, else a case file of exact values;
+  :func:`numerics.checks.common.load_case` reads either);
 * ``inconclusive`` -- some example could not be decided, or a published claim has no check;
 * ``holds``     -- everything proved or certified.
 """
@@ -23,7 +24,7 @@ from rich.table import Table
 import proofs
 from numerics.checks import CHECKS
 from numerics.checks.steps import STEP_CHECKS
-from numerics.checks.common import search
+from numerics.checks.common import ExactCase, load_case, search
 from numerics.exact import decimal_string
 from numerics.verdict import HOLDS, INCONCLUSIVE, VIOLATED, worst
 
@@ -96,8 +97,10 @@ def print_table(results, console) -> None:
     console.print(table)
     for r in results:
         if r.counterexample:
-            console.print(f"{r.claim.id}: counterexample saved to {r.counterexample}; re-check it with "
-                          f"`rankcollapse check {r.counterexample}`")
+            how = ("numerics.checks.common.load_case and certified_verdict with the check's evaluate"
+                   if isinstance(load_case(r.counterexample), ExactCase)  # not a network
+                   else f"`rankcollapse check {r.counterexample}`")
+            console.print(f"{r.claim.id}: counterexample saved to {r.counterexample}; re-check it with {how}")
 
 
 def report_json(results, suite: str, seed: int) -> dict:

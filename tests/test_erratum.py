@@ -1,5 +1,6 @@
 """The erratum's lemma with the exact hypothesis delta_i < t*, and the refuted version without."""
 
+import json
 import math
 from fractions import Fraction
 
@@ -8,7 +9,7 @@ import sympy
 from hypothesis import given, settings
 
 from numerics.checks import erratum as E
-from numerics.checks.common import certified_verdict, scale_log10, search
+from numerics.checks.common import CASE_FORMAT, certified_verdict, load_case, scale_log10, search
 from numerics.context import get_context
 from numerics.instance import load_instance
 from numerics.strategies import Case
@@ -51,15 +52,47 @@ def test_nohyp_counterexample_from_the_brief():
     case = E.LogitCase(np.array([[0.0, 1.5]]), np.array([math.log(0.99), math.log(0.01)]))
     verdict, _ = certified_verdict(E.nohyp_pairs, case, 0.0)
     assert verdict.verdict == VIOLATED
-    assert "P_12 / pi_2 - 1 <= 2 delta_1" in E.LAST_VIOLATION["text"] and "pi ~ (0.99, 0.01)" in E.LAST_VIOLATION["text"]
     assert Fraction(333, 100) < verdict.lhs[0] and verdict.rhs == (3, 3)   # P_12 / pi_2 - 1 > 2 * 1.5
 
 
-def test_nohyp_search_finds_a_violation_and_describes_it():
-    E.LAST_VIOLATION.clear()
-    res = search(E.lemma_cases(), E.nohyp_pairs, examples=30, seed=0)
-    assert res.verdict == VIOLATED, res
-    assert E.LAST_VIOLATION["claim"] == "erratum.nohyp" and "lhs in" in E.LAST_VIOLATION["text"]
+def test_nohyp_search_saves_a_counterexample_that_reloads_violated(tmp_path):
+    """The shrunk counterexample is bare logit rows (not a network): saved with its exact values,
+    reloaded as the same case, and certified violated again."""
+    res = search(E.lemma_cases(), E.nohyp_pairs, examples=30, seed=0, save_as=tmp_path / "nohyp.json")
+    assert res.verdict == VIOLATED and res.counterexample == str(tmp_path / "nohyp.json"), res
+    saved = json.loads(open(res.counterexample).read())
+    assert (saved["format"], saved["type"]) == (CASE_FORMAT, "LogitCase")
+    assert all(isinstance(v, str) for v in [*saved["E"][0], *saved["r"]])       # exact strings, not floats
+    case = load_case(res.counterexample)
+    assert isinstance(case, E.LogitCase) and all(isinstance(v, Fraction) for v in case.E.ravel())
+    verdict, _ = certified_verdict(E.nohyp_pairs, case, scale_log10(case.X))
+    assert verdict.verdict == VIOLATED and verdict.lhs[0] > verdict.rhs[1]
+
+
+def test_logit_case_round_trip_is_exact(tmp_path):
+    """Doubles keep every binary digit (log(0.99) has 50 of them), Fractions stay rational."""
+    from numerics.checks.common import save_case
+
+    case = E.LogitCase(np.array([[Fraction(1, 3), 1.5]], dtype=object), np.array([math.log(0.99), -4.0]))
+    back = load_case(save_case(tmp_path / "case.json", case))
+    assert back.E.tolist() == [[Fraction(1, 3), Fraction(3, 2)]]
+    assert back.r.tolist() == [Fraction(math.log(0.99)), Fraction(-4)]
+
+
+def test_verify_reports_the_nohyp_counterexample_file(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from rankcollapse.verify import print_table, report_json, run_verify
+
+    results = run_verify("quick", 0, tmp_path, only={"erratum.nohyp"})
+    (row,) = report_json(results, "quick", 0)["claims"]
+    assert row["verdict"] == VIOLATED and row["counterexample"] == str(tmp_path / "erratum.nohyp.json")
+    assert certified_verdict(E.nohyp_pairs, load_case(row["counterexample"]), 0.0)[0].verdict == VIOLATED
+    console = Console(file=io.StringIO(), width=300)
+    print_table(results, console)
+    assert f"counterexample saved to {row['counterexample']}" in console.file.getvalue()
 
 
 def test_nohyp_violation_by_an_actual_attention_layer(tmp_path):

@@ -91,3 +91,19 @@ def test_unreadable_and_invalid_json(tmp_path):
     p.write_text('{"format": NaN}')
     with pytest.raises(InstanceError, match="not valid JSON"):
         load_instance(p)
+
+
+def test_non_network_cases_round_trip_exactly(tmp_path):
+    """Counterexamples that are not networks (numerics.checks.common.ExactCase) are saved too."""
+    from numerics.checks.common import load_case, save_case
+    from numerics.checks.norms import MatrixCase
+
+    case = MatrixCase(np.array([[0.1, Fraction(1, 3)]], dtype=object), np.array([[2.0], [-1e-300]]))
+    back = load_case(save_case(tmp_path / "m.json", case))
+    assert type(back) is MatrixCase
+    assert back.X.tolist() == [[Fraction(0.1), Fraction(1, 3)]] and back.W.tolist() == [[2], [Fraction(-1e-300)]]
+    with pytest.raises(TypeError, match="cannot save"):
+        save_case(tmp_path / "x.json", object())
+    (tmp_path / "u.json").write_text(json.dumps({"format": "rankcollapse-case/1", "type": "Nope"}))
+    with pytest.raises(InstanceError, match="unknown case type 'Nope'"):
+        load_case(tmp_path / "u.json")

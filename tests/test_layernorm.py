@@ -4,11 +4,12 @@ without LayerNorm has collapsed, so has the stack with it. Refuted with certifie
 from fractions import Fraction
 
 import numpy as np
+from hypothesis import given, settings
 
 from numerics.checks.common import certified_verdict, scale_log10, search
-from numerics.checks.layernorm import (THRESHOLD, collapsing_example, ln_cases, ln_pairs,
+from numerics.checks.layernorm import (MIN_D, THRESHOLD, collapsing_example, ln_cases, ln_pairs,
                                        normalised_residual, rho_trajectory, seeded_case,
-                                       without_layernorm)
+                                       structured_ln_cases, without_layernorm)
 from numerics.context import get_context
 from numerics.instance import load_instance, save_instance
 from numerics.network import Attention, Head, Layer, Network, forward
@@ -37,6 +38,16 @@ def test_witness_is_an_equilibrium_over_48_layers():
     with_ln, without = rho_trajectory(case, 48, True), rho_trajectory(case, 48, False)
     assert min(lo for lo, _ in with_ln[12:]) > Fraction(9, 10)
     assert max(hi for _, hi in without[12:]) < Fraction(1, 10**50)
+
+
+@settings(max_examples=10)
+@given(structured_ln_cases())
+def test_search_draws_no_degenerate_width(case):
+    """d = 1 maps every row to the bias and d = 2 onto one line: they say nothing about sec3.3
+    (the seeded stacks draw d from MIN_D on too)."""
+    d = case.X.shape[1]
+    assert d >= MIN_D == 3
+    assert all(len(layer.attention.layernorm.gain) == d for layer in case.net.layers)
 
 
 def test_search_finds_a_violation():

@@ -15,10 +15,21 @@ def test_kind_and_every_proved_step():
     assert "2405.18781" in claim.notes and "Shi" in claim.notes
 
 
-def test_render():
+def test_render_states_the_tested_form():
     claim = proofs.get("sec3.3")
-    assert "Limit(r(X_L)/||X_L||_{1,inf}, L, oo" in claim.render()
-    assert r"\lim_{L \to \infty}" in claim.latex()
+    assert ("Implies(r(X^12)/||X^12||_{1,inf} <= 1/100, r(X^12_LN)/||X^12_LN||_{1,inf} <= 1/100)"
+            in claim.render())
+    assert "(r(X^12)/||X^12||_{1,inf} <= 1/100) & (r(X^12_LN)/||X^12_LN||_{1,inf} > 1/100)" in claim.render()
+    assert r"\Rightarrow" in claim.latex()
+
+
+def test_the_check_uses_the_claims_depth_and_threshold():
+    from fractions import Fraction
+
+    from numerics.checks import layernorm as check
+    from proofs.layernorm import DEPTH, THRESHOLD
+
+    assert (check.DEPTH, check.THRESHOLD) == (DEPTH, Fraction(1, 100)) == (12, THRESHOLD)
 
 
 def test_layer_norm_rows():

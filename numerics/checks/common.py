@@ -7,13 +7,23 @@ A check is a function ``evaluate(case, ctx) -> [(lhs, rhs), ...]`` returning enc
 the precision that size needs, doubling while undecided. :func:`search` feeds it Hypothesis
 examples, steers towards the largest ratio lhs/rhs (``hypothesis.target``), and on a
 violation lets Hypothesis shrink it, re-checks the shrunk case at twice the precision, and
-saves it as an instance file.
+saves it with :func:`save_case`: a network case as an instance file (THEORY 6), any other case
+(an :class:`ExactCase`, e.g. bare logit rows) as a ``rankcollapse-case/1`` file of its exact
+values. :func:`load_case` reads either back, so every counterexample can be re-checked:
+
+>>> from numerics.checks.erratum import LogitCase, nohyp_pairs
+>>> import tempfile
+>>> case = LogitCase(np.array([[0.0, 2.0]]), np.array([0.0, -3.0]))
+>>> path = save_case(Path(tempfile.mkdtemp()) / "nohyp.json", case)
+>>> again = load_case(path)
+>>> again.E, certified_verdict(nohyp_pairs, again, 0.0)[0].verdict
+(array([[Fraction(0, 1), Fraction(2, 1)]], dtype=object), 'violated')
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
@@ -22,13 +32,80 @@ from hypothesis import HealthCheck, Phase, given, settings, target
 from hypothesis import seed as hyp_seed
 
 from ..context import Context, get_context
-from ..exact import log10_abs
-from ..instance import save_instance
+from ..exact import exact_string, log10_abs
+from ..instance import InstanceError, _Reader, instance_to_json, parse_instance, read_json, write_json_atomic
+from ..strategies import Case
 from ..verdict import HOLDS, INCONCLUSIVE, MAX_BITS, VIOLATED, Verdict, adaptive, decide, working_precision, worst
 
-__all__ = ["certified_verdict", "search", "SearchResult", "scale_log10", "Evaluate"]
+__all__ = ["certified_verdict", "search", "SearchResult", "scale_log10", "Evaluate", "ExactCase",
+           "CASE_FORMAT", "CASE_TYPES", "save_case", "load_case"]
 
 Evaluate = Callable[[object, Context], tuple]
+
+CASE_FORMAT = "rankcollapse-case/1"
+CASE_TYPES: dict[str, type] = {}  # class name -> ExactCase subclass, for load_case
+
+
+class ExactCase:
+    """Base of the cases that are not networks: dataclasses whose fields are (arrays of) exact
+    numbers, doubles or Fractions. Each subclass is registered under its class name, so a saved
+    case names its type and :func:`load_case` rebuilds it."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if CASE_TYPES.setdefault(cls.__name__, cls) is not cls:
+            raise TypeError(f"two case types are named {cls.__name__}")
+
+    def to_json(self) -> dict:
+        """The case as JSON: every field as (nested lists of) exact decimal or ``p/q`` strings."""
+        def strings(v):
+            a = np.asarray(v, dtype=object)
+            return exact_string(a.item()) if a.ndim == 0 else [strings(e) for e in a]
+        return {"format": CASE_FORMAT, "type": type(self).__name__,
+                **{f.name: strings(getattr(self, f.name)) for f in fields(self)}}
+
+    @classmethod
+    def from_json(cls, obj, source: str = "<case>"):
+        """The case from :meth:`to_json`'s dict, every number an exact Fraction; errors name
+        ``source`` and the field."""
+        rd = _Reader(source)
+        names = [f.name for f in fields(cls)]
+        rd.keys(obj, "(top level)", {"format", "type", *names}, set())
+
+        def numbers(v, path):
+            if isinstance(v, list) and v and isinstance(v[0], list):
+                return rd.matrix(v, path)
+            return rd.vector(v, path, len(v)) if isinstance(v, list) else rd.number(v, path)
+        return cls(**{name: numbers(obj[name], name) for name in names})
+
+
+def save_case(path, case) -> Path:
+    """Save a case exactly: a network case as an instance file, an :class:`ExactCase` as a
+    ``rankcollapse-case/1`` file (:meth:`ExactCase.to_json`)."""
+    if isinstance(case, ExactCase):
+        obj = case.to_json()
+    elif getattr(case, "net", None) is not None:
+        obj = instance_to_json(case.X, case.net)
+    else:
+        raise TypeError(f"cannot save a {type(case).__name__}: neither a network case nor an ExactCase")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, obj)
+    return path
+
+
+def load_case(path):
+    """The case a file of :func:`save_case` holds: a :class:`numerics.strategies.Case` for an
+    instance file, else the :class:`ExactCase` subclass it names."""
+    obj = read_json(path)
+    if isinstance(obj, dict) and obj.get("format") == CASE_FORMAT:
+        kind = CASE_TYPES.get(obj.get("type"))
+        if kind is None:
+            raise InstanceError(f"{path}: type: unknown case type {obj.get('type')!r}; known: "
+                                f"{', '.join(sorted(CASE_TYPES))}")
+        return kind.from_json(obj, str(path))
+    inst = parse_instance(obj, str(path))
+    return Case(inst.X, inst.net)
 
 
 def scale_log10(X) -> float:
@@ -70,7 +147,7 @@ class SearchResult:
     examples: int = 0
     counts: dict = field(default_factory=dict)
     worst_ratio: float | None = None
-    counterexample: str | None = None  # path of the saved instance
+    counterexample: str | None = None  # path of the saved case (load_case reads it)
     detail: str = ""
 
 
@@ -115,9 +192,8 @@ def search(strategy, evaluate: Evaluate, examples: int, seed: int, save_as: Path
             result.verdict = VIOLATED
             result.detail = (f"lhs in [{float(again.lhs[0]):.6g}, {float(again.lhs[1]):.6g}] > "
                              f"rhs in [{float(again.rhs[0]):.6g}, {float(again.rhs[1]):.6g}] at {bits} bits")
-            if save_as is not None and getattr(found.case, "net", None) is not None:
-                save_as.parent.mkdir(parents=True, exist_ok=True)
-                result.counterexample = str(save_instance(save_as, found.case.X, found.case.net))
+            if save_as is not None:
+                result.counterexample = str(save_case(save_as, found.case))
             return result
         result.counts[INCONCLUSIVE] = result.counts.get(INCONCLUSIVE, 0) + 1
     # Equality cases (e.g. 0 = 0) are reported but do not decide the claim; at least one example

@@ -16,10 +16,9 @@ The cases come in three families (:func:`lemma_cases`):
   network, saved as an instance file.
 * ``LogitCase`` -- arbitrary logit rows ``E_i`` and ``pi = softmax(r)``, ``P = softmax_rows(1 r^T +
   E)``; the two-token family ``pi = (1 - p, p)``, ``E_i = (0, delta)`` of ``proofs.erratum`` is
-  one of its sub-strategies. These are not networks: :func:`numerics.checks.common.search` saves
-  no instance for them, so :meth:`LogitCase.describe` gives their exact values, and
-  :data:`LAST_VIOLATION` keeps the description of the last certified violation evaluated (after
-  a search, the shrunk and re-checked counterexample).
+  one of its sub-strategies. These are not networks: a violation is saved as a case file of
+  their exact values (:class:`numerics.checks.common.ExactCase`, read back by
+  :func:`numerics.checks.common.load_case`).
 
 The pairs are stated for the deviation ``P_ij / pi_j - 1`` (pi_j > 0): ``1 - P_ij / pi_j <= delta_i``
 and ``P_ij / pi_j - 1 <= 2 delta_i``. Both sides are then of the size of ``delta_i`` -- not of
@@ -54,17 +53,14 @@ from hypothesis import strategies as st
 from proofs.erratum import T_STAR
 
 from ..context import Context
-from ..exact import decimal_string, exact_array
+from ..exact import exact_array
 from ..network import Attention, Layer, Network, softmax_rows
 from ..strategies import Case, heads, inputs, matrices, shapes
-from ..verdict import VIOLATED, decide
 from . import NumericCheck, register
+from .common import ExactCase
 from .steps import UNDECIDED, all_finite, decompose
 
-__all__ = ["t_star", "LogitCase", "lemma_cases", "lemma_pairs", "nohyp_pairs", "LAST_VIOLATION",
-           "ERRATUM", "NOHYP"]
-
-LAST_VIOLATION: dict = {}
+__all__ = ["t_star", "LogitCase", "lemma_cases", "lemma_pairs", "nohyp_pairs", "ERRATUM", "NOHYP"]
 
 
 # ----------------------------------------------------------------------------- t*
@@ -96,24 +92,17 @@ def t_star(ctx: Context):
 
 # ----------------------------------------------------------------------------- cases
 @dataclass(frozen=True)
-class LogitCase:
-    """Logit rows ``E`` (k x n) and the logits ``r`` of ``pi = softmax(r)`` (doubles, exact)."""
+class LogitCase(ExactCase):
+    """Logit rows ``E`` (k x n) and the logits ``r`` of ``pi = softmax(r)`` (exact: doubles or
+    Fractions)."""
 
     E: np.ndarray
     r: np.ndarray
-    net: None = None
 
     @property
     def X(self):
         """For :func:`numerics.checks.common.scale_log10`: the entries that set the scale."""
         return np.concatenate([np.ravel(self.E), np.ravel(self.r)]).reshape(1, -1)
-
-    def describe(self) -> str:
-        pi = np.exp(self.r - self.r.max())
-        pi = pi / pi.sum()
-        fmt = lambda v: "(" + ", ".join(f"{x:.6g}" for x in v) + ")"  # noqa: E731
-        return (f"logits r = {fmt(self.r)} (pi ~ {fmt(pi)}), E rows = "
-                + ", ".join(fmt(row) for row in self.E) + " (exact doubles)")
 
 
 def _logit_rows(max_n: int, max_rows: int):
@@ -164,22 +153,10 @@ def _enc(ctx, v):
     return ctx.lo(v), ctx.hi(v)
 
 
-def _record(case, ctx, pairs, what):
-    for lhs, rhs, label in pairs:
-        if decide(lhs, rhs, certified=True).verdict == VIOLATED:
-            desc = case.describe() if isinstance(case, LogitCase) else "an attention layer (saved as an instance)"
-            LAST_VIOLATION.clear()
-            LAST_VIOLATION.update(claim=what, case=case, where=label, text=(
-                f"{desc}; {label}: lhs in [{decimal_string(lhs[0], 8)}, {decimal_string(lhs[1], 8)}] > "
-                f"rhs in [{decimal_string(rhs[0], 8)}, {decimal_string(rhs[1], 8)}] at {ctx.prec} bits"))
-            return
-    return
-
-
 def _pairs(case, ctx: Context, hypothesis: bool):
     P, pi, E, flat = _rows(case, ctx)
     if not (all_finite(ctx, P) and all_finite(ctx, pi) and all_finite(ctx, E)):
-        return [(*UNDECIDED, "not finite at this precision")]
+        return [UNDECIDED]
     tstar = t_star(ctx) if hypothesis else None
     out = []
     for i in range(E.shape[0]):
@@ -193,29 +170,26 @@ def _pairs(case, ctx: Context, hypothesis: bool):
             elif ctx.lo(delta) <= ctx.hi(tstar):
                 # undecided whether delta_i < t*: this pair stays inconclusive, so the precision
                 # goes up (delta_i is rational and t* transcendental: they are never equal)
-                out.append((_enc(ctx, delta), _enc(ctx, tstar), f"delta_{i + 1} < t*"))
+                out.append((_enc(ctx, delta), _enc(ctx, tstar)))
         lower = hypothesis and not ctx.lo(delta) >= 1  # delta_i >= 1: 1 - P_ij / pi_j < 1 <= delta_i
         for j in range(E.shape[1]):
             dev = P[i, j] / pi[j] - 1
             if lower:
-                out.append((_enc(ctx, -dev), _enc(ctx, delta),
-                            f"1 - P_{i + 1}{j + 1} / pi_{j + 1} <= delta_{i + 1}"))
+                out.append((_enc(ctx, -dev), _enc(ctx, delta)))       # 1 - P_ij / pi_j <= delta_i
             if upper:
-                out.append((_enc(ctx, dev), _enc(ctx, 2 * delta),
-                            f"P_{i + 1}{j + 1} / pi_{j + 1} - 1 <= 2 delta_{i + 1}"))
-    _record(case, ctx, out, "erratum" if hypothesis else "erratum.nohyp")
+                out.append((_enc(ctx, dev), _enc(ctx, 2 * delta)))    # P_ij / pi_j - 1 <= 2 delta_i
     return out
 
 
 def lemma_pairs(case, ctx: Context):
     """``erratum``: the lower bound (where ``delta_i < 1`` is possible) and the upper bound where
     ``delta_i < t*`` is certified, as deviations of ``P_ij / pi_j`` from 1."""
-    return [(lhs, rhs) for lhs, rhs, _ in _pairs(case, ctx, hypothesis=True)]
+    return _pairs(case, ctx, hypothesis=True)
 
 
 def nohyp_pairs(case, ctx: Context):
     """``erratum.nohyp``: ``P_ij / pi_j - 1 <= 2 delta_i`` for every row, no hypothesis."""
-    return [(lhs, rhs) for lhs, rhs, _ in _pairs(case, ctx, hypothesis=False)]
+    return _pairs(case, ctx, hypothesis=False)
 
 
 ERRATUM = register(NumericCheck(
@@ -225,5 +199,5 @@ ERRATUM = register(NumericCheck(
 
 NOHYP = register(NumericCheck(
     "erratum.nohyp", lemma_cases, nohyp_pairs, {"quick": 20, "default": 120, "thorough": 1200},
-    "P_ij against pi_j (1 + 2 delta_i) with no hypothesis on delta_i (a counterexample that is "
-    "not a network is described in numerics.checks.erratum.LAST_VIOLATION, not saved)"))
+    "P_ij against pi_j (1 + 2 delta_i) with no hypothesis on delta_i, on attention layers and "
+    "arbitrary logit rows"))

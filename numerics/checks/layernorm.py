@@ -1,30 +1,27 @@
 """Numeric test of the published Sec 3.3 remark, "layer normalisation plays no role".
 
-**Formalisation.** The literal reading "for every LayerNorm configuration, a pure-attention
-stack with LayerNorm has ``r(X^L) / ||X^L||_{1,inf} -> 0``" is refuted for a reason that has
-nothing to do with LayerNorm: for antipodal inputs ``X = [u; -u]`` and no biases the attention
-matrix is symmetric, ``X^l = c_l [u W_V...; -u W_V...]`` stays antipodal and ``r(X^l) /
-||X^l||_{1,inf} = 1`` at every depth -- with or without LayerNorm (without it, ``c_l -> 0``: the
-whole matrix vanishes rather than collapsing to a nonzero rank-1 matrix). So the toolkit tests
-what the remark means, that LayerNorm does not change whether a stack collapses, in the
-direction that matters (LayerNorm cannot *prevent* collapse):
-
-    sec3.3 (as tested): for every pure-attention stack with LayerNorm in every layer (pre or
-    post, any gain and bias, eps > 0) and every input X: if the same stack *without* LayerNorm
-    has collapsed at depth L = 12, ``rho(X^12) <= 1/100`` with ``rho = r / ||.||_{1,inf}``, then the
-    stack *with* LayerNorm has collapsed too, ``rho(X^12_LN) <= 1/100``.
+**Formalisation** (claim ``sec3.3`` in :mod:`proofs.layernorm`, which says why the literal
+``r(X^L) / ||X^L||_{1,inf} -> 0`` is not what is tested): for every pure-attention stack with
+LayerNorm in every layer (pre or post, any gain and bias, eps > 0) and every input X, with
+``rho = r / ||.||_{1,inf}``: if the same weights *without* LayerNorm have collapsed at depth
+L = 12, ``rho(X^12) <= 1/100``, then the stack *with* LayerNorm has collapsed too,
+``rho(X^12_LN) <= 1/100``. Depth and threshold are :data:`proofs.layernorm.DEPTH` and
+:data:`proofs.layernorm.THRESHOLD`.
 
 :func:`ln_pairs` decides the hypothesis like the erratum's ``delta_i < t*``: certified ``<=``
 -> the conclusion is a pair ``rho_LN <= 1/100``; certified ``>`` -> no pair (the hypothesis
 fails: nothing is claimed); undecided -> an inconclusive pair, so the precision goes up.
-A violation is an instance whose LayerNorm stack keeps a certified ``rho >= 1/100`` at depth 12
-while the same weights without LayerNorm have certifiably collapsed. ``rho <= 1`` always
-(``x = 0`` in the minimum), which bounds the enclosures.
+A violation is an instance whose LayerNorm stack has a certified ``rho(X^12_LN) > 1/100`` (lower
+end of the enclosure) while the same weights without LayerNorm have a certified
+``rho(X^12) <= 1/100`` (upper end). ``rho <= 1`` always (``x = 0`` in the minimum), which bounds
+the enclosures.
 
-The search (:func:`ln_cases`): n = 2-5 tokens, d = 3-4 features (d = 2 degenerates: LayerNorm
-maps every row to one of two points; d = 1 to a constant), 1-2 heads with ``W_O`` and biases,
-the same layer repeated 12 times or 12 independent layers, LayerNorm pre or post with random
-gain and bias and eps in {1e-5, 1e-3, 1e-1} (eps = 0 is undefined on zero-variance rows).
+The search (:func:`ln_cases`): d = 3-4 features (:data:`MIN_D`: with d = 2 LayerNorm maps
+every row onto one line, to one of two points when eps = 0; with d = 1 to its bias); four
+fifths dense seeded stacks (:func:`seeded_case`), the rest built entry by entry by Hypothesis:
+n = 2-5 tokens, 1-2 heads (``W_O`` with two) with every bias, the same layer repeated 12 times
+or 12 independent layers, LayerNorm pre or post with random gain, random or no bias and eps in
+{1e-5, 1e-3, 1e-1} (eps = 0 is undefined on zero-variance rows).
 
 >>> from numerics.checks.common import certified_verdict
 >>> case = collapsing_example()
@@ -40,19 +37,21 @@ from fractions import Fraction
 import numpy as np
 from hypothesis import strategies as st
 
+from proofs.layernorm import DEPTH, THRESHOLD as _THRESHOLD
+
 from ..context import Context, get_context
 from ..network import Attention, Head, Layer, LayerNorm, Network, forward
 from ..norms import norm_1, norm_inf
 from ..residual import residual_bracket
-from ..strategies import Case, heads, inputs, matrices
+from ..strategies import Case, heads, inputs, matrices, shapes
 from . import NumericCheck, register
 from .steps import UNDECIDED, all_finite
 
-__all__ = ["DEPTH", "THRESHOLD", "without_layernorm", "normalised_residual", "seeded_case", "ln_cases",
-           "ln_pairs", "rho_trajectory", "collapsing_example", "SEC33"]
+__all__ = ["DEPTH", "THRESHOLD", "MIN_D", "without_layernorm", "normalised_residual", "seeded_case",
+           "ln_cases", "ln_pairs", "rho_trajectory", "collapsing_example", "SEC33"]
 
-DEPTH = 12
-THRESHOLD = Fraction(1, 100)
+THRESHOLD = Fraction(_THRESHOLD.p, _THRESHOLD.q)
+MIN_D = 3  # d = 1, 2 degenerate (module docstring)
 EPS = (Fraction(1, 10**5), Fraction(1, 10**3), Fraction(1, 10))
 
 
@@ -133,11 +132,12 @@ def ln_pairs(case, ctx: Context, depth: int = DEPTH):
 
 def seeded_case(seed: int, depth: int = DEPTH) -> Case:
     """A dense random LayerNorm stack from an integer seed: n = 2-4, d = 3-4, d_qk = 1-2, one head,
-    the layer repeated ``depth`` times; ``W_Q, W_K ~ N(0, a^2)`` with a log-uniform in [0.3, 10],
-    ``W_V ~ N(0, v^2)`` with v log-uniform in [0.1, 30], gain ``N(0, g^2)``, g log-uniform in
-    [0.1, 10], bias 0 or ``N(0, c^2)`` with c log-uniform in [1e-2, 10], eps 1e-5; input N(0, 1)."""
+    the layer repeated ``depth`` times; ``W_Q, W_K ~ N(0, a^2)`` with a log-uniform in
+    [10^-0.5, 10], ``W_V ~ N(0, v^2)`` with v log-uniform in [0.1, 10^1.5], gain ``N(0, g^2)``, g
+    log-uniform in [0.1, 10], bias 0 or ``N(0, c^2)`` with c log-uniform in [1e-2, 10], eps 1e-5;
+    input N(0, 1)."""
     rng = np.random.default_rng(seed)
-    n, d, d_qk = int(rng.integers(2, 5)), int(rng.integers(3, 5)), int(rng.integers(1, 3))
+    n, d, d_qk = int(rng.integers(2, 5)), int(rng.integers(MIN_D, 5)), int(rng.integers(1, 3))
     a, v = 10 ** rng.uniform(-0.5, 1), 10 ** rng.uniform(-1, 1.5)
     gain = rng.normal(size=d) * 10 ** rng.uniform(-1, 1)
     bias = rng.normal(size=d) * 10 ** rng.uniform(-2, 1) if rng.integers(2) else None
@@ -148,7 +148,7 @@ def seeded_case(seed: int, depth: int = DEPTH) -> Case:
 
 @st.composite
 def structured_ln_cases(draw, depth: int = DEPTH, max_n: int = 5):
-    n, d = draw(st.integers(2, max_n)), draw(st.integers(3, 4))
+    n, d = draw(shapes(max_n=max_n, max_d=4, min_d=MIN_D))
     d_qk = draw(st.integers(1, 3))
     untied = draw(st.booleans())  # False first, so shrinking prefers one layer repeated
 
@@ -165,7 +165,8 @@ def structured_ln_cases(draw, depth: int = DEPTH, max_n: int = 5):
 
 def ln_cases(depth: int = DEPTH):
     """Dense seeded stacks (four fifths; :func:`seeded_case`: about 10% of them violate, and
-    shrinking them is cheap, only the seed shrinks) or stacks built entry by entry by Hypothesis (1-2 heads, every bias, pre/post, eps choices)."""
+    shrinking them is cheap, only the seed shrinks) or stacks built entry by entry by Hypothesis
+    (d >= :data:`MIN_D`, 1-2 heads, every bias, pre/post, eps choices)."""
     seeded = st.integers(0, 2**32 - 1).map(lambda k: seeded_case(k, depth))
     structured = structured_ln_cases(depth)
     return st.integers(0, 4).flatmap(lambda k: seeded if k < 4 else structured)  # four fifths seeded

@@ -11,7 +11,9 @@
 
 :func:`gamma_needed` measures, layer by layer, the gamma a single step would need,
 ``r(X^l) / (4 beta H lam s r(X^(l-1))^3)`` (published per-head beta), as a certified bracket:
-the published form with gamma = 1 holds for a layer only if this is <= 1.
+one step of the published form with gamma = 1, from the layer's actual input, holds iff this is
+<= 1; if it is <= 1 at every layer, the published bound (from ``P_0 = r(X)``) holds at every
+depth.
 
 >>> from numerics.examples import contracting_single_head
 >>> case = contracting_single_head(n=4, d=3, depth=2)

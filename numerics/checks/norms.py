@@ -15,13 +15,13 @@ from ..norms import norm_1, norm_composite, norm_inf
 from ..residual import residual_bracket
 from ..strategies import matrices, shapes
 from . import NumericCheck, register
+from .common import ExactCase
 
 
 @dataclass(frozen=True)
-class MatrixCase:
+class MatrixCase(ExactCase):
     X: np.ndarray
     W: np.ndarray
-    net: None = None
 
 
 @st.composite
