@@ -1,12 +1,14 @@
-"""Backends and precision: ``python benchmarks/bench_backends.py [--max-depth 10] [--verify quick]``.
+"""Backends and precision: ``python benchmarks/bench_backends.py [--max-depth 12] [--verify quick]``.
 
 Prints side-by-side tables (the numbers in ``docs/performance.md`` come from this script):
 
 (b) depth scaling of ``check_network`` (arb) on ``numerics.examples.deep_single_head``: the
     bits it settles on, the digits of the smallest bound it certifies (the one-step bound at
-    the last layer), its total time (all adaptive runs), and the time of one pass at the final
-    precision per layer, also per 1000 bits;
-(a) the certified forward pass in arb and in mpmath intervals at the bits of (b), same network;
+    the last layer), the bits a whole-matrix forward pass would need for that bound (THEORY 5:
+    ``digits + log10(scale)`` plus 64 guard bits), its total time (all adaptive runs), and the
+    time of one pass at the final precision, per layer;
+(a) the certified forward pass (``forward_split``) in arb and in mpmath intervals, same
+    network: at the bits of (b), and at the whole-matrix bits of (b) up to ``--mpmath-max-bits``;
 (c) residual brackets at 8x8 ... 128x384 (``benchmarks/bench_residual.py``);
 (d) wall times of ``python -m rankcollapse verify --suite quick|default`` (``--verify``).
 
@@ -19,7 +21,6 @@ Every table states the load average before it: the machine is shared, timings ar
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import subprocess
 import sys
@@ -36,7 +37,9 @@ from numerics.certify import bound_pairs, check_network  # noqa: E402
 from numerics.context import get_context  # noqa: E402
 from numerics.examples import deep_single_head  # noqa: E402
 from numerics.exact import log10_abs  # noqa: E402
-from numerics.network import forward  # noqa: E402
+from numerics.checks.common import scale_log10  # noqa: E402
+from numerics.network import forward_split  # noqa: E402
+from numerics.verdict import working_precision  # noqa: E402
 
 
 def load() -> str:
@@ -55,45 +58,46 @@ def best_time(fn, repeat: int) -> float:
 
 
 def depth_scaling(depths, repeat):
-    """Table (b); returns {depth: bits}."""
+    """Table (b); returns {depth: (bits, whole-matrix bits)}."""
     print(f"\n(b) check_network depth scaling, deep_single_head, arb   [{load()}]")
-    print(f"{'depth':>5}{'bits':>9}{'digits':>9}{'verdicts':>10}{'total s':>10}{'pass s':>9}"
-          f"{'s/layer':>9}{'ms/layer/1000 bits':>20}")
+    print(f"{'depth':>5}{'bits':>6}{'digits':>9}{'whole-matrix bits':>19}{'verdicts':>10}{'total s':>9}"
+          f"{'pass s':>8}{'s/layer':>9}")
     ctx, bits_of = get_context("arb"), {}
     for depth in depths:
         case = deep_single_head(depth=depth)
         report = check_network(case.net, case.X)
         digits = -min(log10_abs(v.rhs[0]) for r in report.layers[1:] for v in r.verdicts.values() if v.rhs[0] > 0)
+        whole = working_precision(-digits, scale_log10(case.X))
         verdicts = {v.verdict for r in report.layers[1:] for v in r.verdicts.values()}
         with ctx.workprec(report.bits):  # one pass at the final precision: forward, brackets, bounds
             t_pass = best_time(lambda: bound_pairs("one_step")(case, ctx), repeat)
-        per_layer = t_pass / depth
-        print(f"{depth:>5}{report.bits:>9}{digits:>9.0f}{'/'.join(sorted(verdicts)):>10}{report.seconds:>10.2f}"
-              f"{t_pass:>9.2f}{per_layer:>9.3f}{1e6 * per_layer / report.bits:>20.1f}", flush=True)
-        bits_of[depth] = report.bits
+        print(f"{depth:>5}{report.bits:>6}{digits:>9.0f}{whole:>19}{'/'.join(sorted(verdicts)):>10}"
+              f"{report.seconds:>9.2f}{t_pass:>8.3f}{t_pass / depth:>9.4f}", flush=True)
+        bits_of[depth] = (report.bits, whole)
     return bits_of
 
 
 def backends(bits_of, repeat, mpmath_max_bits):
-    """Table (a); returns [(depth, ratio)]."""
-    print(f"\n(a) certified forward pass, deep_single_head at the bits check_network needs   [{load()}]")
-    print(f"{'depth':>5}{'bits':>9}{'arb s':>10}{'mpmath s':>10}{'ratio':>8}")
+    """Table (a); returns [(depth, bits, ratio)]."""
+    print(f"\n(a) certified forward pass (forward_split), deep_single_head   [{load()}]")
+    print(f"{'depth':>5}{'bits':>9}{'':>14}{'arb s':>10}{'mpmath s':>10}{'ratio':>8}")
     ratios = []
     for depth in (4, 6, 8, 10):
         if depth not in bits_of:
             continue
-        case, bits = deep_single_head(depth=depth), bits_of[depth]
-        times = {}
-        for name in ("arb", "mpmath"):
-            if name == "mpmath" and bits > mpmath_max_bits:
+        case = deep_single_head(depth=depth)
+        for bits, label in zip(bits_of[depth], ("check_network", "whole-matrix")):
+            if bits > mpmath_max_bits:
                 continue
-            ctx = get_context(name)
-            with ctx.workprec(bits):
-                times[name] = best_time(lambda: forward(case.net, case.X, ctx), repeat)
-        ratio = times["mpmath"] / times["arb"] if "mpmath" in times else math.nan
-        mp = f"{times['mpmath']:.3f}" if "mpmath" in times else "skipped"
-        print(f"{depth:>5}{bits:>9}{times['arb']:>10.3f}{mp:>10}{ratio:>8.1f}", flush=True)
-        ratios.append((depth, ratio))
+            times = {}
+            for name in ("arb", "mpmath"):
+                ctx = get_context(name)
+                with ctx.workprec(bits):
+                    times[name] = best_time(lambda: forward_split(case.net, case.X, ctx), repeat)
+            ratio = times["mpmath"] / times["arb"]
+            print(f"{depth:>5}{bits:>9}{label:>14}{times['arb']:>10.4f}{times['mpmath']:>10.4f}{ratio:>8.1f}",
+                  flush=True)
+            ratios.append((depth, bits, ratio))
     return ratios
 
 
@@ -124,8 +128,9 @@ def verify_times(suites):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-depth", type=int, default=10, help="deepest network of (a) and (b)")
-    parser.add_argument("--mpmath-max-bits", type=int, default=1 << 20, help="skip mpmath above this precision")
+    parser.add_argument("--max-depth", type=int, default=12, help="deepest network of (a) and (b)")
+    parser.add_argument("--mpmath-max-bits", type=int, default=40_000,
+                        help="skip the (a) comparison above this precision (mpmath: minutes at 262 144 bits)")
     parser.add_argument("--sizes", nargs="*", default=bench_residual.SIZES, help="residual sizes for (c)")
     parser.add_argument("--no-exact", nargs="*", default=[], metavar="SIZE", help="sizes of (c) without LPs")
     parser.add_argument("--verify", choices=("none", "quick", "all"), default="all",
@@ -142,8 +147,8 @@ def main() -> None:
     verify = verify_times(suites) if "d" in args.sections else {}
 
     print(f"\nsummary   [{load()}]")
-    for depth, ratio in ratios:
-        print(f"  forward pass, depth {depth:>2} ({bits_of[depth]} bits): arb {ratio:.1f}x faster than mpmath")
+    for depth, bits, ratio in ratios:
+        print(f"  forward pass, depth {depth:>2} ({bits} bits): arb {ratio:.1f}x faster than mpmath")
     for size, case, t_exact, t_fast in res:
         if t_exact is not None:
             print(f"  residual {size:>8} {case:<6}: fast bracket {t_exact / t_fast:6.1f}x faster than the exact one")

@@ -31,7 +31,7 @@ import sympy
 from proofs.mlp import lipschitz_constant
 
 from .context import Context
-from .network import Layer, Network, softmax_rows
+from .network import Layer, Network, Split, softmax_rows
 from .norms import norm_1, norm_inf
 
 __all__ = ["one_step_bound", "apriori_bounds", "published_bounds", "layer_constants", "phi", "AtLeast",
@@ -124,14 +124,18 @@ def _mlp_factors(ctx, mlp):
     return L * norm_1(ctx, W1) * norm_1(ctx, W2), L * norm_inf(ctx, W1) * norm_inf(ctx, W2)
 
 
-def one_step_bound(ctx: Context, X, x, layer: Layer, d_qk: int):
-    """An enclosure of the E1/E2 (x E3) bound on ``r(layer(X))`` for the input matrix ``X`` (in
-    ``ctx``) and any exact point ``x`` (THEORY 4); ``None`` for a layer with LayerNorm."""
+def one_step_bound(ctx: Context, Z: Split, x_R, layer: Layer, d_qk: int):
+    """An enclosure of the E1/E2 (x E3) bound on ``r(layer(X))`` (THEORY 4) for the input
+    ``X = 1 c^T + R`` (a :class:`~numerics.network.Split` in ``ctx``) at the point
+    ``x = c + x_R``, ``x_R`` exact: then ``X - 1 x^T = R - 1 x_R^T`` exactly, so the bound's
+    residual keeps R's relative accuracy. The lemmas hold for every point x, hence for the
+    true one, whose enclosure is ``c + x_R``. ``None`` for a layer with LayerNorm."""
     if _has_layernorm(layer):
         return None
-    n = X.shape[0]
-    xc = ctx.array(x).reshape(-1, 1)
-    R = X - xc.T
+    n = Z.R.shape[0]
+    x_R = ctx.array(x_R).reshape(1, -1)
+    xc = (Z.c + x_R).reshape(-1, 1)
+    R = Z.R - x_R
     s = scale_s(ctx, d_qk)
     u, v = norm_1(ctx, R), norm_inf(ctx, R)
     A1 = Ainf = ctx.number(0)

@@ -7,8 +7,10 @@ with three bounds (see :mod:`numerics.bounds`):
 * ``E4``        -- the a-priori Theorem E4 from the input alone,
 * ``published`` -- Thm 2.2 / Cor 2.3 / Cor 3.2 as published, with gamma = 1.
 
-The working precision is chosen from the smallest bound (THEORY 5) and doubled while any
-verdict is undecided, up to a cap; what is still undecided there is ``inconclusive``.
+The forward pass keeps ``X^l = 1 c_l^T + R_l`` split (:class:`numerics.network.Split`), so
+``R_l`` is enclosed to a *relative* accuracy set by the working precision, however small it
+is. The precision therefore starts at ``START_BITS`` and doubles while any verdict is
+undecided, up to a cap; what is still undecided there is ``inconclusive``.
 
 >>> from numerics.network import single_head
 >>> net = single_head([["0.5"]], [["1"]], [["1"]], depth=2)
@@ -28,15 +30,19 @@ import numpy as np
 
 from .bounds import AtLeast, apriori_bounds, one_step_bound, published_bounds
 from .context import Context, get_context
-from .exact import log10_abs
-from .network import Network, as_exact, forward
+from .network import Network, forward_split
 from .norms import norm_composite
 from .residual import Bracket, residual_bracket
-from .verdict import MAX_BITS, adaptive, decide, working_precision
+from .verdict import MAX_BITS, adaptive, decide
 
 __all__ = ["LayerReport", "NetworkReport", "check_network", "bound_pairs", "BOUND_NAMES"]
 
 BOUND_NAMES = ("one_step", "E4", "published")
+
+# The forward pass carries R_l apart from the common row (numerics.network.Split), so the bits a
+# verdict needs are those that separate the residual from its bound, not -log2 of either: start
+# low and double while undecided.
+START_BITS = 128
 
 
 @dataclass(frozen=True)
@@ -74,11 +80,10 @@ def _bracket(ctx: Context, Y) -> Bracket:
 
 
 def _evaluate(net: Network, X, ctx: Context) -> list[LayerReport]:
-    outs = forward(net, X, ctx)
-    n = outs[0].shape[0]
-    brackets = [_bracket(ctx, Y) for Y in outs]
-    R0 = outs[0] - ctx.array(brackets[0].x).reshape(1, -1)
-    B0 = ctx.number(ctx.hi(norm_composite(ctx, R0)))
+    outs = forward_split(net, X, ctx)
+    n = outs[0].R.shape[0]
+    brackets = [_bracket(ctx, Z.R) for Z in outs]  # r(X^l) = r(R_l); the points x are R's
+    B0 = ctx.number(ctx.hi(norm_composite(ctx, outs[0].R - ctx.array(brackets[0].x).reshape(1, -1))))
     r0 = ctx.hull(ctx.number(brackets[0].lower), ctx.number(brackets[0].upper))
     E4 = apriori_bounds(ctx, net, n, B0)
     pub = published_bounds(ctx, net, r0)
@@ -104,33 +109,17 @@ def bound_pairs(name: str):
     return evaluate
 
 
-def _start_bits(net: Network, X, n: int) -> int:
-    """Precision from the smallest a-priori bound, estimated cheaply in 64-bit arb."""
-    ctx = get_context("arb")
-    with ctx.workprec(64):
-        Xc = ctx.array(as_exact(X))
-        x = ctx.array(Xc[0:1, :])  # any x gives a valid B_0 for an estimate
-        B0 = norm_composite(ctx, Xc - x)
-        scale = max(abs(ctx.to_float(Xc)).max(), 1e-300)
-        smallest = [ctx.hi(b) for b in apriori_bounds(ctx, net, n, B0) + published_bounds(ctx, net, B0)
-                    if b is not None and not isinstance(b, AtLeast) and 0 < ctx.hi(b) < math.inf]
-    if not smallest:
-        return 128
-    return working_precision(min(log10_abs(q) for q in smallest), math.log10(scale))
-
-
 def check_network(net: Network, X, backend: str = "arb", max_bits: int = MAX_BITS) -> NetworkReport:
     """Per-layer certified brackets, bounds and verdicts (float64: estimates, never decided)."""
     ctx = get_context(backend)
     t0 = time.perf_counter()
-    n = len(X)
     if not ctx.certified:
         return NetworkReport(_evaluate(net, X, ctx), backend, 53, time.perf_counter() - t0,
                              ["float64 is for exploration: no verdict is decided"])
     layers, bits, capped = adaptive(
         lambda b: _run_at(ctx, b, net, X),
         lambda ls: (v for r in ls for v in r.verdicts.values()),
-        _start_bits(net, X, n), max_bits)
+        START_BITS, max_bits)
     notes = [f"undecided at the {max_bits}-bit cap"] if capped else []
     return NetworkReport(layers, backend, bits, time.perf_counter() - t0, notes)
 

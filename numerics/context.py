@@ -126,6 +126,31 @@ def _common_exponent(mans, exps, round_up_bits: int | None = None):
     return [m << (e - E) if e >= E else -((-m) >> (E - e)) for m, e in zip(mans, exps)], E
 
 
+def _round_to_grid(mans, exps, rads, rexps, bits: int):
+    """Midpoints ``m 2^e`` finer than ``2^g``, ``g = bits`` below the largest, rounded down to
+    multiples of ``2^g``; each rounded entry's radius grows by ``2^g``, more than the rounding.
+    Without this, one entry 2^-10^8 next to entries near 1 makes 10^8-bit integers."""
+    nonzero = [e + abs(m).bit_length() for m, e in zip(mans, exps) if m]
+    if not nonzero:
+        return mans, exps, rads, rexps
+    g = max(nonzero) - bits
+    out = ([], [], [], [])
+    for m, e, r, f in zip(mans, exps, rads, rexps):
+        if m and e < g:
+            m, e = m >> (g - e), g  # floor: the error is in [0, 2^g)
+            if not r:
+                r, f = 1, g
+            elif f + r.bit_length() <= g:  # r 2^f <= 2^g: the sum is at most 2^(g+1)
+                r, f = 2, g
+            elif f >= g:
+                r, f = (r << (f - g)) + 1, g
+            else:  # g - f < bit_length(r): a bounded shift
+                r = r + (1 << (g - f))
+        for lst, v in zip(out, (m, e, r, f)):
+            lst.append(v)
+    return out
+
+
 def _mpf_parts(raw) -> tuple[int, int] | None:
     """Signed mantissa and exponent of a raw mpmath number tuple (sign, mantissa, exponent,
     bits); None for inf / nan (no mantissa but a special exponent code)."""
@@ -144,12 +169,13 @@ class Context:
     def __init__(self):
         self._vec = {}
 
-    def _map(self, fn_name, A):
-        """Apply the scalar method ``fn_name`` entrywise (numpy has no ufunc for our types)."""
-        f = self._vec.get(fn_name)
+    def _map(self, fn_name, *arrays):
+        """Apply the scalar method ``fn_name`` entrywise, broadcasting (numpy has no ufunc for
+        our types)."""
+        f = self._vec.get((fn_name, len(arrays)))
         if f is None:
-            f = self._vec[fn_name] = np.frompyfunc(getattr(self, "_" + fn_name), 1, 1)
-        return f(A)
+            f = self._vec[fn_name, len(arrays)] = np.frompyfunc(getattr(self, "_" + fn_name), len(arrays), 1)
+        return f(*arrays)
 
     # -- construction ---------------------------------------------------------------
     def array(self, A) -> np.ndarray:
@@ -184,6 +210,13 @@ class Context:
     def relu(self, A):
         return self._map("relu", A)
 
+    def heaviside(self, A):
+        """ReLU's slope: 0 or 1, and [0, 1] for an enclosure that touches 0."""
+        return self._map("heaviside", A)
+
+    def pi(self):
+        raise NotImplementedError
+
     # -- enclosure helpers ----------------------------------------------------------
     def max(self, values):
         """An enclosure of the maximum of the (enclosed) values."""
@@ -193,8 +226,12 @@ class Context:
         return -self.max(-np.asarray(values))
 
     def hull(self, a, b):
-        """An enclosure of everything between the enclosures ``a`` and ``b``."""
-        raise NotImplementedError
+        """An enclosure of everything between the enclosures ``a`` and ``b`` (entrywise)."""
+        return self._map("hull", a, b)
+
+    def intersect(self, a, b):
+        """The common part of two enclosures of the same numbers (entrywise)."""
+        return self._map("intersect", a, b)
 
     def sqrt_nonneg(self, v):
         """``sqrt`` of a quantity known to be >= 0 whose enclosure may dip below 0: balls are
@@ -225,17 +262,21 @@ class Context:
         except ValueError:
             return None
 
-    def mid_rad_dyadic(self, A, rad_bits: int = 64):
+    def mid_rad_dyadic(self, A, rad_bits: int = 64, mid_bits: int | None = None):
         """The matrix ``A`` as exact integer data: ``(M, E, Rad, Er)`` with object arrays of Python
         ints shaped like ``A``, the midpoints exactly ``M 2^E`` and the radii at most ``Rad 2^Er``
         (rounded up to ``rad_bits`` bits below the largest radius). ValueError on a non-finite
-        entry. Memory: the dynamic range of the midpoints, in bits, per entry."""
+        entry. Memory: the dynamic range of the midpoints, in bits, per entry; ``mid_bits``
+        caps it: midpoints finer than ``mid_bits`` below the largest are rounded down to that
+        grid and the rounding joins their radii (still an enclosure of every entry)."""
         A = np.asarray(A)
         mm, me, rm, re = zip(*(self.mid_rad(v) for v in A.ravel())) if A.size else ((),) * 4
-        return self._assemble(A.shape, mm, me, rm, re, rad_bits)
+        return self._assemble(A.shape, mm, me, rm, re, rad_bits, mid_bits)
 
     @staticmethod
-    def _assemble(shape, mm, me, rm, re, rad_bits):
+    def _assemble(shape, mm, me, rm, re, rad_bits, mid_bits=None):
+        if mid_bits is not None:
+            mm, me, rm, re = _round_to_grid(mm, me, rm, re, mid_bits)
         M, E = _common_exponent(mm, me)
         Rad, Er = _common_exponent(rm, re, round_up_bits=rad_bits)
         as_array = lambda v: np.array(v, dtype=object).reshape(shape)  # noqa: E731
@@ -314,6 +355,15 @@ class Float64Context(Context):
     def relu(self, A):
         return np.maximum(A, 0.0)
 
+    def heaviside(self, A):
+        return np.heaviside(A, 0.5)
+
+    def pi(self):
+        return math.pi
+
+    def intersect(self, a, b):
+        return a
+
     def max(self, values):
         return float(np.max(values))
 
@@ -332,14 +382,14 @@ class Float64Context(Context):
 
     hi = lo
 
-    def mid_rad_dyadic(self, A, rad_bits: int = 64):
+    def mid_rad_dyadic(self, A, rad_bits: int = 64, mid_bits: int | None = None):
         v = np.asarray(A, dtype=np.float64)
         if not np.isfinite(v).all():
             raise ValueError("non-finite entry")
         mant, exp = np.frexp(v.ravel())
         mans = np.ldexp(mant, 53).astype(np.int64).tolist()  # exact: |mant| < 1 has 53 bits
         zeros = [0] * v.size
-        return self._assemble(v.shape, mans, (exp - 53).tolist(), zeros, zeros, rad_bits)
+        return self._assemble(v.shape, mans, (exp - 53).tolist(), zeros, zeros, rad_bits, mid_bits)
 
     def to_float(self, A):
         return np.asarray(A, dtype=np.float64)
@@ -381,8 +431,19 @@ class MpmathContext(Context):
     _log = staticmethod(iv.log)
 
     @staticmethod
-    def hull(a, b):
+    def _hull(a, b):
         return iv.mpf([min(a.a, b.a), max(a.b, b.b)])
+
+    @staticmethod
+    def _intersect(a, b):
+        return iv.mpf([max(a.a, b.a), min(a.b, b.b)])
+
+    @staticmethod
+    def _heaviside(x):
+        return iv.mpf(1) if x.a > 0 else iv.mpf(0) if x.b < 0 else iv.mpf([0, 1])
+
+    def pi(self):
+        return iv.pi
 
     @staticmethod
     def _tanh(x):
@@ -476,8 +537,21 @@ class ArbContext(Context):
         return x.max(0)
 
     @staticmethod
-    def hull(a, b):
+    def _hull(a, b):
         return a.union(b)
+
+    @staticmethod
+    def _intersect(a, b):
+        if a.is_nan() or b.is_nan():  # NaN (e.g. tanh of a wide ball) encloses nothing useful
+            return b if a.is_nan() else a
+        return a.intersection(b)
+
+    @staticmethod
+    def _heaviside(x):
+        return flint.arb(1) if x > 0 else flint.arb(0) if x < 0 else flint.arb(0.5, 0.5)  # [0, 1]
+
+    def pi(self):
+        return flint.arb.pi()
 
     @staticmethod
     def _max2(x, y):
@@ -498,14 +572,14 @@ class ArbContext(Context):
         (m, e), (r, f) = x.mid().man_exp(), x.rad().man_exp()
         return int(m), int(e), int(r), int(f)
 
-    def mid_rad_dyadic(self, A, rad_bits: int = 64):
+    def mid_rad_dyadic(self, A, rad_bits: int = 64, mid_bits: int | None = None):
         flat = [self.number(v) for v in np.ravel(A)]
         if not all(v.is_finite() for v in flat):
             raise ValueError("non-finite entry")
         mids = [v.mid().man_exp() for v in flat]
         rads = [v.rad().man_exp() for v in flat]
         return self._assemble(np.shape(A), [int(m) for m, _ in mids], [int(e) for _, e in mids],
-                              [int(r) for r, _ in rads], [int(f) for _, f in rads], rad_bits)
+                              [int(r) for r, _ in rads], [int(f) for _, f in rads], rad_bits, mid_bits)
 
     def matmul(self, A, B):
         """One ``arb_mat`` product: C loops and one rounding per entry (``arb_dot``) instead of

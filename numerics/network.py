@@ -29,8 +29,8 @@ import numpy as np
 from .context import Context
 from .exact import exact_array
 
-__all__ = ["Head", "LayerNorm", "Attention", "MLP", "Layer", "Network", "forward",
-           "attention_probs", "single_head", "as_exact", "ACTIVATIONS"]
+__all__ = ["Head", "LayerNorm", "Attention", "MLP", "Layer", "Network", "Split", "forward", "forward_split",
+           "split", "attention_weights", "attention_probs", "single_head", "as_exact", "ACTIVATIONS"]
 
 ACTIVATIONS = ("relu", "gelu", "tanh")
 
@@ -135,6 +135,43 @@ def single_head(W_Q, W_K, W_V, depth: int = 1, d_qk: int | None = None) -> Netwo
 
 # -- forward pass ----------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Split:
+    """A matrix carried as ``X = 1 c^T + R``: a common row ``c`` (1 x d) and the rest ``R``.
+
+    Near rank collapse ``R`` is tiny (``r(X) = r(R)``) while ``c`` is O(1). Every layer maps the
+    pair through formulas in which ``R`` only ever meets differences computed as such (``expm1``
+    of logit differences, activation differences), never as the difference of two O(1)
+    numbers, so ``R`` keeps its *relative* accuracy: certifying ``r(X^L) <= bound`` needs
+    the bits that separate the two sides, not ``-log2 r(X^L)`` of them (see
+    ``docs/performance.md``)."""
+
+    c: np.ndarray
+    R: np.ndarray
+
+    @property
+    def X(self):
+        return self.R + self.c
+
+    def __add__(self, other: "Split") -> "Split":  # a skip connection
+        return Split(self.c + other.c, self.R + other.R)
+
+
+def split(ctx: Context, X) -> Split:
+    """``X`` (in ``ctx``) with ``c`` an exact point of its first row's enclosure."""
+    c = ctx.centers(X[0:1, :])
+    return Split(c, X - c)
+
+
+def input_split(ctx: Context, X) -> Split:
+    """The input as a split whose ``R = X - 1 X_0^T`` is formed exactly, then enclosed: it keeps
+    full relative accuracy however close the rows are."""
+    if not ctx.certified:
+        return split(ctx, ctx.array(as_exact(X)))
+    Xq = exact_array(as_exact(X))
+    return Split(ctx.array(Xq[0:1, :]), ctx.array(Xq - Xq[0:1, :]))
+
+
 def _row(ctx: Context, b):
     """A bias vector as a 1 x k row (broadcasts as ``1 b^T``); None stays None."""
     return None if b is None else ctx.array(b).reshape(1, -1)
@@ -144,40 +181,77 @@ def _add_bias(Y, b):
     return Y if b is None else Y + b
 
 
-def softmax_rows(ctx: Context, S, key_mask=None):
-    """Row-wise softmax. Each row is shifted by an exact number at its largest entry, which
-    changes nothing mathematically and keeps exp from overflowing; being exact (not a double
-    near the maximum) it leaves exp arguments as small as the row's spread, which near rank
-    collapse is tiny and makes high-precision exp cheap. Masked keys get probability exactly 0."""
+def _row_shift(ctx: Context, S, key_mask):
+    """An exact number at each row's largest (unmasked) entry, as a column, and ``S`` with masked
+    entries set to it (so they cannot overflow). Any exact shift cancels in a softmax; this
+    one leaves ``exp`` only the row's spread, which near collapse is tiny and cheap."""
     F = ctx.to_float(S)
     if key_mask is not None:
         F = np.where(key_mask, F, -np.inf)
     shift = ctx.centers(S[np.arange(S.shape[0]), np.argmax(F, axis=1)]).reshape(-1, 1)
-    if key_mask is not None:  # masked logits are replaced before exp so they cannot overflow
+    if key_mask is not None:
         S = np.where(key_mask, S, np.broadcast_to(shift, S.shape))
+    return shift, S
+
+
+def softmax_rows(ctx: Context, S, key_mask=None):
+    """Row-wise softmax; masked keys get probability exactly 0."""
+    shift, S = _row_shift(ctx, S, key_mask)
     E = ctx.exp(S - shift)
     if key_mask is not None:
         E = E * ctx.array(key_mask.astype(np.float64))
     return E / E.sum(axis=1, keepdims=True)
 
 
+def attention_weights(ctx: Context, Z: Split, head: Head, d_qk: int, key_mask=None):
+    """``(pi, D)`` with ``P_h = 1 pi^T + D`` for the input ``Z = 1 c^T + R``.
+
+    With ``Q = 1 q^T + R W_Q`` (``q = W_Q^T c + b_Q``) and ``K = 1 k^T + R W_K``, the logits are
+    ``q.k + (R W_Q k)_i`` (constant along each row: they cancel, and so does ``b_K``) plus
+    ``a_j + B_ij`` with ``a = s R W_K q`` and ``B = s R W_Q W_K^T R^T``. Hence ``pi = softmax(a)``
+    and ``P_ij = pi_j e^(B_ij) / sum_k pi_k e^(B_ik)``: with ``E = expm1(B)`` and ``sigma = E pi``,
+    ``D_ij = pi_j (E_ij - sigma_i) / (1 + sigma_i)``. Near collapse D is O(|B|) and this form
+    keeps its relative accuracy (no ``P - 1 pi^T``); far from it (some ``|B_ij| > 1``, judged
+    from doubles: both forms are exact) ``D = softmax(a + B) - 1 pi^T`` cannot overflow."""
+    s = 1 / ctx.sqrt(ctx.array([[d_qk]]))[0, 0]
+    q = _add_bias(ctx.matmul(Z.c, ctx.array(head.W_Q)), _row(ctx, head.b_Q))
+    K_R = ctx.matmul(Z.R, ctx.array(head.W_K))
+    a = ctx.matmul(q, K_R.T) * s  # array first: mpmath's iv scalar * ndarray raises
+    pi = softmax_rows(ctx, a, key_mask)
+    B = ctx.matmul(ctx.matmul(Z.R, ctx.array(head.W_Q)), K_R.T) * s
+    Bf = np.abs(ctx.to_float(B))
+    if not (Bf <= 1).all():  # (NaN: no finite enclosure yet)
+        return pi, softmax_rows(ctx, a + B, key_mask) - pi
+    if key_mask is not None:  # masked keys: E = 0, and pi = 0 there
+        B = B * ctx.array(key_mask.astype(np.float64))
+    E = ctx.expm1(B)
+    sigma = ctx.matmul(E, pi.T)
+    return pi, pi * (E - sigma) / (1 + sigma)
+
+
 def attention_probs(ctx: Context, X, head: Head, d_qk: int, key_mask=None):
-    """``P_h`` for input X (a matrix already in ``ctx``)."""
+    """``P_h`` for input X (a matrix already in ``ctx``), from the logits as defined; every entry's
+    enclosure stays in [0, 1] (``1 pi^T + D`` would add the two enclosures' widths)."""
     q = _add_bias(ctx.matmul(X, ctx.array(head.W_Q)), _row(ctx, head.b_Q))
     k = _add_bias(ctx.matmul(X, ctx.array(head.W_K)), _row(ctx, head.b_K))
-    S = ctx.matmul(q, k.T) / ctx.sqrt(ctx.array([[d_qk]]))[0, 0]
-    return softmax_rows(ctx, S, key_mask)
+    return softmax_rows(ctx, ctx.matmul(q, k.T) / ctx.sqrt(ctx.array([[d_qk]]))[0, 0], key_mask)
 
 
-def _attention(ctx, X, att: Attention, d_qk, key_mask):
-    out = None
+def _attention(ctx, Z: Split, att: Attention, d_qk, key_mask) -> Split:
+    """``sum_h (P_h Z W_V + 1 b_V^T) W_O + 1 b_O^T`` with ``P_h Z W_V = 1 (c + R^T pi)^T W_V
+    + D R W_V`` (``pi`` sums to 1, the rows of D to 0)."""
+    c = R = None
     for head in att.heads:
-        Y = _add_bias(ctx.matmul(attention_probs(ctx, X, head, d_qk, key_mask),
-                                 ctx.matmul(X, ctx.array(head.W_V))), _row(ctx, head.b_V))
+        pi, D = attention_weights(ctx, Z, head, d_qk, key_mask)
+        W_V = ctx.array(head.W_V)
+        V_R = ctx.matmul(Z.R, W_V)
+        c_h = _add_bias(ctx.matmul(Z.c, W_V) + ctx.matmul(pi, V_R), _row(ctx, head.b_V))
+        R_h = ctx.matmul(D, V_R)
         if head.W_O is not None:
-            Y = ctx.matmul(Y, ctx.array(head.W_O))
-        out = Y if out is None else out + Y
-    return _add_bias(out, _row(ctx, att.b_O))
+            W_O = ctx.array(head.W_O)
+            c_h, R_h = ctx.matmul(c_h, W_O), ctx.matmul(R_h, W_O)
+        c, R = (c_h, R_h) if c is None else (c + c_h, R + R_h)
+    return Split(_add_bias(c, _row(ctx, att.b_O)), R)
 
 
 def activation(ctx: Context, name: str, Y):
@@ -191,9 +265,37 @@ def activation(ctx: Context, name: str, Y):
     raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
 
 
-def _mlp(ctx, Y, mlp: MLP):
-    hidden = activation(ctx, mlp.activation, _add_bias(ctx.matmul(Y, ctx.array(mlp.W1)), _row(ctx, mlp.b1)))
-    return _add_bias(ctx.matmul(hidden, ctx.array(mlp.W2)), _row(ctx, mlp.b2))
+def activation_slope(ctx: Context, name: str, Y):
+    """The activation's derivative (for ReLU: 0, 1, or [0, 1] across the kink)."""
+    if name == "relu":
+        return ctx.heaviside(Y)
+    if name == "tanh":  # 4 / (e^y + e^-y)^2: arb's tanh of a wide ball is NaN, exp's is not
+        C = ctx.exp(Y) + ctx.exp(-Y)
+        return 4 / (C * C)
+    if name == "gelu":  # Phi(y) + y phi(y)
+        root2 = ctx.sqrt(ctx.array([[2]]))[0, 0]
+        return (1 + ctx.erf(Y / root2)) / 2 + Y * ctx.exp(-Y * Y / 2) / (root2 * ctx.sqrt(ctx.pi()))
+    raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+
+
+def activation_difference(ctx: Context, name: str, u, Delta):
+    """``s(u + Delta) - s(u)`` (``u`` a row, broadcast), enclosed two ways and intersected:
+    directly (error ~ 2^-prec |s(u)|: good while Delta is large) and by the mean value theorem,
+    ``Delta s'(between u and u + Delta)`` (error ~ |Delta|^2: good once Delta is tiny)."""
+    V = u + Delta
+    direct = activation(ctx, name, V) - activation(ctx, name, u)
+    if not ctx.certified:  # no widths to choose by
+        return direct
+    return ctx.intersect(direct, Delta * activation_slope(ctx, name, ctx.hull(np.broadcast_to(u, V.shape), V)))
+
+
+def _mlp(ctx, Z: Split, mlp: MLP) -> Split:
+    """Row ``i`` of ``s(Z W1 + 1 b1^T)`` is ``s(u) + [s(u + Delta_i) - s(u)]``, ``u = W1^T c + b1``."""
+    u = _add_bias(ctx.matmul(Z.c, ctx.array(mlp.W1)), _row(ctx, mlp.b1))
+    H_R = activation_difference(ctx, mlp.activation, u, ctx.matmul(Z.R, ctx.array(mlp.W1)))
+    W2 = ctx.array(mlp.W2)
+    return Split(_add_bias(ctx.matmul(activation(ctx, mlp.activation, u), W2), _row(ctx, mlp.b2)),
+                 ctx.matmul(H_R, W2))
 
 
 def layer_norm(ctx: Context, Y, ln: LayerNorm):
@@ -207,21 +309,35 @@ def layer_norm(ctx: Context, Y, ln: LayerNorm):
     return _add_bias(out, _row(ctx, ln.bias))
 
 
-def _sublayer(ctx, Z, F, skip: bool, ln: LayerNorm | None):
-    inp = layer_norm(ctx, Z, ln) if ln is not None and ln.position == "pre" else Z
+def _sublayer(ctx, Z: Split, F, skip: bool, ln: LayerNorm | None) -> Split:
+    # LayerNorm is not shift-equivariant (proofs.layernorm), so it runs on the whole matrix and
+    # the result is split again: R then carries the absolute, not relative, rounding error.
+    inp = split(ctx, layer_norm(ctx, Z.X, ln)) if ln is not None and ln.position == "pre" else Z
     out = F(inp)
     if skip:
         out = out + Z
-    return layer_norm(ctx, out, ln) if ln is not None and ln.position == "post" else out
+    return split(ctx, layer_norm(ctx, out.X, ln)) if ln is not None and ln.position == "post" else out
 
 
-def layer_forward(ctx: Context, X, layer: Layer, d_qk: int, key_mask=None):
+def layer_forward(ctx: Context, Z: Split, layer: Layer, d_qk: int, key_mask=None) -> Split:
     att = layer.attention
-    Y = _sublayer(ctx, X, lambda Z: _attention(ctx, Z, att, d_qk, key_mask), att.skip, att.layernorm)
+    Y = _sublayer(ctx, Z, lambda W: _attention(ctx, W, att, d_qk, key_mask), att.skip, att.layernorm)
     if layer.mlp is not None:
         m = layer.mlp
-        Y = _sublayer(ctx, Y, lambda Z: _mlp(ctx, Z, m), m.skip, m.layernorm)
+        Y = _sublayer(ctx, Y, lambda W: _mlp(ctx, W, m), m.skip, m.layernorm)
     return Y
+
+
+def forward_split(net: Network, X, ctx: Context, key_mask=None) -> list[Split]:
+    """``[X^0, ..., X^L]`` as splits ``1 c_l^T + R_l`` (what certified checks use: ``r(X^l) =
+    r(R_l)``, and ``R_l`` is accurate relative to its own size)."""
+    Z = input_split(ctx, X)
+    mask = None if key_mask is None else np.asarray(key_mask, dtype=bool).reshape(1, -1)
+    outs = [Z]
+    for layer in net.layers:
+        Z = layer_forward(ctx, Z, layer, net.d_qk, mask)
+        outs.append(Z)
+    return outs
 
 
 def forward(net: Network, X, ctx: Context, key_mask=None) -> list:
@@ -229,11 +345,4 @@ def forward(net: Network, X, ctx: Context, key_mask=None) -> list:
 
     ``key_mask`` (optional, n booleans) excludes padding keys from every softmax.
     """
-    Xl = ctx.array(as_exact(X))
-    mask = None if key_mask is None else np.asarray(key_mask, dtype=bool).reshape(1, -1)
-    outs = [Xl]
-    for layer in net.layers:
-        Xl = layer_forward(ctx, Xl, layer, net.d_qk, mask)
-        outs.append(Xl)
-    return outs
-
+    return [Z.X for Z in forward_split(net, X, ctx, key_mask)]

@@ -76,7 +76,10 @@ polygon's vertices (this function is quasi-concave too).
 
 **Floating point only where it cannot hurt.** Midpoints are read as exact dyadic integers
 with a common exponent (``ctx.mid_rad_dyadic``: no Fractions, no double-range limits, so
-entries near ``2^-100000`` are fine). The column medians are subtracted *exactly* and the result is scaled
+entries near ``2^-100000`` are fine); midpoints more than ``MID_GUARD_BITS`` below the working
+precision of the largest entry are rounded to that grid, the rounding added to their radii
+(a ball computed at ``prec`` bits is that uncertain already; one entry near ``2^-10^8`` would
+otherwise make every integer 10^8 bits long). The column medians are subtracted *exactly* and the result is scaled
 by a power of two to ``[-1, 1)`` before anything becomes a double: a residual of ``1e-300`` on
 top of a common row of size ``1e6`` survives, whereas converting ``X`` to doubles first would
 erase it. Memory is ``n d`` integers as long as the dynamic range of the midpoints in bits.
@@ -116,6 +119,7 @@ __all__ = ["Bracket", "token_mean_residual", "residual_bracket", "r_float"]
 
 _TOL = 1e-11  # relative; only decides how long to refine (tightness), never soundness
 _BITS = 60    # fixed-point bits for LP output made exact (weights, points) and for square roots
+MID_GUARD_BITS = 1024  # midpoints are kept exactly down to this far below the working precision
 # HiGHS accepts constraint violations up to 1e-7 by default; summed over the columns that would
 # leave a relative gap near 1e-8 between the LP value and the exactly recomputed certificate.
 _HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
@@ -451,7 +455,7 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
     if n == 0 or d == 0:
         raise ValueError("residual_bracket needs a nonempty matrix")
     try:
-        M, E, Rad, Er = ctx.mid_rad_dyadic(X)                        # midpoints = M 2^E exactly
+        M, E, Rad, Er = ctx.mid_rad_dyadic(X, mid_bits=max(ctx.prec, 53) + MID_GUARD_BITS)  # M 2^E
     except ValueError:
         raise ValueError("residual_bracket needs finite entries") from None
     pad_f = dyadic(int(max(Rad.sum(axis=0))), Er - E)               # ||radii||_1 in units 2^E

@@ -33,7 +33,7 @@ from .exact import log10_abs
 
 T = TypeVar("T")
 
-__all__ = ["HOLDS", "VIOLATED", "INCONCLUSIVE", "EQUALITY_CASE", "Verdict", "decide",
+__all__ = ["HOLDS", "VIOLATED", "INCONCLUSIVE", "EQUALITY_CASE", "EQUALITY_FACTOR", "Verdict", "decide",
            "working_precision", "adaptive", "worst"]
 
 HOLDS, VIOLATED, INCONCLUSIVE = "holds", "violated", "inconclusive"
@@ -58,6 +58,13 @@ class Verdict:
         down to 0 (e.g. r = 0 = bound), or both are narrow and overlap (e.g. an equality
         ||AB|| = ||A|| ||B||). More bits cannot separate equal numbers."""
         return self.reason == EQUALITY_CASE
+
+    @property
+    def width(self):
+        """The wider of the two enclosures (``math.inf`` for an infinite end)."""
+        if any(isinstance(v, float) for v in (*self.lhs, *self.rhs)):  # +-inf: Fraction - inf
+            return math.inf                                               # would go through float
+        return max(self.lhs[1] - self.lhs[0], self.rhs[1] - self.rhs[0])
 
     @property
     def ratio(self) -> float | None:
@@ -104,20 +111,33 @@ def working_precision(bound_log10: float, scale_log10: float = 0.0, guard_bits: 
     return max(53, math.ceil(digits * math.log2(10)) + guard_bits)
 
 
+EQUALITY_FACTOR = 4  # equality cases are pursued up to this multiple of the start precision
+
+
 def adaptive(evaluate: Callable[[int], T], verdicts_of: Callable[[T], Iterable[Verdict]],
              start_bits: int, max_bits: int = MAX_BITS) -> tuple[T, int, bool]:
     """Run ``evaluate(bits)`` at doubling precision until none of its verdicts is inconclusive
     or ``max_bits`` is reached. Returns the last result, its bits, and whether something is
-    still undecided. Undecided equality cases stop the doubling once they have been seen at
-    two precisions: more bits cannot separate equal numbers."""
-    bits = min(start_bits, max_bits)
+    still undecided.
+
+    When everything undecided is an equality case, doubling goes on only while it helps: it
+    stops once no undecided enclosure got at least twice narrower (its width is then set by
+    something other than the precision, e.g. the residual LP's certificates), and at
+    ``EQUALITY_FACTOR`` times the start precision (sides equal to ``2^-(4 start)`` relative
+    are as good as equal; more bits cannot separate equal numbers)."""
+    bits, previous = min(start_bits, max_bits), None
     while True:
         result = evaluate(bits)
-        undecided = [v for v in verdicts_of(result) if v.verdict == INCONCLUSIVE]
-        hopeless = bits > start_bits and all(v.equality_case for v in undecided)
+        verdicts = list(verdicts_of(result))
+        undecided = [i for i, v in enumerate(verdicts) if v.verdict == INCONCLUSIVE]
+        widths = [v.width for v in verdicts]
+        stuck = previous is not None and len(previous) == len(widths) and all(
+            2 * widths[i] > previous[i] for i in undecided)
+        hopeless = (all(verdicts[i].equality_case for i in undecided)
+                    and (stuck or bits >= EQUALITY_FACTOR * start_bits))
         if not undecided or hopeless or bits >= max_bits:
             return result, bits, bool(undecided)
-        bits = min(2 * bits, max_bits)
+        bits, previous = min(2 * bits, max_bits), widths
 
 
 def worst(verdicts) -> str:

@@ -33,7 +33,7 @@ import numpy as np
 from numerics import bert
 from numerics.context import get_context
 from numerics.exact import decimal_string
-from numerics.network import Network, attention_probs, forward
+from numerics.network import Network, attention_probs, forward, forward_split
 from numerics.norms import norm_composite
 
 from .errors import UsageError
@@ -193,14 +193,18 @@ def _explicit_bounds(config, state, ids, advance) -> list[dict]:
                 "one_step_floor": [], "san_floor": []} for l in range(1, config.layers + 1)}
     for x in ids:
         X0 = bert.embed(config, state, x)
-        pure_inputs, san_outputs = forward(pure, X0, ctx), forward(san, X0, ctx)
+        pure_inputs, san_outputs = forward_split(pure, X0, ctx), forward(san, X0, ctx)
         r0 = _residual_norm(X0)
         e4 = _e4_log10([(k, b, H, lam) for k, b, _, H, lam in constants], len(x), config.d_qk,
                        math.log10(r0))
         for l, row in rows.items():
-            X, layer = pure_inputs[l - 1], san.layers[l - 1]
-            sublayer_out = forward(Network(config.d_qk, (layer,)), X, ctx)[1]
-            row["one_step"].append(math.log10(one_step_bound(ctx, X, X.mean(axis=0), layer, config.d_qk)))
+            Z, layer = pure_inputs[l - 1], san.layers[l - 1]
+            sublayer_out = forward(Network(config.d_qk, (layer,)), Z.X, ctx)[1]
+            # at the token mean; from the split, so the bound stays accurate below the float floor.
+            # A LayerNorm rounds a residual under it away (rows exactly equal): then there is no
+            # bound to report, only a missing value.
+            bound = one_step_bound(ctx, Z, Z.R.mean(axis=0), layer, config.d_qk)
+            row["one_step"].append(math.log10(bound) if bound > 0 else None)
             row["one_step_observed"].append(math.log10(_residual_norm(sublayer_out)))
             row["one_step_floor"].append(_at_float_floor(sublayer_out))
             row["E4"].append(e4[l - 1])
@@ -219,12 +223,14 @@ FLOAT64_FLOOR = 1e-12
 
 
 def _residual_norm(X) -> float:
-    """The token-mean residual norm (measured as in :func:`residual_ratios`)."""
-    return residual_ratios(X, exact=False)[0] * float(norm_composite(ctx, X))
+    """The token-mean residual norm (measured as in :func:`residual_ratios`), at least the float64
+    floor: below it a matrix of doubles holds no measurement (its rows may even be equal)."""
+    norm = float(norm_composite(ctx, X))
+    return max(residual_ratios(X, exact=False)[0], FLOAT64_FLOOR) * norm
 
 
 def _at_float_floor(X) -> bool:
-    return _residual_norm(X) < FLOAT64_FLOOR * float(norm_composite(ctx, X))
+    return residual_ratios(X, exact=False)[0] < FLOAT64_FLOOR
 
 
 def run_experiment(sequences: int = 32, tokens: int = 128, exact_sequences: int = 1,

@@ -19,7 +19,7 @@ from numerics.certify import check_network
 from numerics.context import dyadic, get_context
 from numerics.examples import attention_mlp, deep_single_head, multi_head
 from numerics.exact import to_fraction
-from numerics.network import forward
+from numerics.network import forward, forward_split
 from numerics.strategies import network_cases
 
 ARB, IV, F64 = get_context("arb"), get_context("mpmath"), get_context("float64")
@@ -81,6 +81,25 @@ def test_ball_backends_enclose_a_high_precision_reference(case):
             for (lo, hi), truth in zip(row, ref_row):
                 if math.isinf(lo) or math.isinf(hi):
                     continue  # a ball blew up (e.g. exp of a huge logit): valid, just uninformative
+                assert lo - slack <= truth <= hi + slack
+
+
+@settings(max_examples=15)
+@given(network_cases(max_depth=2, skip=None, mlp=None))
+def test_split_residual_encloses_the_reference_row_differences(case):
+    """The forward pass carries X^L = 1 c^T + R apart (numerics.network.Split), through formulas
+    of its own (D = P - 1 pi^T from expm1, activation differences): R_i - R_0 must enclose the
+    reference's X_i - X_0, which a whole-matrix transcription computes directly."""
+    ref = reference_forward(case.net, case.X)
+    slack = (max(abs(v) for row in ref for v in row) + 1) * Fraction(1, 2 ** 500)
+    for ctx in (ARB, IV):
+        with ctx.workprec(PREC):
+            R = forward_split(case.net, case.X, ctx)[-1].R
+        for i in range(1, len(ref)):
+            for j, truth in enumerate(np.subtract(ref[i], ref[0])):
+                lo, hi = ctx.lo(R[i, j]) - ctx.hi(R[0, j]), ctx.hi(R[i, j]) - ctx.lo(R[0, j])
+                if math.isinf(lo) or math.isinf(hi):
+                    continue
                 assert lo - slack <= truth <= hi + slack
 
 

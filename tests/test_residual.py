@@ -321,3 +321,17 @@ def test_certificate_rejects_negative_weights():
     # ... but some x attains 48
     M = [[Fraction(v) for v in row] for row in rows]
     assert min(sum(a) * f + sum(b) * g for f, g in (fg(M, x) for x in _vertices(M))) == 48
+
+
+def test_an_entry_far_below_the_others_is_rounded_into_the_radius():
+    """[[1, 0], [1, 2^-10^8]]: exact midpoints would need 10^8-bit integers. They are rounded to
+    1024 bits below the working precision of the largest entry, the rounding moved into the
+    radii: the bracket stays valid (it contains r = 2^-10^8 / sqrt 2) and is about that grid wide."""
+    ctx = get_context("arb")
+    with ctx.workprec(64):
+        X = np.array([[ctx.number(1), ctx.number(0)], [ctx.number(1), ctx.number(Fraction(1, 2 ** 10**8))]])
+        b = residual_bracket(ctx, X)
+        M, E, Rad, Er = ctx.mid_rad_dyadic(X, mid_bits=64 + 1024)
+    assert max(int(m).bit_length() for m in M.flat) <= 64 + 1024 + 1
+    r2 = Fraction(1, 2 * 4 ** 10**8)  # r^2 = 2^(-2 10^8) / 2
+    assert b.lower ** 2 <= r2 <= b.upper ** 2 and b.upper < Fraction(1, 2 ** 1000)

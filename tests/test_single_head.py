@@ -8,8 +8,8 @@ from hypothesis import given, settings
 
 from numerics.certify import bound_pairs, check_network
 from numerics.checks.common import certified_verdict, scale_log10, search
-from numerics.context import get_context
 from numerics.instance import load_instance
+from numerics.examples import deep_single_head
 from numerics.network import Attention, Head, Layer, Network
 from numerics.residual import residual_bracket
 from numerics.strategies import Case, single_head_cases
@@ -33,23 +33,49 @@ def test_theorem_E4_holds_at_every_layer(case):
 
 
 def float_trap() -> Case:
-    """Two tokens, one feature, rows -1.95 and -1.95 + 2^-40: the true output residual is
-    ~1e-37, far below float64's rounding noise on entries of size 1."""
-    X = np.array([[Fraction("-1.95")], [Fraction("-1.95") + Fraction(1, 2**40)]], dtype=object)
-    head = Head([["1.43"]], [["-1.866"]], [["0.919"]])
+    """Two tokens, one feature, rows 0.82 and 0.82 + 2^-40: the true output residual is ~2e-37,
+    far below float64's rounding noise on entries of size 1."""
+    X = np.array([[Fraction("0.82")], [Fraction("0.82") + Fraction(1, 2**40)]], dtype=object)
+    head = Head([["-0.921"]], [["-1.836"]], [["-0.967"]])
     return Case(X, Network(1, (Layer(Attention((head,))),)))
+
+
+def naive_float64_residual(case) -> float:
+    """The layer on one matrix of doubles, as a float64 script would write it."""
+    X = case.X.astype(float)
+    h = case.net.layers[0].attention.heads[0]
+    S = X @ h.W_Q.astype(float) @ h.W_K.astype(float).T @ X.T
+    P = np.exp(S - S.max(axis=1, keepdims=True))
+    X1 = (P / P.sum(axis=1, keepdims=True)) @ X @ h.W_V.astype(float)
+    return abs(X1[1, 0] - X1[0, 0])  # r of a 2 x 1 matrix is the rows' difference
 
 
 def test_float_trap_float64_would_say_violated_certified_says_holds():
     case = float_trap()
     rough = check_network(case.net, case.X, backend="float64").layers[1]
-    observed, bound = float(rough.residual.upper), float(rough.bounds["one_step"][1])
-    assert observed / bound > 1e8          # what a float64 search reports
-    assert rough.verdicts["one_step"].verdict == INCONCLUSIVE  # ... and why we never decide in float64
-    exact = check_network(case.net, case.X).layers[1]
+    bound = float(rough.bounds["one_step"][1])
+    assert naive_float64_residual(case) / bound > 1e8  # what a float64 script reports
+    assert float(rough.residual.upper) / bound < 1  # the split pass keeps R's relative accuracy...
+    assert rough.verdicts["one_step"].verdict == INCONCLUSIVE  # ... but float64 never decides
+    report = check_network(case.net, case.X)
+    exact = report.layers[1]
     assert exact.verdicts["one_step"].verdict == HOLDS
     assert exact.verdicts["E4"].verdict == HOLDS
     assert exact.residual.upper < Fraction(1, 10**30)
+    assert report.bits == 128                  # no bits spent on cancelling the O(1) common row
+
+
+def test_split_forward_certifies_depth_10_at_low_precision():
+    """deep_single_head(10): r(X^10) ~ 1e-76189. The split pass certifies every bound at every
+    layer at 128 bits (a whole-matrix pass needs 262 144); a pass that lost R's relative accuracy
+    would leave the deep layers undecided at 128 bits and double."""
+    case = deep_single_head(depth=10)
+    report = check_network(case.net, case.X, max_bits=128)
+    assert report.bits == 128 and not report.notes
+    assert all(v.verdict == HOLDS for r in report.layers[1:] for v in r.verdicts.values())
+    top = report.layers[-1].residual
+    assert top.upper < Fraction(1, 10**76000)
+    assert (top.upper - top.lower) / top.upper < Fraction(1, 10**6)  # relative accuracy kept
 
 
 def test_shipped_float_trap_instance_matches(tmp_path):

@@ -43,6 +43,40 @@ def test_adaptive_stops_at_the_cap():
     assert capped and bits == 256 and verdicts[0].verdict == INCONCLUSIVE
 
 
+def _equal_sides(shrinks: bool):
+    """lhs = rhs = 1e-30 exactly: narrow overlapping enclosures, shrinking with the bits or not."""
+    seen = []
+
+    def evaluate(bits):
+        seen.append(bits)
+        w = F(1, 2 ** bits) if shrinks else F(1, 10**50)
+        return [decide((F(1, 10**30) - w, F(1, 10**30) + w), (F(1, 10**30) - w, F(1, 10**30) + w), True)]
+    return evaluate, seen
+
+
+def test_equality_case_is_pursued_while_the_enclosures_shrink():
+    evaluate, seen = _equal_sides(shrinks=True)
+    verdicts, bits, capped = adaptive(evaluate, lambda vs: vs, 64)
+    assert verdicts[0].equality_case and capped
+    assert seen == [64, 128, 256]  # up to EQUALITY_FACTOR x the start: 2^-256 relative
+
+
+def test_equality_case_stops_when_the_enclosures_stop_shrinking():
+    evaluate, seen = _equal_sides(shrinks=False)
+    verdicts, bits, capped = adaptive(evaluate, lambda vs: vs, 64)
+    assert verdicts[0].equality_case and capped and seen == [64, 128]
+
+
+def test_a_tiny_violation_inside_the_equality_window_is_found():
+    """lhs exceeds rhs by 1e-40 relative: narrow enough to look like an equality at 64 bits, but
+    the widths shrink, so doubling goes on and separates them."""
+    def evaluate(bits):
+        w = F(1, 2 ** bits)
+        return [decide((1 + F(1, 10**40) - w, 1 + F(1, 10**40) + w), (1 - w, 1 + w), True)]
+    verdicts, bits, capped = adaptive(evaluate, lambda vs: vs, 64)
+    assert verdicts[0].verdict == VIOLATED and not capped and bits == 256
+
+
 def test_precision_grows_with_the_bound_exponent():
     assert working_precision(-10) < working_precision(-100) < working_precision(-1000)
     assert working_precision(-1000, 3) - working_precision(-1000) == 10  # 3 digits of scale = 10 bits
