@@ -33,14 +33,14 @@ import numpy as np
 from numerics import bert
 from numerics.context import get_context
 from numerics.exact import decimal_string
-from numerics.network import Network, attention_probs, forward, forward_split
+from numerics.network import attention_probs, forward, forward_split, layer_forward
 from numerics.norms import norm_composite
 
 from .errors import UsageError
 
 __all__ = ["register", "run_experiment", "load_passages", "report_json", "main"]
 
-FORMAT = "rankcollapse-realmodel/1"
+FORMAT = "rankcollapse-realmodel/2"  # /2: bounds entries count their sequences
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 INITS = ("pretrained", "random")
 PATH_LENGTHS = range(1, 7)
@@ -181,7 +181,9 @@ def _explicit_bounds(config, state, ids, advance) -> list[dict]:
       ``B_0 = r0`` = the token-mean residual of ``X^0``; observed ``r(X^l)`` in that SAN.
 
     "Observed" is the token-mean residual, an upper bound within a factor 2 of r (see
-    docs/real_model.md), so log10(bound / observed) understates the gap by at most 0.31.
+    docs/real_model.md), so log10(bound / observed) understates the gap by at most 0.31. It is
+    read from the split's residual part, so it is a measurement far below the float64 floor
+    of a whole matrix; None where that part is exactly 0 in doubles.
     """
     from numerics.bounds import layer_constants, one_step_bound, published_closed_form
 
@@ -189,29 +191,25 @@ def _explicit_bounds(config, state, ids, advance) -> list[dict]:
     san = bert.network(config, state, skip=False, mlp=False, layernorm=False)
     constants = [layer_constants(ctx, layer) for layer in san.layers]  # (kappa, beta_E2, beta_pub, H, lam)
     beta_published = max(c[2] for c in constants)
-    rows = {l: {"one_step": [], "one_step_observed": [], "E4": [], "published": [], "san_observed": [],
-                "one_step_floor": [], "san_floor": []} for l in range(1, config.layers + 1)}
+    rows = {l: {"one_step": [], "one_step_observed": [], "E4": [], "published": [], "san_observed": []}
+            for l in range(1, config.layers + 1)}
     for x in ids:
         X0 = bert.embed(config, state, x)
-        pure_inputs, san_outputs = forward_split(pure, X0, ctx), forward(san, X0, ctx)
+        # splits (numerics.network.Split): their residual parts stay accurate far below the
+        # float64 floor, except where a LayerNorm (pure-attention variant) rounds them to 0
+        pure_inputs, san_outputs = forward_split(pure, X0, ctx), forward_split(san, X0, ctx)
         r0 = _residual_norm(X0)
         e4 = _e4_log10([(k, b, H, lam) for k, b, _, H, lam in constants], len(x), config.d_qk,
                        math.log10(r0))
         for l, row in rows.items():
             Z, layer = pure_inputs[l - 1], san.layers[l - 1]
-            sublayer_out = forward(Network(config.d_qk, (layer,)), Z.X, ctx)[1]
-            # at the token mean; from the split, so the bound stays accurate below the float floor.
-            # A LayerNorm rounds a residual under it away (rows exactly equal): then there is no
-            # bound to report, only a missing value.
-            bound = one_step_bound(ctx, Z, Z.R.mean(axis=0), layer, config.d_qk)
+            bound = one_step_bound(ctx, Z, Z.R.mean(axis=0), layer, config.d_qk)  # x = token mean
             row["one_step"].append(math.log10(bound) if bound > 0 else None)
-            row["one_step_observed"].append(math.log10(_residual_norm(sublayer_out)))
-            row["one_step_floor"].append(_at_float_floor(sublayer_out))
+            row["one_step_observed"].append(_log10_residual(layer_forward(ctx, Z, layer, config.d_qk)))
             row["E4"].append(e4[l - 1])
             row["published"].append(float(published_closed_form(
                 l, config.heads, beta_published, "1", config.d_qk, r0)["log10"]))
-            row["san_observed"].append(math.log10(_residual_norm(san_outputs[l])))
-            row["san_floor"].append(_at_float_floor(san_outputs[l]))
+            row["san_observed"].append(_log10_residual(san_outputs[l]))
         advance()
     return [{"layer": l, **row} for l, row in rows.items()]
 
@@ -223,14 +221,17 @@ FLOAT64_FLOOR = 1e-12
 
 
 def _residual_norm(X) -> float:
-    """The token-mean residual norm (measured as in :func:`residual_ratios`), at least the float64
-    floor: below it a matrix of doubles holds no measurement (its rows may even be equal)."""
-    norm = float(norm_composite(ctx, X))
-    return max(residual_ratios(X, exact=False)[0], FLOAT64_FLOOR) * norm
+    """The token-mean residual norm (measured as in :func:`residual_ratios`)."""
+    return residual_ratios(X, exact=False)[0] * float(norm_composite(ctx, X))
 
 
-def _at_float_floor(X) -> bool:
-    return residual_ratios(X, exact=False)[0] < FLOAT64_FLOOR
+def _log10_residual(Z) -> float | None:
+    """log10 of the token-mean residual norm of a split, from its residual part alone (accurate
+    relative to itself); None where the rows are exactly equal."""
+    from numerics.residual import token_mean_residual
+
+    value = float(norm_composite(ctx, token_mean_residual(ctx, Z.R)))
+    return math.log10(value) if value > 0 else None
 
 
 def run_experiment(sequences: int = 32, tokens: int = 128, exact_sequences: int = 1,
@@ -283,12 +284,10 @@ def _spread(values) -> dict:
 
 
 def _mean_log10(values):
-    """Mean of log10 values; None if any is missing (E4 past what can be represented)."""
-    if any(v is None for v in values):
-        return None
+    """Mean of log10 values (in mpmath: E4's exceed doubles); None for no values."""
     import mpmath
 
-    return sum(map(mpmath.mpf, values)) / len(values)
+    return sum(map(mpmath.mpf, values)) / len(values) if values else None
 
 
 def report_json(exp: Experiment) -> dict:
@@ -314,13 +313,15 @@ def report_json(exp: Experiment) -> dict:
     bounds = []
     for row in exp.bounds["layers"]:
         entry = {"layer": row["layer"]}
-        for name, observed, floor in (("one_step", "one_step_observed", "one_step_floor"),
-                                      ("E4", "san_observed", "san_floor"),
-                                      ("published", "san_observed", "san_floor")):
-            b, o = _mean_log10(row[name]), _mean_log10(row[observed])
+        for name, observed in (("one_step", "one_step_observed"), ("E4", "san_observed"),
+                               ("published", "san_observed")):
+            # the sequences with both numbers: E4 is not representable from layer 3, and a
+            # residual can be exactly 0 in doubles (LayerNorm rounding, or underflow past 1e-308)
+            pairs = [(b, o) for b, o in zip(row[name], row[observed]) if b is not None and o is not None]
+            b, o = _mean_log10([p[0] for p in pairs]), _mean_log10([p[1] for p in pairs])
             entry[name] = {"log10_bound": _dec(b), "log10_observed": _dec(o),
                            "log10_bound_over_observed": None if b is None else _dec(b - o),
-                           "observed_at_float64_floor": bool(all(row[floor]))}
+                           "sequences": len(pairs)}
         bounds.append(entry)
     return {"format": FORMAT, "model": MODEL_NAME, "sequences": exp.sequences, "tokens": exp.tokens,
             "exact_sequences": exp.exact_sequences, "seed": exp.seed, "seconds": _dec(exp.seconds),
@@ -353,9 +354,9 @@ def print_report(exp: Experiment, console) -> None:
     for entry in report_json(exp)["bounds"]["layers"]:
         cells = []
         for name in ("one_step", "E4", "published"):
-            v = entry[name]["log10_bound_over_observed"]
-            cell = "not representable" if v is None else _short(v)
-            cells.append(cell + (" (float64 floor)" if entry[name]["observed_at_float64_floor"] else ""))
+            v, k = entry[name]["log10_bound_over_observed"], entry[name]["sequences"]
+            cell = "n/a" if v is None else _short(v)
+            cells.append(cell + (f" ({k} of {exp.sequences} sequences)" if k < exp.sequences else ""))
         table.add_row(str(entry["layer"]), *cells)
     console.print(table)
     console.print(f"{exp.seconds:.1f} s")
@@ -474,7 +475,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "real-model", help="rank collapse in pretrained all-MiniLM-L6-v2 (the paper's Section 4)",
         description=__doc__.split("\n")[0] + f" Needs: {bert.INSTALL_COMMAND}")
-    p.add_argument("--json", metavar="FILE", help="write the measurements (rankcollapse-realmodel/1)")
+    p.add_argument("--json", metavar="FILE", help="write the measurements (rankcollapse-realmodel/2)")
     p.add_argument("--plot", metavar="FILE", help="the Figure-2-style plot (PNG)")
     p.add_argument("--paths-plot", metavar="FILE", help="box plot of attention-path residuals (PNG)")
     p.add_argument("--sequences", type=int, default=32, help="passages to run (default 32)")

@@ -213,7 +213,7 @@ def test_cli_json_format(tmp_path):
     assert main(["real-model", "--sequences", "2", "--tokens", "8", "--exact-sequences", "0",
                  "--path-samples", "2", "--json", str(path)]) == 0
     report = json.loads(path.read_text())
-    assert report["format"] == "rankcollapse-realmodel/1"
+    assert report["format"] == "rankcollapse-realmodel/2"
     assert [(v["name"], v["init"]) for v in report["variants"]] == [
         (name, init) for init in ("pretrained", "random") for name in bert.VARIANTS]
     for v in report["variants"]:
@@ -226,6 +226,9 @@ def test_cli_json_format(tmp_path):
     assert {(p["init"], p["length"]) for p in report["paths"]} == {
         (init, k) for init in ("pretrained", "random") for k in range(1, 7)}
     assert [b["layer"] for b in report["bounds"]["layers"]] == list(range(1, 7))
+    for b in report["bounds"]["layers"]:
+        assert 0 <= b["one_step"]["sequences"] <= 2
+        assert (b["one_step"]["log10_bound_over_observed"] is None) == (b["one_step"]["sequences"] == 0)
 
 
 @needs_weights
