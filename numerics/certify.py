@@ -116,11 +116,11 @@ def check_network(net: Network, X, backend: str = "arb", max_bits: int = MAX_BIT
     if not ctx.certified:
         return NetworkReport(_evaluate(net, X, ctx), backend, 53, time.perf_counter() - t0,
                              ["float64 is for exploration: no verdict is decided"])
-    layers, bits, capped = adaptive(
+    layers, bits, undecided = adaptive(
         lambda b: _run_at(ctx, b, net, X),
         lambda ls: (v for r in ls for v in r.verdicts.values()),
         START_BITS, max_bits)
-    notes = [f"undecided at the {max_bits}-bit cap"] if capped else []
+    notes = [undecided] if undecided else []
     return NetworkReport(layers, backend, bits, time.perf_counter() - t0, notes)
 
 

@@ -181,7 +181,7 @@ class Context:
     def array(self, A) -> np.ndarray:
         """A matrix in this context from nested lists / numpy arrays of exact-readable entries."""
         A = np.asarray(A, dtype=object if not isinstance(A, np.ndarray) else None)
-        if A.dtype == object:
+        if A.dtype == object or A.dtype.kind in "iu":  # integers beyond 2^53 are not doubles
             return np.frompyfunc(self.number, 1, 1)(A).astype(object)
         return self._from_float_array(A.astype(np.float64))
 

@@ -53,7 +53,7 @@ def as_exact(A):
     if A is None:
         return None
     A = np.asarray(A, dtype=None if isinstance(A, np.ndarray) else object)
-    if A.dtype.kind in "fi":
+    if A.dtype.kind == "f" and A.dtype.itemsize <= 8:  # doubles (or narrower): exact as doubles
         return A.astype(np.float64)
     return exact_array(A)
 

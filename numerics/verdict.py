@@ -93,14 +93,15 @@ def decide(lhs, rhs, certified: bool) -> Verdict:
         return Verdict(HOLDS, lhs, rhs)
     if lhs[0] > rhs[1]:
         return Verdict(VIOLATED, lhs, rhs)
-    if (lhs[0] <= 0 and rhs[0] <= 0) or _narrow(lhs) and _narrow(rhs):
+    finite = not any(isinstance(v, float) for v in (*lhs, *rhs))  # +-inf: more bits may help
+    if finite and (lhs[0] <= 0 and rhs[0] <= 0 or _narrow(lhs) and _narrow(rhs)):
         return Verdict(INCONCLUSIVE, lhs, rhs, EQUALITY_CASE)
     return Verdict(INCONCLUSIVE, lhs, rhs, "the enclosures of both sides overlap")
 
 
 def _narrow(enc) -> bool:
     lo, hi = enc
-    return not isinstance(hi, float) and not isinstance(lo, float) and hi - lo <= EQUALITY_RTOL * max(abs(lo), abs(hi))
+    return hi - lo <= EQUALITY_RTOL * max(abs(lo), abs(hi))
 
 
 def working_precision(bound_log10: float, scale_log10: float = 0.0, guard_bits: int = GUARD_BITS) -> int:
@@ -115,10 +116,10 @@ EQUALITY_FACTOR = 4  # equality cases are pursued up to this multiple of the sta
 
 
 def adaptive(evaluate: Callable[[int], T], verdicts_of: Callable[[T], Iterable[Verdict]],
-             start_bits: int, max_bits: int = MAX_BITS) -> tuple[T, int, bool]:
+             start_bits: int, max_bits: int = MAX_BITS) -> tuple[T, int, str]:
     """Run ``evaluate(bits)`` at doubling precision until none of its verdicts is inconclusive
-    or ``max_bits`` is reached. Returns the last result, its bits, and whether something is
-    still undecided.
+    or ``max_bits`` is reached. Returns the last result, its bits, and why something is still
+    undecided (``""`` when everything is decided).
 
     When everything undecided is an equality case, doubling goes on only while it helps: it
     stops once no undecided enclosure got at least twice narrower (its width is then set by
@@ -133,10 +134,15 @@ def adaptive(evaluate: Callable[[int], T], verdicts_of: Callable[[T], Iterable[V
         widths = [v.width for v in verdicts]
         stuck = previous is not None and len(previous) == len(widths) and all(
             2 * widths[i] > previous[i] for i in undecided)
-        hopeless = (all(verdicts[i].equality_case for i in undecided)
-                    and (stuck or bits >= EQUALITY_FACTOR * start_bits))
-        if not undecided or hopeless or bits >= max_bits:
-            return result, bits, bool(undecided)
+        if not undecided:
+            return result, bits, ""
+        if all(verdicts[i].equality_case for i in undecided):
+            if stuck:
+                return result, bits, f"equality case at {bits} bits: the enclosures stopped shrinking"
+            if bits >= EQUALITY_FACTOR * start_bits:
+                return result, bits, f"equality case at {bits} bits ({EQUALITY_FACTOR}x the start precision)"
+        if bits >= max_bits:
+            return result, bits, f"undecided at the {max_bits}-bit cap"
         bits, previous = min(2 * bits, max_bits), widths
 
 

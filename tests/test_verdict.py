@@ -1,5 +1,6 @@
 """Three-valued verdicts and the precision rule (THEORY 5)."""
 
+import math
 from fractions import Fraction as F
 
 from hypothesis import given, strategies as st
@@ -86,3 +87,23 @@ def test_worst():
     assert worst([HOLDS, INCONCLUSIVE]) == INCONCLUSIVE
     assert worst([HOLDS, VIOLATED, INCONCLUSIVE]) == VIOLATED
     assert worst([HOLDS]) == HOLDS
+
+
+def test_enclosures_without_finite_ends_are_pursued_to_the_cap():
+    """[0, inf] against (-inf, inf) (a bracket and a bound not yet enclosed at low precision) both
+    reach down to 0, but are not an equality case: more bits may make them finite."""
+    assert not decide((F(0), math.inf), (-math.inf, math.inf), True).equality_case
+
+    def evaluate(bits):
+        if bits < 1024:
+            return [decide((F(0), math.inf), (-math.inf, math.inf), True)]
+        return [decide((F(0), F(1, 2)), (F(1), F(1)), True)]
+    verdicts, bits, undecided = adaptive(evaluate, lambda vs: vs, 64)
+    assert verdicts[0].verdict == HOLDS and bits == 1024 and undecided == ""
+
+
+def test_the_reason_for_stopping_is_reported():
+    _, _, why = adaptive(lambda b: [decide((0, 2), (1, 1), True)], lambda vs: vs, 64, max_bits=256)
+    assert why == "undecided at the 256-bit cap"
+    evaluate, _ = _equal_sides(shrinks=False)
+    assert "stopped shrinking" in adaptive(evaluate, lambda vs: vs, 64)[2]

@@ -22,6 +22,7 @@ values. :func:`load_case` reads either back, so every counterexample can be re-c
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -41,6 +42,10 @@ __all__ = ["certified_verdict", "search", "SearchResult", "scale_log10", "Evalua
            "CASE_FORMAT", "CASE_TYPES", "save_case", "load_case"]
 
 Evaluate = Callable[[object, Context], tuple]
+
+EQUALITY_KEY = "equality cases"
+VACUOUS = "nothing to compare (no layer this bound applies to)"
+VACUOUS_KEY = "vacuous"
 
 CASE_FORMAT = "rankcollapse-case/1"
 CASE_TYPES: dict[str, type] = {}  # class name -> ExactCase subclass, for load_case
@@ -128,6 +133,7 @@ def certified_verdict(evaluate: Evaluate, case, scale: float, max_bits: int = MA
     """The verdict on every ``lhs <= rhs`` pair of ``case``, in arb at adaptive precision."""
     ctx = get_context("arb")
 
+    @functools.cache  # the 64-bit probe is often also the start
     def at(bits):
         with ctx.workprec(bits):
             pairs = evaluate(case, ctx)
@@ -137,7 +143,7 @@ def certified_verdict(evaluate: Evaluate, case, scale: float, max_bits: int = MA
     start = working_precision(min(map(log10_abs, sizes)), scale) if sizes else 2 * min_bits
     verdicts, bits, _ = adaptive(at, lambda vs: vs, max(start, min_bits), max_bits)
     if not verdicts:
-        return Verdict(HOLDS, (0, 0), (0, 0), "no layer this bound applies to"), bits
+        return Verdict(HOLDS, (0, 0), (0, 0), VACUOUS), bits
     return _critical(verdicts), bits
 
 
@@ -151,13 +157,10 @@ class SearchResult:
     detail: str = ""
 
 
-EQUALITY_KEY = "equality cases"
-
-
 class _Found(Exception):
-    def __init__(self, case, verdict):
+    def __init__(self, case, bits):
         super().__init__("violated")
-        self.case, self.verdict = case, verdict
+        self.case, self.bits = case, bits
 
 
 def search(strategy, evaluate: Evaluate, examples: int, seed: int, save_as: Path | None = None,
@@ -171,23 +174,26 @@ def search(strategy, evaluate: Evaluate, examples: int, seed: int, save_as: Path
     @hyp_seed(seed)
     @given(strategy)
     def run(case):
-        verdict, _ = certified_verdict(evaluate, case, scale_log10(case.X), max_bits)
+        verdict, bits = certified_verdict(evaluate, case, scale_log10(case.X), max_bits)
         result.examples += 1
-        key = EQUALITY_KEY if verdict.equality_case else verdict.verdict
+        key = EQUALITY_KEY if verdict.equality_case else VACUOUS_KEY if verdict.reason == VACUOUS else verdict.verdict
         result.counts[key] = result.counts.get(key, 0) + 1
         ratio = verdict.ratio
         if ratio is not None and math.isfinite(ratio):
             result.worst_ratio = ratio if result.worst_ratio is None else max(result.worst_ratio, ratio)
             target(ratio)
         if verdict.verdict == VIOLATED:
-            raise _Found(case, verdict)
+            raise _Found(case, bits)
 
     try:
         run()
     except _Found as found:
         # THEORY 5: a violation is re-checked at higher precision before it is reported.
         again, bits = certified_verdict(evaluate, found.case, scale_log10(found.case.X),
-                                        2 * max_bits, min_bits=256)
+                                        2 * max_bits, min_bits=2 * found.bits)
+        if again.verdict == HOLDS:  # two certified verdicts disagree: an enclosure is wrong
+            raise RuntimeError(f"certified 'violated' at {found.bits} bits but 'holds' at {bits}: "
+                               f"an enclosure is invalid ({found.case!r})")
         if again.verdict == VIOLATED:
             result.verdict = VIOLATED
             result.detail = (f"lhs in [{float(again.lhs[0]):.6g}, {float(again.lhs[1]):.6g}] > "
@@ -196,8 +202,8 @@ def search(strategy, evaluate: Evaluate, examples: int, seed: int, save_as: Path
                 result.counterexample = str(save_case(save_as, found.case))
             return result
         result.counts[INCONCLUSIVE] = result.counts.get(INCONCLUSIVE, 0) + 1
-    # Equality cases (e.g. 0 = 0) are reported but do not decide the claim; at least one example
-    # must be certified for the claim to hold.
-    decided = [k for k in result.counts if k != EQUALITY_KEY]
+    # Equality cases (e.g. 0 = 0) and vacuous cases are reported but do not decide the claim; at
+    # least one example must be certified for the claim to hold.
+    decided = [k for k in result.counts if k not in (EQUALITY_KEY, VACUOUS_KEY)]
     result.verdict = worst(decided) if decided else INCONCLUSIVE
     return result
