@@ -25,22 +25,16 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-import numpy as np
 import sympy
 
 from proofs.mlp import lipschitz_constant
 
 from .context import Context
-from .network import Layer, Network, Split, softmax_rows
+from .network import Layer, Network, Split, scale_s, softmax_rows
 from .norms import norm_1, norm_inf
 
 __all__ = ["one_step_bound", "apriori_bounds", "published_bounds", "layer_constants", "phi", "AtLeast",
            "published_closed_form"]
-
-
-def scale_s(ctx: Context, d_qk: int):
-    """``s = 1/sqrt(d_qk)`` in the context."""
-    return 1 / ctx.sqrt(ctx.number(d_qk))
 
 
 # e^T_MAX ~ 10^28462. A bound whose exponent exceeds it is vacuous for any real input, and
@@ -57,7 +51,7 @@ class AtLeast:
     value: object
 
 
-def _lower_if_saturated(ctx, pieces, combine):
+def _lower_if_saturated(pieces, combine):
     """``combine(*values)`` of nonnegative, increasing ingredients, some maybe ``AtLeast``."""
     values = [p.value if isinstance(p, AtLeast) else p for p in pieces]
     out = combine(*values)
@@ -146,12 +140,11 @@ def one_step_bound(ctx: Context, Z: Split, x_R, layer: Layer, d_qk: int):
         if head.b_Q is not None:
             r = r + R @ ctx.array(head.W_K) @ ctx.array(head.b_Q).reshape(-1, 1)
         pi = softmax_rows(ctx, (s * r).T)[0]
-        c = _lower_if_saturated(ctx, [_expm1(ctx, ctx.max(row) - ctx.min(row)) for row in E],
-                                lambda *cs: ctx.max(np.array(cs, dtype=object if E.dtype == object else float)))
+        c = _lower_if_saturated([_expm1(ctx, ctx.max(row) - ctx.min(row)) for row in E], lambda *cs: ctx.max(cs))
         W_h = _W_h(ctx, head)
-        A1 = _lower_if_saturated(ctx, [A1, c], lambda a, c: a + n * c * ctx.max(pi) * norm_1(ctx, W_h))
-        Ainf = _lower_if_saturated(ctx, [Ainf, c], lambda a, c: a + c * norm_inf(ctx, W_h))
-    return _lower_if_saturated(ctx, [A1, Ainf], lambda A1, Ainf: _finish_one_step(ctx, layer, A1 * u, Ainf * v, u, v))
+        A1 = _lower_if_saturated([A1, c], lambda a, c: a + n * c * ctx.max(pi) * norm_1(ctx, W_h))
+        Ainf = _lower_if_saturated([Ainf, c], lambda a, c: a + c * norm_inf(ctx, W_h))
+    return _lower_if_saturated([A1, Ainf], lambda A1, Ainf: _finish_one_step(ctx, layer, A1 * u, Ainf * v, u, v))
 
 
 def _finish_one_step(ctx, layer, u_out, v_out, u, v):
@@ -205,7 +198,7 @@ def apriori_bounds(ctx: Context, net: Network, n: int, B0) -> list:
         kappa, beta, _, H, lam = layer_constants(ctx, layer)
         Bv = B.value if isinstance(B, AtLeast) else B
         Gamma = phi(ctx, 2 * s * kappa * Bv * Bv)
-        return _lower_if_saturated(ctx, [B, Gamma], lambda B, G: lam * 4 * ctx.sqrt(ctx.number(n)) / 2 * G
+        return _lower_if_saturated([B, Gamma], lambda B, G: lam * 4 * ctx.sqrt(ctx.number(n)) / 2 * G
                                    * beta * H * s * B * B * B)
     return _recurrence(ctx, net, B0, step)
 

@@ -26,12 +26,10 @@ import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-import numpy as np
 
 from .bounds import AtLeast, apriori_bounds, one_step_bound, published_bounds
 from .context import Context, get_context
 from .network import Network, forward_split
-from .norms import norm_composite
 from .residual import Bracket, residual_bracket
 from .verdict import MAX_BITS, adaptive, decide
 
@@ -74,16 +72,17 @@ def _enclosure(ctx: Context, value):
 def _bracket(ctx: Context, Y) -> Bracket:
     """The residual bracket; ``[0, inf]`` (and no point x) when an entry has no finite
     enclosure, as happens at low precision when logits are huge: more bits then fix it."""
-    if all(math.isfinite(ctx.lo(v)) and math.isfinite(ctx.hi(v)) for v in np.ravel(Y)):
+    try:
         return residual_bracket(ctx, Y)
-    return Bracket(Fraction(0), math.inf, None, ctx.certified, 0, 0.0, ())
+    except ValueError:  # residual_bracket needs finite entries
+        return Bracket(Fraction(0), math.inf, None, ctx.certified, 0, 0.0, ())
 
 
 def _evaluate(net: Network, X, ctx: Context) -> list[LayerReport]:
     outs = forward_split(net, X, ctx)
     n = outs[0].R.shape[0]
     brackets = [_bracket(ctx, Z.R) for Z in outs]  # r(X^l) = r(R_l); the points x are R's
-    B0 = ctx.number(ctx.hi(norm_composite(ctx, outs[0].R - ctx.array(brackets[0].x).reshape(1, -1))))
+    B0 = ctx.number(brackets[0].upper)  # >= ||X - 1 x^T||_{1,inf} at the bracket's point x
     r0 = ctx.hull(ctx.number(brackets[0].lower), ctx.number(brackets[0].upper))
     E4 = apriori_bounds(ctx, net, n, B0)
     pub = published_bounds(ctx, net, r0)

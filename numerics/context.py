@@ -195,9 +195,6 @@ class Context:
     def sqrt(self, A):
         return self._map("sqrt", A)
 
-    def log(self, A):
-        return self._map("log", A)
-
     def expm1(self, A):
         return self._map("expm1", A)
 
@@ -298,10 +295,6 @@ class Context:
         """``A @ B`` (an enclosure of the product for every choice of entries)."""
         return A @ B
 
-    def point(self, q: Fraction):
-        """``q`` as a number of this context (an enclosure if q is not representable)."""
-        return self.number(q)
-
     @contextlib.contextmanager
     def workprec(self, bits: int):
         yield
@@ -336,9 +329,6 @@ class Float64Context(Context):
 
     def sqrt(self, A):
         return self._scalar_or_array(np.sqrt(A))
-
-    def log(self, A):
-        return self._scalar_or_array(np.log(A))
 
     def tanh(self, A):
         return self._scalar_or_array(np.tanh(A))
@@ -428,7 +418,6 @@ class MpmathContext(Context):
     _exp = staticmethod(iv.exp)
     _expm1 = staticmethod(iv.expm1)
     _sqrt = staticmethod(iv.sqrt)
-    _log = staticmethod(iv.log)
 
     @staticmethod
     def _hull(a, b):
@@ -493,9 +482,6 @@ class MpmathContext(Context):
         a, b = a << (ea - e0), b << (eb - e0)
         return a + b, e0 - 1, b - a, e0 - 1  # [a, b] 2^e0 = (a + b) 2^(e0-1) +- (b - a) 2^(e0-1)
 
-    def point(self, q):
-        return self.number(q)
-
 
 class ArbContext(Context):
     """python-flint ``arb`` balls, precision in bits via ``workprec``."""
@@ -528,7 +514,6 @@ class ArbContext(Context):
     _exp = staticmethod(flint.arb.exp)
     _expm1 = staticmethod(flint.arb.expm1)
     _sqrt = staticmethod(flint.arb.sqrt)
-    _log = staticmethod(flint.arb.log)
     _tanh = staticmethod(flint.arb.tanh)
     _erf = staticmethod(flint.arb.erf)
 

@@ -42,7 +42,7 @@ import numpy as np
 from .context import Context
 from .exact import exact_array
 
-__all__ = ["Head", "LayerNorm", "Attention", "MLP", "Layer", "Network", "Split", "forward", "forward_split",
+__all__ = ["Head", "LayerNorm", "Attention", "MLP", "Layer", "Network", "Split", "forward", "forward_split", "scale_s",
            "split", "attention_weights", "attention_probs", "single_head", "as_exact", "ACTIVATIONS"]
 
 ACTIVATIONS = ("relu", "gelu", "tanh")
@@ -185,6 +185,11 @@ def input_split(ctx: Context, X) -> Split:
     return Split(ctx.array(Xq[0:1, :]), ctx.array(Xq - Xq[0:1, :]))
 
 
+def scale_s(ctx: Context, d_qk: int):
+    """``s = 1/sqrt(d_qk)`` in the context."""
+    return 1 / ctx.sqrt(ctx.number(d_qk))
+
+
 def _row(ctx: Context, b):
     """A bias vector as a 1 x k row (broadcasts as ``1 b^T``); None stays None."""
     return None if b is None else ctx.array(b).reshape(1, -1)
@@ -226,7 +231,7 @@ def attention_weights(ctx: Context, Z: Split, head: Head, d_qk: int, key_mask=No
     ``D_ij = pi_j (E_ij - sigma_i) / (1 + sigma_i)``. Near collapse D is O(|B|) and this form
     keeps its relative accuracy (no ``P - 1 pi^T``); far from it (some ``|B_ij| > 1``, judged
     from doubles: both forms are exact) ``D = softmax(a + B) - 1 pi^T`` cannot overflow."""
-    s = 1 / ctx.sqrt(ctx.array([[d_qk]]))[0, 0]
+    s = scale_s(ctx, d_qk)
     q = _add_bias(ctx.matmul(Z.c, ctx.array(head.W_Q)), _row(ctx, head.b_Q))
     K_R = ctx.matmul(Z.R, ctx.array(head.W_K))
     a = ctx.matmul(q, K_R.T) * s  # array first: mpmath's iv scalar * ndarray raises
@@ -247,7 +252,7 @@ def attention_probs(ctx: Context, X, head: Head, d_qk: int, key_mask=None):
     enclosure stays in [0, 1] (``1 pi^T + D`` would add the two enclosures' widths)."""
     q = _add_bias(ctx.matmul(X, ctx.array(head.W_Q)), _row(ctx, head.b_Q))
     k = _add_bias(ctx.matmul(X, ctx.array(head.W_K)), _row(ctx, head.b_K))
-    return softmax_rows(ctx, ctx.matmul(q, k.T) / ctx.sqrt(ctx.array([[d_qk]]))[0, 0], key_mask)
+    return softmax_rows(ctx, ctx.matmul(q, k.T) * scale_s(ctx, d_qk), key_mask)
 
 
 def _attention(ctx, Z: Split, att: Attention, d_qk, key_mask) -> Split:
@@ -273,8 +278,7 @@ def activation(ctx: Context, name: str, Y):
     if name == "tanh":
         return ctx.tanh(Y)
     if name == "gelu":  # the exact (erf) GELU, as in BERT
-        root2 = ctx.sqrt(ctx.array([[2]]))[0, 0]
-        return Y * (1 + ctx.erf(Y / root2)) / 2
+        return Y * (1 + ctx.erf(Y * scale_s(ctx, 2))) / 2
     raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
 
 
@@ -286,8 +290,7 @@ def activation_slope(ctx: Context, name: str, Y):
         C = ctx.exp(Y) + ctx.exp(-Y)
         return 4 / (C * C)
     if name == "gelu":  # Phi(y) + y phi(y)
-        root2 = ctx.sqrt(ctx.array([[2]]))[0, 0]
-        return (1 + ctx.erf(Y / root2)) / 2 + Y * ctx.exp(-Y * Y / 2) / (root2 * ctx.sqrt(ctx.pi()))
+        return (1 + ctx.erf(Y * scale_s(ctx, 2))) / 2 + Y * ctx.exp(-Y * Y / 2) * scale_s(ctx, 2) / ctx.sqrt(ctx.pi())
     raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
 
 

@@ -7,8 +7,8 @@ not a norm (see ``proofs.norms``): never add composite values, add the two facto
 >>> from numerics.context import get_context
 >>> ctx = get_context("float64")
 >>> A = ctx.array([[1, -2], [3, 4]])
->>> norm_1(ctx, A), norm_inf(ctx, A), norm_max(ctx, A)
-(6.0, 7.0, 4.0)
+>>> norm_1(ctx, A), norm_inf(ctx, A)
+(6.0, 7.0)
 >>> round(norm_composite(ctx, A) ** 2, 12)
 42.0
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from .context import Context
 
-__all__ = ["norm_1", "norm_inf", "norm_composite", "norm_max"]
+__all__ = ["norm_1", "norm_inf", "norm_composite"]
 
 
 def norm_1(ctx: Context, A):
@@ -33,7 +33,3 @@ def norm_inf(ctx: Context, A):
 def norm_composite(ctx: Context, A):
     """``sqrt(||A||_1 ||A||_inf)``."""
     return ctx.sqrt_nonneg(norm_1(ctx, A) * norm_inf(ctx, A))
-
-
-def norm_max(ctx: Context, A):
-    return ctx.max(abs(A))

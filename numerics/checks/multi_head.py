@@ -28,11 +28,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..bounds import layer_constants, scale_s
+from ..bounds import layer_constants
 from ..certify import bound_pairs
 from ..context import Context, get_context
 from ..exact import log10_abs
-from ..network import MLP, Attention, Head, Layer, Network, forward
+from ..network import MLP, Attention, Head, Layer, Network, forward, scale_s
 from ..residual import residual_bracket
 from ..strategies import Case, network_cases
 from ..verdict import working_precision
