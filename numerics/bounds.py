@@ -23,6 +23,7 @@ published forms) is ``None`` from that layer on.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import sympy
@@ -231,14 +232,14 @@ def published_closed_form(depth: int, heads: int, beta, gamma, d_qk, r0, lam="1"
     for name, v in (("beta", beta), ("gamma", gamma), ("dqk", d_qk), ("r0", r0), ("lam", lam), ("eps", eps)):
         try:
             vals[name] = to_fraction(v)
-        except (ValueError, TypeError, ZeroDivisionError):
-            raise ValueError(f"--{name}: {v!r} is not a decimal number") from None
+        except (ValueError, TypeError, ZeroDivisionError) as e:
+            raise ValueError(f"--{name}: {v!r} is not a decimal number ({e})") from None
         if vals[name] <= 0:
             raise ValueError(f"--{name} must be positive, got {v}")
-    with mpmath.workdps(30 + len(str(3 ** depth))):
+    with mpmath.workdps(32 + int(depth * math.log10(3))):  # the digits of 3^depth, and 30 more
         q = lambda name: mpmath.mpf(vals[name].numerator) / vals[name].denominator  # noqa: E731
         a = 4 * q("gamma") * q("beta") * heads * q("lam") / mpmath.sqrt(q("dqk"))
-        log10_B = lambda L: (3 ** L - 1) / 2 * mpmath.log10(a) + 3 ** L * mpmath.log10(q("r0"))  # noqa: E731
+        log10_B = lambda L: mpmath.mpf(3 ** L - 1) / 2 * mpmath.log10(a) + 3 ** L * mpmath.log10(q("r0"))  # noqa: E731
         log10_value = log10_B(depth)
         contraction = mpmath.sqrt(a) * q("r0")
         # B_L is doubly exponential in L, so a few steps settle the depth to eps; stop at 64.

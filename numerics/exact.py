@@ -21,18 +21,44 @@ it at its own precision. Reports write real numbers as decimal strings.
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["to_fraction", "decimal_string", "exact_decimal", "exact_string", "log10_abs", "exact_array"]
+__all__ = ["to_fraction", "decimal_string", "exact_decimal", "exact_string", "log10_abs", "exact_array",
+           "MAX_EXPONENT"]
+
+
+# Largest decimal exponent a string may have: Fraction("1e-999999999") would build 10^999999999
+# (it hangs); 10^(10^6) takes a fraction of a second.
+MAX_EXPONENT = 10**6
+_EXPONENT = re.compile(r"[eE][-+]?([0-9_]+)$")
+
+
+def _check_exponent(s: str) -> None:
+    """ValueError (naming ``s``) if the decimal string ``s`` has an exponent larger in size
+    than :data:`MAX_EXPONENT`; reading it exactly would not finish."""
+    m = _EXPONENT.search(s)
+    if m is None:
+        return
+    digits = m.group(1).replace("_", "").lstrip("0")
+    if len(digits) > len(str(MAX_EXPONENT)) or (digits and int(digits) > MAX_EXPONENT):
+        shown = s if len(s) <= 60 else s[:25] + "..." + s[-25:]
+        raise ValueError(f"{shown!r}: exponent too large (|exponent| must be at most {MAX_EXPONENT})")
 
 
 def to_fraction(v) -> Fraction:
     """Exact value of a decimal string, int, float, Fraction or numpy scalar.
 
+    A string whose decimal exponent exceeds :data:`MAX_EXPONENT` in size is a ValueError.
+
     >>> to_fraction("1e-3"), to_fraction(0.5), to_fraction("-2.25")
     (Fraction(1, 1000), Fraction(1, 2), Fraction(-9, 4))
+    >>> to_fraction("1e-999999999")
+    Traceback (most recent call last):
+    ...
+    ValueError: '1e-999999999': exponent too large (|exponent| must be at most 1000000)
     """
     if isinstance(v, Fraction):
         return v
@@ -41,7 +67,9 @@ def to_fraction(v) -> Fraction:
     if isinstance(v, bool):
         raise TypeError(f"cannot read {v!r} as a number")
     if isinstance(v, str):
-        return Fraction(v.strip())
+        v = v.strip()
+        _check_exponent(v)
+        return Fraction(v)
     if isinstance(v, (int, float)):
         return Fraction(v)
     raise TypeError(f"cannot read {v!r} as an exact number")

@@ -68,8 +68,10 @@ class _Reader:
         try:
             # a float decoded elsewhere: its shortest repr is the decimal that was written
             return to_fraction(repr(v) if isinstance(v, float) else v)
-        except (ValueError, ZeroDivisionError):
+        except ZeroDivisionError:
             self.fail(path, f"{v!r} is not a finite decimal number")
+        except ValueError as e:  # e.g. an exponent too large to read exactly
+            self.fail(path, f"{v!r} is not a finite decimal number ({e})")
 
     def matrix(self, v, path, rows: int | None = None, cols: int | None = None, what=""):
         if not isinstance(v, list) or not v or not all(isinstance(r, list) for r in v):
@@ -176,14 +178,15 @@ def _reject_constant(name):
 
 
 def read_json(path):
-    """A decoded JSON file whose numbers keep their exact decimal value (floats as Fractions)."""
+    """A decoded JSON file whose numbers keep their exact decimal value: non-integers stay their
+    decimal text (read exactly, with the exponent checked, where a field is read)."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as e:
         raise InstanceError(f"{path}: cannot read: {e.strerror or e}") from None
     try:
-        return json.loads(text, parse_float=Fraction, parse_constant=_reject_constant)
+        return json.loads(text, parse_float=str, parse_constant=_reject_constant)
     except ValueError as e:
         raise InstanceError(f"{path}: not valid JSON: {e}") from None
 

@@ -41,10 +41,14 @@ def _json_out(path: str | None, obj) -> None:
         console.print(f"wrote {path}")
 
 
-def _check_writable(path: str | None) -> None:
+def _check_writable(path: str | None, option: str = "--json") -> None:
     """Fail before any work if an output file cannot be written (nothing is overwritten)."""
-    if path and not Path(path).resolve().parent.is_dir():
-        raise UsageError(f"{path}: the directory {Path(path).parent} does not exist")
+    if not path:
+        return
+    if Path(path).is_dir():
+        raise UsageError(f"{option} {path}: is a directory; give a file name")
+    if not Path(path).resolve().parent.is_dir():
+        raise UsageError(f"{option} {path}: the directory {Path(path).parent} does not exist")
 
 
 # -- verify -------------------------------------------------------------------------------
@@ -112,10 +116,13 @@ def read_matrix(path: str):
             rows = [[c.strip() for c in line.split(",")] for line in p.read_text().splitlines() if line.strip()]
             return _Reader(path).matrix(rows, "matrix")
         if suffix == ".json":
-            obj = json.loads(p.read_text(), parse_float=Fraction)
+            # numbers stay their decimal text (read exactly, exponent checked, by _Reader)
+            obj = json.loads(p.read_text(), parse_float=str)
             if not isinstance(obj, dict) or set(obj) != {"matrix"}:
                 raise UsageError(f'{path}: expected an object with the single key "matrix"')
             return _Reader(path).matrix(obj["matrix"], "matrix")
+    except InstanceError:
+        raise  # already names the file and the entry
     except ValueError as e:
         raise UsageError(f"{path}: cannot read: {e}") from None
     raise UsageError(f"{path}: unknown file type {suffix!r}; use .npy, .csv or .json")
@@ -126,6 +133,8 @@ def cmd_residual(args) -> int:
     from numerics.norms import norm_composite
     from numerics.residual import residual_bracket, token_mean_residual
 
+    if args.bits < 2:
+        raise UsageError(f"--bits must be at least 2, got {args.bits}")
     _check_writable(args.json)
     X = read_matrix(args.file)
     ctx = get_context("arb")
@@ -142,9 +151,15 @@ def cmd_residual(args) -> int:
 
 
 # -- bound --------------------------------------------------------------------------------
+# published_closed_form works with the digits of 3^L: 4 s at L = 10^4, minutes at 10^5.
+MAX_DEPTH = 10**4
+
+
 def cmd_bound(args) -> int:
     from numerics.bounds import published_closed_form
 
+    if args.depth > MAX_DEPTH:
+        raise UsageError(f"--depth {args.depth} is too large: the largest supported depth is {MAX_DEPTH}")
     _check_writable(args.json)
     try:
         res = published_closed_form(args.depth, args.heads, args.beta, args.gamma, args.dqk, args.r0,

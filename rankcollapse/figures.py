@@ -8,16 +8,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from numerics.exact import log10_abs
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from .errors import UsageError
 
-from numerics.certify import check_network  # noqa: E402
-from numerics.examples import contracting_single_head  # noqa: E402
-from numerics.exact import log10_abs  # noqa: E402
+# matplotlib and numerics.certify (SymPy proofs) take seconds to import: the figure functions
+# import them when they run, so that ``rankcollapse --help`` (which registers this command) is fast.
 
-from .errors import UsageError  # noqa: E402
+
+def _pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _save(fig, ax, path: Path, xlabel: str, ylabel: str, title: str | None = None, legend_size: int = 8) -> None:
@@ -29,7 +35,7 @@ def _save(fig, ax, path: Path, xlabel: str, ylabel: str, title: str | None = Non
     ax.legend(fontsize=legend_size)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _pyplot().close(fig)
 
 
 def _minus_log10(q) -> float:
@@ -38,6 +44,10 @@ def _minus_log10(q) -> float:
 
 def single_head_depth(path: Path, depth: int = 6) -> None:
     """Certified residual r(X^l) and the three bounds against depth, as -log10 (THEORY 4)."""
+    from numerics.certify import check_network
+    from numerics.examples import contracting_single_head
+
+    plt = _pyplot()
     case = contracting_single_head(depth=depth)
     report = check_network(case.net, case.X)
     layers = [r.layer for r in report.layers]
@@ -56,6 +66,8 @@ def path_lengths(path: Path) -> None:
     """Share of paths of each length with skip connections, exact (proofs.paths), log scale."""
     from numerics.checks.paths import ARCHITECTURES, length_table
 
+    plt = _pyplot()
+
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for name in ("BERT-base", "BERT-large", "GPT-2 XL", "GPT-3 175B"):
         L, H = ARCHITECTURES[name]
@@ -72,6 +84,8 @@ def gamma_needed(path: Path) -> None:
 
     from numerics.checks.multi_head import gamma_needed as measure, random_network
     from numerics.strategies import Case
+
+    plt = _pyplot()
 
     rng = np.random.default_rng(0)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -96,6 +110,8 @@ def skip_ratio(path: Path) -> None:
     """r(X^l) / r(X) with and without skip connections (random attention networks)."""
     from numerics.checks.skip import skip_ratio_survey
 
+    plt = _pyplot()
+
     depths = (1, 2, 3, 4, 6, 8, 12)
     rows = skip_ratio_survey(seed=0, trials=8, depths=depths, weight_scales=(0.5, 1.0))
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -112,6 +128,8 @@ def skip_ratio(path: Path) -> None:
 def layernorm_equilibrium(path: Path) -> None:
     """rho = r / ||X||_{1,inf} over 48 layers for the sec3.3 witness, with and without LayerNorm."""
     from numerics.checks.layernorm import rho_trajectory, seeded_case
+
+    plt = _pyplot()
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for seed in (21, 33, 51):
@@ -138,7 +156,12 @@ def cmd_figures(args) -> int:
     unknown = [n for n in names if n not in FIGURES]
     if unknown:
         raise UsageError(f"unknown figure(s) {', '.join(unknown)}; known: {', '.join(FIGURES)}")
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out {out}: cannot create the directory: {e.strerror or e}") from None
     for name in names:
         FIGURES[name](out / f"{name}.png")
         print(f"wrote {out / f'{name}.png'}")

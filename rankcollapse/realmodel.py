@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
 import sys
 import time
@@ -181,7 +180,9 @@ def _explicit_bounds(config, state, ids, advance) -> list[dict]:
       ``B_0 = r0`` = the token-mean residual of ``X^0``; observed ``r(X^l)`` in that SAN.
 
     "Observed" is the token-mean residual, an upper bound within a factor 2 of r (see
-    docs/real_model.md), so log10(bound / observed) understates the gap by at most 0.31. It is
+    docs/real_model.md), so log10(bound / observed) understates the gap by at most 0.31; the
+    published form raises that same r0 to 3^l, so it can overstate its own bound by up to
+    3^l log10(r0 / r(X^0)) (docs/real_model.md gives the measured size). The observed value is
     read from the split's residual part, so it is a measurement far below the float64 floor
     of a whole matrix; None where that part is exactly 0 in doubles.
     """
@@ -446,10 +447,10 @@ def cmd_real_model(args) -> int:
 
     from numerics.instance import write_json_atomic
 
+    from .cli import _check_writable
+
     for option in ("json", "plot", "paths_plot"):
-        target = getattr(args, option)
-        if target and not os.path.isdir(os.path.dirname(os.path.abspath(target))):
-            raise UsageError(f"{target}: the directory {os.path.dirname(target) or '.'} does not exist")
+        _check_writable(getattr(args, option), "--" + option.replace("_", "-"))
     console = Console()
     with Progress(TextColumn("real model"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as bar:

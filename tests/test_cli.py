@@ -112,3 +112,107 @@ def test_console_script_runs_without_traceback(tmp_path):
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2
     assert "cannot read" in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+
+
+def _matrix_csv(tmp_path, text="0,1\n1,0\n0.5,0.5\n", name="m.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("bits", ["0", "1", "-5"])
+def test_residual_rejects_too_few_bits(tmp_path, capsys, bits):
+    out = tmp_path / "r.json"
+    text = _error(capsys, "residual", _matrix_csv(tmp_path), "--bits", bits, "--json", str(out))
+    assert "--bits" in text and bits in text
+    assert not out.exists()
+
+
+BOUND = ("bound", "--depth", "3", "--beta", "0.1", "--dqk", "1", "--r0", "0.5")
+
+
+@pytest.mark.parametrize("args", [
+    ("residual", "MATRIX"), BOUND, ("check", FLOAT_TRAP), ("verify", "--suite", "quick")])
+def test_json_to_an_existing_directory_fails_before_any_work(tmp_path, capsys, args):
+    target = tmp_path / "out"
+    target.mkdir()
+    args = tuple(_matrix_csv(tmp_path) if a == "MATRIX" else a for a in args)
+    text = _error(capsys, *args, "--json", str(target))
+    assert "--json" in text and "is a directory" in text and str(target) in text
+    assert list(target.iterdir()) == []
+
+
+@pytest.mark.parametrize("option", ["--json", "--plot", "--paths-plot"])
+def test_real_model_outputs_to_an_existing_directory(tmp_path, capsys, option):
+    target = tmp_path / "out"
+    target.mkdir()
+    text = _error(capsys, "real-model", option, str(target))  # fails before loading any model
+    assert option in text and "is a directory" in text
+    assert list(target.iterdir()) == []
+
+
+def test_figures_out_an_existing_file(tmp_path, capsys):
+    target = tmp_path / "figs"
+    target.write_text("precious")
+    text = _error(capsys, "figures", "--out", str(target), "--only", "path_lengths")
+    assert "--out" in text and str(target) in text and "not a directory" in text
+    assert target.read_text() == "precious"
+
+
+def test_huge_decimal_exponents_are_rejected_quickly(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    text = _error(capsys, *BOUND, "--eps", "1e-999999999", "--json", str(out))
+    assert "--eps" in text and "1e-999999999" in text and "exponent" in text
+    csv = _matrix_csv(tmp_path, "0,1\n1,1e-999999999\n")
+    text = _error(capsys, "residual", csv, "--json", str(out))
+    assert "matrix[1][1]" in text and "1e-999999999" in text and text.count(csv) == 1
+    js = tmp_path / "m.json"
+    js.write_text('{"matrix": [[0, 1E+999999999], [1, 0]]}')  # a JSON number, not a string
+    text = _error(capsys, "residual", str(js), "--json", str(out))
+    assert "matrix[0][1]" in text and "1E+999999999" in text
+    assert not out.exists()
+
+
+def test_to_fraction_caps_the_exponent_only():
+    from numerics.exact import MAX_EXPONENT, to_fraction
+
+    assert to_fraction(f"2e-{MAX_EXPONENT}") == Fraction(2, 10**MAX_EXPONENT)
+    assert to_fraction("1.5E+3") == 1500
+    for s in (f"1e-{MAX_EXPONENT + 1}", "1e+99999999999999999999", "-3E1_000_001"):
+        with pytest.raises(ValueError, match="exponent too large"):
+            to_fraction(s)
+
+
+def test_bound_depth_too_large_names_depth_and_the_limit(tmp_path, capsys):
+    from rankcollapse.cli import MAX_DEPTH
+
+    assert run(*BOUND[:2], "700", *BOUND[3:]) == 0  # (3^L - 1)/2 once overflowed a double at 647
+    capsys.readouterr()
+    out = tmp_path / "b.json"
+    for depth in (MAX_DEPTH + 1, 10 * MAX_DEPTH):
+        text = _error(capsys, "bound", "--depth", str(depth), *BOUND[3:], "--json", str(out))
+        assert "--depth" in text and str(depth) in text and str(MAX_DEPTH) in text
+        assert "4300" not in text
+    assert not out.exists()
+
+
+def test_residual_error_names_the_file_once(tmp_path, capsys):
+    csv = _matrix_csv(tmp_path, "0,1\nx,0\n")
+    text = _error(capsys, "residual", csv)
+    assert text.count(csv) == 1 and "matrix[1][0]" in text and "'x'" in text
+
+
+def test_help_does_not_import_matplotlib_or_sympy():
+    code = ("import sys\nfrom rankcollapse.cli import build_parser\nbuild_parser()\n"
+            "print(sorted(m for m in ('matplotlib', 'sympy', 'numerics.certify') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_check_rejects_a_huge_exponent_in_an_instance_file(tmp_path, capsys):
+    bad = tmp_path / "huge.json"
+    bad.write_text('{"format": "rankcollapse-instance/1", "input": [[1e-999999999], [0]], "d_qk": 1, "layers": []}')
+    assert main(["check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "input[0][0]" in err and "exponent too large" in err and "Traceback" not in err
