@@ -2,7 +2,7 @@
 
 Prints side-by-side tables (the numbers in ``docs/performance.md`` come from this script):
 
-(b) depth scaling of ``check_network`` (arb) on ``numerics.examples.deep_single_head``: the
+(b) depth scaling of ``check_network`` (arb) on ``rankcollapse.numerics.examples.deep_single_head``: the
     bits it settles on, the digits of the smallest bound it certifies (the one-step bound at
     the last layer), the bits a whole-matrix forward pass would need for that bound (THEORY 5:
     ``digits + log10(scale)`` plus 64 guard bits), its total time (all adaptive runs), and the
@@ -33,13 +33,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_residual  # noqa: E402
-from numerics.certify import bound_pairs, check_network  # noqa: E402
-from numerics.context import get_context  # noqa: E402
-from numerics.examples import deep_single_head  # noqa: E402
-from numerics.exact import log10_abs  # noqa: E402
-from numerics.checks.common import scale_log10  # noqa: E402
-from numerics.network import forward_split  # noqa: E402
-from numerics.verdict import working_precision  # noqa: E402
+from rankcollapse.numerics.certify import bound_pairs, check_network  # noqa: E402
+from rankcollapse.numerics.context import get_context  # noqa: E402
+from rankcollapse.numerics.examples import deep_single_head  # noqa: E402
+from rankcollapse.numerics.exact import log10_abs  # noqa: E402
+from rankcollapse.numerics.checks.common import scale_log10  # noqa: E402
+from rankcollapse.numerics.network import forward_split  # noqa: E402
+from rankcollapse.numerics.verdict import working_precision  # noqa: E402
 
 
 def load() -> str:

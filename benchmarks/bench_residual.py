@@ -1,4 +1,4 @@
-"""Timing of the residual bracket (numerics.residual): ``python benchmarks/bench_residual.py``.
+"""Timing of the residual bracket (rankcollapse.numerics.residual): ``python benchmarks/bench_residual.py``.
 
 For each size, two matrices in arb balls: ``random`` (standard normal doubles, exact) and
 ``rank1`` (rows ``1e6 v + 1e-300 N`` built in 1200-bit arb: a residual far below double
@@ -19,9 +19,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from numerics.context import get_context  # noqa: E402
-from numerics.norms import norm_composite  # noqa: E402
-from numerics.residual import residual_bracket, token_mean_residual  # noqa: E402
+from rankcollapse.numerics.context import get_context  # noqa: E402
+from rankcollapse.numerics.norms import norm_composite  # noqa: E402
+from rankcollapse.numerics.residual import residual_bracket, token_mean_residual  # noqa: E402
 
 SIZES = ["8x8", "32x16", "128x64", "128x384"]
 PREC = 1200

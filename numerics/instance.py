@@ -9,7 +9,7 @@ Errors name the file and the field:
 ...                 "d_qk": 1, "layers": []}, source="x.json")
 Traceback (most recent call last):
 ...
-numerics.instance.InstanceError: x.json: input[1]: expected 2 entries (the width of input[0]), got 1
+rankcollapse.numerics.instance.InstanceError: x.json: input[1]: expected 2 entries (the width of input[0]), got 1
 """
 
 from __future__ import annotations

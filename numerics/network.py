@@ -10,9 +10,9 @@ input Z computes (THEORY 6)::
 Head h: ``P_h = softmax_rows((X W_Q + 1 b_Q^T)(X W_K + 1 b_K^T)^T / sqrt(d_qk))`` and
 ``SA_h(X) = P_h X W_V + 1 b_V^T``; the attention sublayer is ``sum_h SA_h(X) W_O,h + 1 b_O^T``.
 Parameters are stored exactly (double arrays, or object arrays of Fractions read from decimal
-strings); a :class:`~numerics.context.Context` encloses them at its working precision.
+strings); a :class:`~rankcollapse.numerics.context.Context` encloses them at its working precision.
 
->>> from numerics.context import get_context
+>>> from rankcollapse.numerics.context import get_context
 >>> net = single_head([[1.0]], [[1.0]], [[1.0]])           # d = d_qk = 1
 >>> X = [["0"], ["1"]]
 >>> outs = forward(net, X, get_context("float64"))
@@ -326,7 +326,7 @@ def layer_norm(ctx: Context, Y, ln: LayerNorm):
 
 
 def _sublayer(ctx, Z: Split, F, skip: bool, ln: LayerNorm | None) -> Split:
-    # LayerNorm is not shift-equivariant (proofs.layernorm), so it runs on the whole matrix and
+    # LayerNorm is not shift-equivariant (rankcollapse.proofs.layernorm), so it runs on the whole matrix and
     # the result is split again: R then carries the absolute, not relative, rounding error.
     inp = split(ctx, layer_norm(ctx, Z.X, ln)) if ln is not None and ln.position == "pre" else Z
     out = F(inp)

@@ -2,9 +2,9 @@
 
 ``||A||_1`` is the largest column sum of |a_ij|, ``||A||_inf`` the largest row sum, and the
 paper's composite ``||A||_{1,inf} = sqrt(||A||_1 ||A||_inf)``, which is submultiplicative but
-not a norm (see ``proofs.norms``): never add composite values, add the two factors.
+not a norm (see ``rankcollapse.proofs.norms``): never add composite values, add the two factors.
 
->>> from numerics.context import get_context
+>>> from rankcollapse.numerics.context import get_context
 >>> ctx = get_context("float64")
 >>> A = ctx.array([[1, -2], [3, 4]])
 >>> norm_1(ctx, A), norm_inf(ctx, A)

@@ -88,7 +88,7 @@ erase it. Memory is ``n d`` integers as long as the dynamic range of the midpoin
 no error bound of the computation that produced them, so their brackets are
 ``certified=False``.
 
->>> from numerics.context import get_context
+>>> from rankcollapse.numerics.context import get_context
 >>> ctx = get_context("arb")
 >>> b = residual_bracket(ctx, ctx.array([[0], [1]]))    # x = 1/2: f = 1, g = 1/2, r = sqrt(1/2)
 >>> b.lower ** 2 <= Fraction(1, 2) <= b.upper ** 2, b.upper - b.lower < Fraction(1, 10**15)
@@ -143,7 +143,7 @@ def token_mean_residual(ctx: Context, X):
     upper bound on ``r(X)``, not ``r(X)``. Balls stay balls; choose the working precision so the
     subtraction of the common part does not swamp the residual.
 
-    >>> from numerics.context import get_context
+    >>> from rankcollapse.numerics.context import get_context
     >>> token_mean_residual(get_context("float64"), np.array([[1.0, 2.0], [3.0, 6.0]]))
     array([[-1., -2.],
            [ 1.,  2.]])
@@ -439,7 +439,7 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
     takes a fraction of a second against seconds to minutes for the LPs (``docs/performance.md``).
     See the module docstring for the method.
 
-    >>> from numerics.context import get_context
+    >>> from rankcollapse.numerics.context import get_context
     >>> ctx = get_context("mpmath")
     >>> X = ctx.array([[0, 0], [1, 0], [0, 1]])
     >>> b = residual_bracket(ctx, X)

@@ -3,8 +3,8 @@
 Use them to test your own attention variant against the bounds::
 
     from hypothesis import given
-    from numerics import strategies as rs
-    from numerics.certify import check_network
+    from rankcollapse.numerics import strategies as rs
+    from rankcollapse.numerics.certify import check_network
 
     @given(rs.single_head_cases(max_depth=2))
     def test_my_variant(case):
@@ -44,7 +44,7 @@ _unit = st.integers(-1000, 1000).map(lambda k: k / 1000)
 
 @dataclass(frozen=True)
 class Case:
-    """An input and a network, ready for :func:`numerics.certify.check_network`."""
+    """An input and a network, ready for :func:`rankcollapse.numerics.certify.check_network`."""
 
     X: np.ndarray
     net: Network

@@ -6,7 +6,7 @@ a sequence of ``Step`` objects, each ``proved`` (a SymPy proof runs here), ``num
 this package registers every family, in this order: norms, single_head, multi_head, paths,
 skip, mlp, layernorm, erratum.  The package uses SymPy only.
 
->>> import proofs
+>>> from rankcollapse import proofs
 >>> [claim.id for claim in proofs.all_claims()][:4]
 ['N1', 'N2', 'N3', 'E1']
 >>> all(ok is not False for ok in (ok for _, ok in proofs.check_steps("E4")))

@@ -7,7 +7,7 @@ at every depth even *without* LayerNorm (while ``X^L -> 0``).  So the claim ``se
 the remark means, at the finite depth a certificate can reach: LayerNorm does not *prevent* a
 collapse.  With ``rho(M) = r(M) / ||M||_{1,inf}``, ``X^12`` the output of a 12-layer stack
 without LayerNorm and ``X^12_LN`` that of the same weights with LayerNorm in every layer:
-``rho(X^12) <= 1/100`` implies ``rho(X^12_LN) <= 1/100`` (``numerics.checks.layernorm`` searches
+``rho(X^12) <= 1/100`` implies ``rho(X^12_LN) <= 1/100`` (``rankcollapse.numerics.checks.layernorm`` searches
 for violations).  Later work contests it (Shi et al., ICLR 2022; Wu et al. 2024, arXiv
 2405.18781), so it is a published claim to test, not a theorem.
 
@@ -131,7 +131,7 @@ register(Claim(
              "LayerNorm maps every row to its bias (d = 1) or onto one line (d = 2).",
              And(Le(rho(X_free), THRESHOLD), Gt(rho(X_LN), THRESHOLD)),
              "numeric", "the published claim has no proof; tested by a certified search over "
-             "LayerNorm stacks (numerics.checks.layernorm)",
+             "LayerNorm stacks (rankcollapse.numerics.checks.layernorm)",
              numeric_check="sec3.3:search"),
     ),
     notes="Read literally, the remark says lim_{L -> oo} rho(X^L_LN) = 0 for every LayerNorm "

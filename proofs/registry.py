@@ -11,7 +11,7 @@ A ``Claim`` is one statement from THEORY.md: a theorem the toolkit proves (kind
 Every family module calls ``register`` at import time, so ``import proofs`` fills the
 registry.
 
->>> import proofs
+>>> from rankcollapse import proofs
 >>> get("N1").kind
 'theorem'
 >>> [ok for _, ok in check_steps("N1")]

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from numerics.exact import decimal_string
-from numerics.instance import InstanceError, write_json_atomic
+from rankcollapse.numerics.exact import decimal_string
+from rankcollapse.numerics.instance import InstanceError, write_json_atomic
 
 from .errors import UsageError
 
@@ -64,8 +64,8 @@ def cmd_verify(args) -> int:
 
 # -- check --------------------------------------------------------------------------------
 def cmd_check(args) -> int:
-    from numerics.certify import BOUND_NAMES, check_network
-    from numerics.instance import load_instance
+    from rankcollapse.numerics.certify import BOUND_NAMES, check_network
+    from rankcollapse.numerics.instance import load_instance
 
     _check_writable(args.json)
     inst = load_instance(args.instance)
@@ -100,7 +100,7 @@ def read_matrix(path: str):
     """A matrix from .npy, .csv or JSON {"matrix": [[...]]} (decimal strings or numbers)."""
     import numpy as np
 
-    from numerics.instance import _Reader
+    from rankcollapse.numerics.instance import _Reader
 
     p = Path(path)
     if not p.is_file():
@@ -129,9 +129,9 @@ def read_matrix(path: str):
 
 
 def cmd_residual(args) -> int:
-    from numerics.context import get_context
-    from numerics.norms import norm_composite
-    from numerics.residual import residual_bracket, token_mean_residual
+    from rankcollapse.numerics.context import get_context
+    from rankcollapse.numerics.norms import norm_composite
+    from rankcollapse.numerics.residual import residual_bracket, token_mean_residual
 
     if args.bits < 2:
         raise UsageError(f"--bits must be at least 2, got {args.bits}")
@@ -156,7 +156,7 @@ MAX_DEPTH = 10**4
 
 
 def cmd_bound(args) -> int:
-    from numerics.bounds import published_closed_form
+    from rankcollapse.numerics.bounds import published_closed_form
 
     if args.depth > MAX_DEPTH:
         raise UsageError(f"--depth {args.depth} is too large: the largest supported depth is {MAX_DEPTH}")
@@ -174,7 +174,7 @@ def cmd_bound(args) -> int:
 
 # -- derive -------------------------------------------------------------------------------
 def cmd_derive(args) -> int:
-    import proofs
+    from rankcollapse import proofs
 
     try:
         claim = proofs.get(args.claim)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from numerics.exact import log10_abs
+from rankcollapse.numerics.exact import log10_abs
 
 from .errors import UsageError
 
-# matplotlib and numerics.certify (SymPy proofs) take seconds to import: the figure functions
+# matplotlib and rankcollapse.numerics.certify (SymPy proofs) take seconds to import: the figure functions
 # import them when they run, so that ``rankcollapse --help`` (which registers this command) is fast.
 
 
@@ -44,8 +44,8 @@ def _minus_log10(q) -> float:
 
 def single_head_depth(path: Path, depth: int = 6) -> None:
     """Certified residual r(X^l) and the three bounds against depth, as -log10 (THEORY 4)."""
-    from numerics.certify import check_network
-    from numerics.examples import contracting_single_head
+    from rankcollapse.numerics.certify import check_network
+    from rankcollapse.numerics.examples import contracting_single_head
 
     plt = _pyplot()
     case = contracting_single_head(depth=depth)
@@ -61,10 +61,10 @@ def single_head_depth(path: Path, depth: int = 6) -> None:
     _save(fig, ax, path, "layer l", "-log10 (larger = smaller residual)", title=f"Pure single-head SAN, n = d = 8: certified in arb at {report.bits} bits")
 
 
-# -- issue 3: multi-head, paths, skip, LayerNorm (numerics.checks.*) --------------------------
+# -- issue 3: multi-head, paths, skip, LayerNorm (rankcollapse.numerics.checks.*) --------------------------
 def path_lengths(path: Path) -> None:
-    """Share of paths of each length with skip connections, exact (proofs.paths), log scale."""
-    from numerics.checks.paths import ARCHITECTURES, length_table
+    """Share of paths of each length with skip connections, exact (rankcollapse.proofs.paths), log scale."""
+    from rankcollapse.numerics.checks.paths import ARCHITECTURES, length_table
 
     plt = _pyplot()
 
@@ -82,8 +82,8 @@ def gamma_needed(path: Path) -> None:
     """Per-layer gamma needed, r(X^l) / (4 beta H lam s r(X^(l-1))^3), on random networks."""
     import numpy as np
 
-    from numerics.checks.multi_head import gamma_needed as measure, random_network
-    from numerics.strategies import Case
+    from rankcollapse.numerics.checks.multi_head import gamma_needed as measure, random_network
+    from rankcollapse.numerics.strategies import Case
 
     plt = _pyplot()
 
@@ -108,7 +108,7 @@ def gamma_needed(path: Path) -> None:
 
 def skip_ratio(path: Path) -> None:
     """r(X^l) / r(X) with and without skip connections (random attention networks)."""
-    from numerics.checks.skip import skip_ratio_survey
+    from rankcollapse.numerics.checks.skip import skip_ratio_survey
 
     plt = _pyplot()
 
@@ -127,7 +127,7 @@ def skip_ratio(path: Path) -> None:
 
 def layernorm_equilibrium(path: Path) -> None:
     """rho = r / ||X||_{1,inf} over 48 layers for the sec3.3 witness, with and without LayerNorm."""
-    from numerics.checks.layernorm import rho_trajectory, seeded_case
+    from rankcollapse.numerics.checks.layernorm import rho_trajectory, seeded_case
 
     plt = _pyplot()
 

@@ -1,6 +1,6 @@
 """Rank collapse in a real pretrained transformer: the paper's Section 4 on all-MiniLM-L6-v2.
 
-``rankcollapse real-model`` runs a 6-layer BERT (see :mod:`numerics.bert`) on English passages
+``rankcollapse real-model`` runs a 6-layer BERT (see :mod:`rankcollapse.numerics.bert`) on English passages
 (``data/english.txt``) and measures, layer by layer,
 
 * ``ratio_token_mean`` = ``||X^l - 1 mean(X^l)^T||_{1,inf} / ||X^l||_{1,inf}`` (the paper's
@@ -29,11 +29,11 @@ from importlib import resources
 
 import numpy as np
 
-from numerics import bert
-from numerics.context import get_context
-from numerics.exact import decimal_string
-from numerics.network import attention_probs, forward, forward_split, layer_forward
-from numerics.norms import norm_composite
+from rankcollapse.numerics import bert
+from rankcollapse.numerics.context import get_context
+from rankcollapse.numerics.exact import decimal_string
+from rankcollapse.numerics.network import attention_probs, forward, forward_split, layer_forward
+from rankcollapse.numerics.norms import norm_composite
 
 from .errors import UsageError
 
@@ -73,7 +73,7 @@ def token_ids(sequences: int, tokens: int) -> list[np.ndarray]:
 
 def residual_ratios(X, exact: bool) -> tuple[float, float]:
     """``(token-mean ratio, exact ratio or nan)`` of one matrix."""
-    from numerics.residual import r_float, token_mean_residual
+    from rankcollapse.numerics.residual import r_float, token_mean_residual
 
     size = float(norm_composite(ctx, X))
     # r and the token-mean residual are shift invariant, and subtracting a row is exact once the
@@ -146,11 +146,11 @@ def _attention_paths(config, state, ids, samples, exact_samples, rng, advance) -
 def _e4_log10(constants, n: int, d_qk: int, log10_B0: float) -> list:
     """Theorem E4's ``log10 B_l`` in log space (mpmath), ``None`` once it is not representable.
 
-    Same recursion as :func:`numerics.bounds.apriori_bounds` (``B_l = lam 4 Gamma beta H s
+    Same recursion as :func:`rankcollapse.numerics.bounds.apriori_bounds` (``B_l = lam 4 Gamma beta H s
     B^3``, ``Gamma = sqrt(n)/2 phi(2 s kappa B^2)``), which evaluates it in a number context and
     overflows here: on the pretrained weights ``log10 B_1`` is about 5e5 and ``log B_2`` has about
     10^6 digits. The per-layer
-    constants come from :func:`numerics.bounds.layer_constants`.
+    constants come from :func:`rankcollapse.numerics.bounds.layer_constants`.
     """
     import mpmath
 
@@ -186,7 +186,7 @@ def _explicit_bounds(config, state, ids, advance) -> list[dict]:
     read from the split's residual part, so it is a measurement far below the float64 floor
     of a whole matrix; None where that part is exactly 0 in doubles.
     """
-    from numerics.bounds import layer_constants, one_step_bound, published_closed_form
+    from rankcollapse.numerics.bounds import layer_constants, one_step_bound, published_closed_form
 
     pure = bert.variant(config, state, "pure-attention")
     san = bert.network(config, state, skip=False, mlp=False, layernorm=False)
@@ -196,7 +196,7 @@ def _explicit_bounds(config, state, ids, advance) -> list[dict]:
             for l in range(1, config.layers + 1)}
     for x in ids:
         X0 = bert.embed(config, state, x)
-        # splits (numerics.network.Split): their residual parts stay accurate far below the
+        # splits (rankcollapse.numerics.network.Split): their residual parts stay accurate far below the
         # float64 floor, except where a LayerNorm (pure-attention variant) rounds them to 0
         pure_inputs, san_outputs = forward_split(pure, X0, ctx), forward_split(san, X0, ctx)
         r0 = _residual_norm(X0)
@@ -229,7 +229,7 @@ def _residual_norm(X) -> float:
 def _log10_residual(Z) -> float | None:
     """log10 of the token-mean residual norm of a split, from its residual part alone (accurate
     relative to itself); None where the rows are exactly equal."""
-    from numerics.residual import token_mean_residual
+    from rankcollapse.numerics.residual import token_mean_residual
 
     value = float(norm_composite(ctx, token_mean_residual(ctx, Z.R)))
     return math.log10(value) if value > 0 else None
@@ -445,7 +445,7 @@ def cmd_real_model(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from numerics.instance import write_json_atomic
+    from rankcollapse.numerics.instance import write_json_atomic
 
     from .cli import _check_writable
 

@@ -1,12 +1,12 @@
 """``rankcollapse verify``: every registered claim, proved and tested.
 
 For each claim of :mod:`proofs` (in registry order): run the SymPy proofs of its steps, then
-its numeric check (:mod:`numerics.checks`) -- an adversarial Hypothesis search whose every
+its numeric check (:mod:`rankcollapse.numerics.checks`) -- an adversarial Hypothesis search whose every
 verdict is certified. A claim's verdict:
 
 * ``violated``  -- a symbolic step fails, or the search finds a certified counterexample
   (saved under ``--out``: an instance file for a network, else a case file of exact values;
-  :func:`numerics.checks.common.load_case` reads either);
+  :func:`rankcollapse.numerics.checks.common.load_case` reads either);
 * ``inconclusive`` -- some example could not be decided, or a published claim has no check;
 * ``holds``     -- everything proved or certified.
 """
@@ -21,12 +21,12 @@ from pathlib import Path
 from rich.progress import Progress
 from rich.table import Table
 
-import proofs
-from numerics.checks import CHECKS
-from numerics.checks.steps import STEP_CHECKS
-from numerics.checks.common import ExactCase, load_case, search
-from numerics.exact import decimal_string
-from numerics.verdict import HOLDS, INCONCLUSIVE, VIOLATED, worst
+from rankcollapse import proofs
+from rankcollapse.numerics.checks import CHECKS
+from rankcollapse.numerics.checks.steps import STEP_CHECKS
+from rankcollapse.numerics.checks.common import ExactCase, load_case, search
+from rankcollapse.numerics.exact import decimal_string
+from rankcollapse.numerics.verdict import HOLDS, INCONCLUSIVE, VIOLATED, worst
 
 __all__ = ["ClaimResult", "run_verify", "print_table", "report_json", "exit_code"]
 
@@ -97,7 +97,7 @@ def print_table(results, console) -> None:
     console.print(table)
     for r in results:
         if r.counterexample:
-            how = ("numerics.checks.common.load_case and certified_verdict with the check's evaluate"
+            how = ("rankcollapse.numerics.checks.common.load_case and certified_verdict with the check's evaluate"
                    if isinstance(load_case(r.counterexample), ExactCase)  # not a network
                    else f"`rankcollapse check {r.counterexample}`")
             console.print(f"{r.claim.id}: counterexample saved to {r.counterexample}; re-check it with {how}")

@@ -1,6 +1,6 @@
 """The three number contexts agree, enclose the truth, and avoid the known ball-arithmetic traps.
 
-The reference :func:`reference_forward` shares no code with ``numerics.network``: a plain
+The reference :func:`reference_forward` shares no code with ``rankcollapse.numerics.network``: a plain
 transcription of THEORY 2/6 in ``mpmath.mp`` at 600 bits (points, not intervals).
 """
 
@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from numerics import context as context_module
-from numerics.certify import check_network
-from numerics.context import dyadic, get_context
-from numerics.examples import attention_mlp, deep_single_head, multi_head
-from numerics.exact import to_fraction
-from numerics.network import forward, forward_split
-from numerics.strategies import network_cases
+from rankcollapse.numerics import context as context_module
+from rankcollapse.numerics.certify import check_network
+from rankcollapse.numerics.context import dyadic, get_context
+from rankcollapse.numerics.examples import attention_mlp, deep_single_head, multi_head
+from rankcollapse.numerics.exact import to_fraction
+from rankcollapse.numerics.network import forward, forward_split
+from rankcollapse.numerics.strategies import network_cases
 
 ARB, IV, F64 = get_context("arb"), get_context("mpmath"), get_context("float64")
 REF_BITS, PREC = 600, 200
@@ -87,7 +87,7 @@ def test_ball_backends_enclose_a_high_precision_reference(case):
 @settings(max_examples=15)
 @given(network_cases(max_depth=2, skip=None, mlp=None))
 def test_split_residual_encloses_the_reference_row_differences(case):
-    """The forward pass carries X^L = 1 c^T + R apart (numerics.network.Split), through formulas
+    """The forward pass carries X^L = 1 c^T + R apart (rankcollapse.numerics.network.Split), through formulas
     of its own (D = P - 1 pi^T from expm1, activation differences): R_i - R_0 must enclose the
     reference's X_i - X_0, which a whole-matrix transcription computes directly."""
     ref = reference_forward(case.net, case.X)

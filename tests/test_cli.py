@@ -69,7 +69,7 @@ def test_bound_depth_40_is_fast_and_exact_in_log_space(tmp_path):
 
 
 def test_derive_every_claim(capsys):
-    import proofs
+    from rankcollapse import proofs
 
     for claim in proofs.all_claims():
         assert run("derive", claim.id) == 0
@@ -174,7 +174,7 @@ def test_huge_decimal_exponents_are_rejected_quickly(tmp_path, capsys):
 
 
 def test_to_fraction_caps_the_exponent_only():
-    from numerics.exact import MAX_EXPONENT, to_fraction
+    from rankcollapse.numerics.exact import MAX_EXPONENT, to_fraction
 
     assert to_fraction(f"2e-{MAX_EXPONENT}") == Fraction(2, 10**MAX_EXPONENT)
     assert to_fraction("1.5E+3") == 1500
@@ -204,7 +204,7 @@ def test_residual_error_names_the_file_once(tmp_path, capsys):
 
 def test_help_does_not_import_matplotlib_or_sympy():
     code = ("import sys\nfrom rankcollapse.cli import build_parser\nbuild_parser()\n"
-            "print(sorted(m for m in ('matplotlib', 'sympy', 'numerics.certify') if m in sys.modules))")
+            "print(sorted(m for m in ('matplotlib', 'sympy', 'rankcollapse.numerics.certify') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"

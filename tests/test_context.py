@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from hypothesis import example, given, strategies as st
 
-from numerics.context import get_context
-from numerics.exact import decimal_string, exact_decimal, to_fraction
+from rankcollapse.numerics.context import get_context
+from rankcollapse.numerics.exact import decimal_string, exact_decimal, to_fraction
 
 CERTIFIED = ["mpmath", "arb"]
 ARB = get_context("arb")

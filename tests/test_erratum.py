@@ -8,13 +8,13 @@ import numpy as np
 import sympy
 from hypothesis import given, settings
 
-from numerics.checks import erratum as E
-from numerics.checks.common import CASE_FORMAT, certified_verdict, load_case, scale_log10, search
-from numerics.context import get_context
-from numerics.instance import load_instance
-from numerics.strategies import Case
-from numerics.verdict import HOLDS, VIOLATED
-from proofs.erratum import T_STAR
+from rankcollapse.numerics.checks import erratum as E
+from rankcollapse.numerics.checks.common import CASE_FORMAT, certified_verdict, load_case, scale_log10, search
+from rankcollapse.numerics.context import get_context
+from rankcollapse.numerics.instance import load_instance
+from rankcollapse.numerics.strategies import Case
+from rankcollapse.numerics.verdict import HOLDS, VIOLATED
+from rankcollapse.proofs.erratum import T_STAR
 
 
 def test_t_star_enclosure_is_certified_and_tight():
@@ -40,7 +40,7 @@ def _two_tokens(delta, log_p):
 
 
 def test_hypothesis_is_sharp_at_t_star():
-    """pi_2 = e^-40 (the limit pi_2 -> 0 of proofs.erratum Step 2): just below t* the upper bound
+    """pi_2 = e^-40 (the limit pi_2 -> 0 of rankcollapse.proofs.erratum Step 2): just below t* the upper bound
     holds, just above it fails -- decided at the precision the 1e-5 gap needs."""
     below, above = _two_tokens(1.2564, -40.0), _two_tokens(1.2565, -40.0)
     assert certified_verdict(E.nohyp_pairs, below, 0.0)[0].verdict == HOLDS
@@ -71,7 +71,7 @@ def test_nohyp_search_saves_a_counterexample_that_reloads_violated(tmp_path):
 
 def test_logit_case_round_trip_is_exact(tmp_path):
     """Doubles keep every binary digit (log(0.99) has 50 of them), Fractions stay rational."""
-    from numerics.checks.common import save_case
+    from rankcollapse.numerics.checks.common import save_case
 
     case = E.LogitCase(np.array([[Fraction(1, 3), 1.5]], dtype=object), np.array([math.log(0.99), -4.0]))
     back = load_case(save_case(tmp_path / "case.json", case))
@@ -98,8 +98,8 @@ def test_verify_reports_the_nohyp_counterexample_file(tmp_path):
 def test_nohyp_violation_by_an_actual_attention_layer(tmp_path):
     """An actual layer realises the counterexample: tokens -2 and -4 (x = -3, R = (1, -1)),
     W_QK = 1: E_1 = (1, -1), delta_1 = 2 > t*, pi ~ (0.0025, 0.9975), and P_11 ~ 0.018 ~ 7.3 pi_1."""
-    from numerics.network import Attention, Head, Layer, Network
-    from numerics.instance import save_instance
+    from rankcollapse.numerics.network import Attention, Head, Layer, Network
+    from rankcollapse.numerics.instance import save_instance
     net = Network(1, (Layer(Attention((Head([[1.0]], [[1.0]], [[1.0]]),))),))
     path = save_instance(tmp_path / "nohyp_layer.json", np.array([[-2.0], [-4.0]]), net)
     inst = load_instance(path)

@@ -4,8 +4,8 @@ import pytest
 import sympy
 from sympy import Rational, exp
 
-import proofs
-from proofs.erratum import T_STAR, nohyp_counterexample, proves_root, violates_upper_bound
+from rankcollapse import proofs
+from rankcollapse.proofs.erratum import T_STAR, nohyp_counterexample, proves_root, violates_upper_bound
 
 
 @pytest.mark.parametrize("claim_id, kind, proved", [("erratum", "theorem", 5),

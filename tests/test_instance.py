@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from numerics.context import get_context
-from numerics.instance import InstanceError, load_instance, parse_instance, save_instance
-from numerics.network import forward
-from numerics.strategies import network_cases
+from rankcollapse.numerics.context import get_context
+from rankcollapse.numerics.instance import InstanceError, load_instance, parse_instance, save_instance
+from rankcollapse.numerics.network import forward
+from rankcollapse.numerics.strategies import network_cases
 
 EXAMPLE = {"format": "rankcollapse-instance/1",
            "input": [["0.1", "-2"], ["3.5", "0.25"]],
@@ -94,9 +94,9 @@ def test_unreadable_and_invalid_json(tmp_path):
 
 
 def test_non_network_cases_round_trip_exactly(tmp_path):
-    """Counterexamples that are not networks (numerics.checks.common.ExactCase) are saved too."""
-    from numerics.checks.common import load_case, save_case
-    from numerics.checks.norms import MatrixCase
+    """Counterexamples that are not networks (rankcollapse.numerics.checks.common.ExactCase) are saved too."""
+    from rankcollapse.numerics.checks.common import load_case, save_case
+    from rankcollapse.numerics.checks.norms import MatrixCase
 
     case = MatrixCase(np.array([[0.1, Fraction(1, 3)]], dtype=object), np.array([[2.0], [-1e-300]]))
     back = load_case(save_case(tmp_path / "m.json", case))

@@ -6,15 +6,15 @@ from fractions import Fraction
 import numpy as np
 from hypothesis import given, settings
 
-from numerics.checks.common import certified_verdict, scale_log10, search
-from numerics.checks.layernorm import (MIN_D, THRESHOLD, collapsing_example, ln_cases, ln_pairs,
+from rankcollapse.numerics.checks.common import certified_verdict, scale_log10, search
+from rankcollapse.numerics.checks.layernorm import (MIN_D, THRESHOLD, collapsing_example, ln_cases, ln_pairs,
                                        normalised_residual, rho_trajectory, seeded_case,
                                        structured_ln_cases, without_layernorm)
-from numerics.context import get_context
-from numerics.instance import load_instance, save_instance
-from numerics.network import Attention, Head, Layer, Network, forward
-from numerics.strategies import Case
-from numerics.verdict import HOLDS, VIOLATED
+from rankcollapse.numerics.context import get_context
+from rankcollapse.numerics.instance import load_instance, save_instance
+from rankcollapse.numerics.network import Attention, Head, Layer, Network, forward
+from rankcollapse.numerics.strategies import Case
+from rankcollapse.numerics.verdict import HOLDS, VIOLATED
 
 WITNESS = 33  # seeded_case(33): pre-LN, 4 tokens, d = 3
 

@@ -2,9 +2,9 @@
 
 from sympy import Matrix, ones, sqrt
 
-import proofs
-from proofs.layernorm import SHIFT_INSTANCE, layer_norm, proves_identical_rows
-from proofs.symbols import sym_matrix
+from rankcollapse import proofs
+from rankcollapse.proofs.layernorm import SHIFT_INSTANCE, layer_norm, proves_identical_rows
+from rankcollapse.proofs.symbols import sym_matrix
 
 
 def test_kind_and_every_proved_step():
@@ -26,8 +26,8 @@ def test_render_states_the_tested_form():
 def test_the_check_uses_the_claims_depth_and_threshold():
     from fractions import Fraction
 
-    from numerics.checks import layernorm as check
-    from proofs.layernorm import DEPTH, THRESHOLD
+    from rankcollapse.numerics.checks import layernorm as check
+    from rankcollapse.proofs.layernorm import DEPTH, THRESHOLD
 
     assert (check.DEPTH, check.THRESHOLD) == (DEPTH, Fraction(1, 100)) == (12, THRESHOLD)
 

@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from numerics.checks import CHECKS
-from numerics.checks.common import certified_verdict, scale_log10, search
-from numerics.checks.mlp import activation_lipschitz, mlp_case, mlp_cases, mlp_lambda, mlp_pairs
-from numerics.certify import bound_pairs
-from numerics.checks.multi_head import random_network
-from numerics.context import get_context
-from numerics.instance import load_instance
-from numerics.network import Layer, forward_split, layer_forward
-from numerics.strategies import Case
-from numerics.verdict import HOLDS, VIOLATED
+from rankcollapse.numerics.checks import CHECKS
+from rankcollapse.numerics.checks.common import certified_verdict, scale_log10, search
+from rankcollapse.numerics.checks.mlp import activation_lipschitz, mlp_case, mlp_cases, mlp_lambda, mlp_pairs
+from rankcollapse.numerics.certify import bound_pairs
+from rankcollapse.numerics.checks.multi_head import random_network
+from rankcollapse.numerics.context import get_context
+from rankcollapse.numerics.instance import load_instance
+from rankcollapse.numerics.network import Layer, forward_split, layer_forward
+from rankcollapse.numerics.strategies import Case
+from rankcollapse.numerics.verdict import HOLDS, VIOLATED
 
 
 @settings(max_examples=40)

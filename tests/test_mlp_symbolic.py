@@ -4,8 +4,8 @@ import pytest
 import sympy
 from sympy import Rational, erf, exp, pi, sqrt
 
-import proofs
-from proofs.mlp import GELU_LIPSCHITZ, lipschitz_constant, proves_lipschitz
+from rankcollapse import proofs
+from rankcollapse.proofs.mlp import GELU_LIPSCHITZ, lipschitz_constant, proves_lipschitz
 
 
 @pytest.mark.parametrize("claim_id, kind, proved", [("E3", "theorem", 4),

@@ -7,16 +7,16 @@ from fractions import Fraction
 import numpy as np
 from hypothesis import given, settings
 
-from numerics.checks import CHECKS
-from numerics.checks.common import certified_verdict, scale_log10, search
-from numerics.certify import bound_pairs
-from numerics.checks.multi_head import gamma_needed, random_network
-from numerics.checks.steps import STEP_CHECKS, step4_pairs, step5_pairs
-from numerics.examples import contracting_single_head
-from numerics.instance import load_instance
-from numerics.network import Attention, Head, Layer, Network
-from numerics.strategies import Case, network_cases, single_head_cases
-from numerics.verdict import HOLDS, VIOLATED
+from rankcollapse.numerics.checks import CHECKS
+from rankcollapse.numerics.checks.common import certified_verdict, scale_log10, search
+from rankcollapse.numerics.certify import bound_pairs
+from rankcollapse.numerics.checks.multi_head import gamma_needed, random_network
+from rankcollapse.numerics.checks.steps import STEP_CHECKS, step4_pairs, step5_pairs
+from rankcollapse.numerics.examples import contracting_single_head
+from rankcollapse.numerics.instance import load_instance
+from rankcollapse.numerics.network import Attention, Head, Layer, Network
+from rankcollapse.numerics.strategies import Case, network_cases, single_head_cases
+from rankcollapse.numerics.verdict import HOLDS, VIOLATED
 
 ONE_STEP, PUBLISHED = bound_pairs("one_step"), bound_pairs("published")
 
@@ -105,7 +105,7 @@ def test_E1_steps_4_and_5_hold(case):
 
 
 def test_step_checks_are_keyed_by_the_proof_step_ids():
-    import proofs
+    from rankcollapse import proofs
     ids = {s.numeric_check for c in proofs.all_claims() for s in c.steps if s.numeric_check}
     assert set(STEP_CHECKS) <= ids and {"E1:Step 4", "E1:Step 5"} <= set(STEP_CHECKS)
 

@@ -3,8 +3,8 @@
 import pytest
 from sympy import sqrt
 
-import proofs
-from proofs.multi_head import BETA_GAP_INSTANCE, beta_E2, beta_per_head
+from rankcollapse import proofs
+from rankcollapse.proofs.multi_head import BETA_GAP_INSTANCE, beta_E2, beta_per_head
 
 
 @pytest.mark.parametrize("claim_id, kind, proved", [("E2", "theorem", 4),

@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from numerics.context import get_context
-from numerics.network import MLP, Attention, Head, Layer, LayerNorm, Network, attention_probs, forward
-from numerics.strategies import network_cases
+from rankcollapse.numerics.context import get_context
+from rankcollapse.numerics.network import MLP, Attention, Head, Layer, LayerNorm, Network, attention_probs, forward
+from rankcollapse.numerics.strategies import network_cases
 
 ARB = get_context("arb")
 
 
 def _reference_forward(net, X):
-    """An independent float64 transcription of THEORY 2/6, written without numerics.network."""
+    """An independent float64 transcription of THEORY 2/6, written without rankcollapse.numerics.network."""
     from scipy.special import erf
 
     def ln(Y, p):

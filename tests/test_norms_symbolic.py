@@ -3,8 +3,8 @@
 import pytest
 from sympy import Matrix, Rational, eye, sqrt
 
-import proofs
-from proofs.norms import (norm_1, norm_composite, norm_inf, proves_transpose_swap,
+from rankcollapse import proofs
+from rankcollapse.proofs.norms import (norm_1, norm_composite, norm_inf, proves_transpose_swap,
                           triangle_counterexample, violates_triangle)
 
 PROVED = {"N1": 3, "N2": 3, "N3": 4}

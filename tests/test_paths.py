@@ -6,13 +6,13 @@ from math import comb, log10
 import numpy as np
 from hypothesis import given, settings
 
-from numerics.checks.common import certified_verdict, scale_log10, search
-from numerics.checks.multi_head import random_network
-from numerics.checks.paths import ARCHITECTURES, length_table, path_pairs, path_terms
-from numerics.context import get_context
-from numerics.network import Attention, Layer, Network
-from numerics.strategies import Case, network_cases
-from numerics.verdict import HOLDS, VIOLATED
+from rankcollapse.numerics.checks.common import certified_verdict, scale_log10, search
+from rankcollapse.numerics.checks.multi_head import random_network
+from rankcollapse.numerics.checks.paths import ARCHITECTURES, length_table, path_pairs, path_terms
+from rankcollapse.numerics.context import get_context
+from rankcollapse.numerics.network import Attention, Layer, Network
+from rankcollapse.numerics.strategies import Case, network_cases
+from rankcollapse.numerics.verdict import HOLDS, VIOLATED
 
 
 @settings(max_examples=30)
@@ -41,7 +41,7 @@ def test_path_count_and_identity_on_a_mixed_skip_network():
 
 def _bias_not_propagated(case, ctx):
     """A wrong decomposition: the biases added once, not carried through later W's."""
-    from numerics.checks.paths import layer_bias
+    from rankcollapse.numerics.checks.paths import layer_bias
     outs, terms, _ = path_terms(ctx, case.net, case.X)
     d = outs[0].shape[1]
     naive = sum((layer_bias(ctx, l.attention, d) for l in case.net.layers), ctx.array(np.zeros((1, d))))

@@ -3,8 +3,8 @@
 import pytest
 from sympy import Mul, Rational, Symbol
 
-import proofs
-from proofs.paths import (X_nc, network, path_counts, path_length_shares, path_sum,
+from rankcollapse import proofs
+from rankcollapse.proofs.paths import (X_nc, network, path_counts, path_length_shares, path_sum,
                           proves_bias_propagation, proves_path_counts, proves_path_sum)
 
 

@@ -1,4 +1,4 @@
-"""The BERT encoder (numerics.bert) and the real-model experiment (rankcollapse.realmodel).
+"""The BERT encoder (rankcollapse.numerics.bert) and the real-model experiment (rankcollapse.realmodel).
 
 Three kinds of tests: structure on a tiny random BERT (always run); agreement with Hugging
 Face's BertModel (skips without torch + transformers); the pretrained weights and the CLI (skip
@@ -13,9 +13,9 @@ import mpmath
 import numpy as np
 import pytest
 
-from numerics import bert
-from numerics.context import get_context
-from numerics.network import Network, forward
+from rankcollapse.numerics import bert
+from rankcollapse.numerics.context import get_context
+from rankcollapse.numerics.network import Network, forward
 from rankcollapse import realmodel
 from rankcollapse.cli import main
 
@@ -110,7 +110,7 @@ def test_random_state_is_bert_initialisation():
 
 def _bert_reference(config, state, X, bits=400):
     """The encoder straight from the Hugging Face parameter names in mpmath at ``bits`` bits
-    (points, not intervals), sharing no code with numerics.network: X^L as exact Fractions."""
+    (points, not intervals), sharing no code with rankcollapse.numerics.network: X^L as exact Fractions."""
     with mpmath.workprec(bits):
         n, k = len(X), config.d_qk
 

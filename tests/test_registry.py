@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import sympy
 
-import proofs
-from proofs.registry import FAMILIES, Claim, Step, register
+from rankcollapse import proofs
+from rankcollapse.proofs.registry import FAMILIES, Claim, Step, register
 
 EXPECTED = {
     "N1": "theorem", "N2": "theorem", "N3": "theorem",

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, strategies as st
 from mpmath import iv
 
-from numerics.context import get_context
-from numerics.norms import norm_composite
-from numerics.residual import (_WeightedLP, _certificate, _polygon_min, _to_int, r_float,
+from rankcollapse.numerics.context import get_context
+from rankcollapse.numerics.norms import norm_composite
+from rankcollapse.numerics.residual import (_WeightedLP, _certificate, _polygon_min, _to_int, r_float,
                                residual_bracket, token_mean_residual)
 
 CONTEXTS = ["arb", "mpmath", "float64"]

@@ -5,9 +5,9 @@ from fractions import Fraction
 import pytest
 from hypothesis import strategies as st
 
-from numerics.checks.common import VACUOUS_KEY, search
-from numerics.strategies import Case
-from numerics.verdict import INCONCLUSIVE, VIOLATED
+from rankcollapse.numerics.checks.common import VACUOUS_KEY, search
+from rankcollapse.numerics.strategies import Case
+from rankcollapse.numerics.verdict import INCONCLUSIVE, VIOLATED
 
 CASES = st.just(Case([["0"]], None))
 

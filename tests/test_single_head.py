@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 from hypothesis import given, settings
 
-from numerics.certify import bound_pairs, check_network
-from numerics.checks.common import certified_verdict, scale_log10, search
-from numerics.instance import load_instance
-from numerics.examples import deep_single_head
-from numerics.exact import to_fraction
-from numerics.network import Attention, Head, Layer, Network
-from numerics.residual import residual_bracket
-from numerics.strategies import Case, single_head_cases
-from numerics.verdict import HOLDS, INCONCLUSIVE, VIOLATED
+from rankcollapse.numerics.certify import bound_pairs, check_network
+from rankcollapse.numerics.checks.common import certified_verdict, scale_log10, search
+from rankcollapse.numerics.instance import load_instance
+from rankcollapse.numerics.examples import deep_single_head
+from rankcollapse.numerics.exact import to_fraction
+from rankcollapse.numerics.network import Attention, Head, Layer, Network
+from rankcollapse.numerics.residual import residual_bracket
+from rankcollapse.numerics.strategies import Case, single_head_cases
+from rankcollapse.numerics.verdict import HOLDS, INCONCLUSIVE, VIOLATED
 
 ONE_STEP, E4 = bound_pairs("one_step"), bound_pairs("E4")
 

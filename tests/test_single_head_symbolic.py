@@ -4,12 +4,12 @@ import pytest
 import sympy
 from sympy import Rational, log, sqrt
 
-import proofs
-from proofs.single_head import (A_FACTOR, GROWTH_INSTANCE, THM22_BOUND, closed_form_B,
+from rankcollapse import proofs
+from rankcollapse.proofs.single_head import (A_FACTOR, GROWTH_INSTANCE, THM22_BOUND, closed_form_B,
                                 depth_to_eps, proves_closed_form, proves_depth_formula,
                                 proves_phi_increasing, proves_published_matches_E4,
                                 proves_value_centering)
-from proofs.symbols import (B0, H, L, X, a, beta, d_qk, gamma, lam, nonneg_on_halfline, phi,
+from rankcollapse.proofs.symbols import (B0, H, L, X, a, beta, d_qk, gamma, lam, nonneg_on_halfline, phi,
                             r, s, stochastic_matrix, sym_matrix, t)
 
 

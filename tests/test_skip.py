@@ -7,14 +7,14 @@ from fractions import Fraction
 import numpy as np
 from hypothesis import given, settings
 
-from numerics.checks.common import certified_verdict, scale_log10, search
-from numerics.checks.skip import (EXACT_BITS, GRID_BITS, dyadic, e5_case, e5_cases, identity_pairs,
+from rankcollapse.numerics.checks.common import certified_verdict, scale_log10, search
+from rankcollapse.numerics.checks.skip import (EXACT_BITS, GRID_BITS, dyadic, e5_case, e5_cases, identity_pairs,
                                   skip_ratio_survey)
-from numerics.context import get_context
-from numerics.instance import load_instance, save_instance
-from numerics.network import forward
-from numerics.strategies import Case
-from numerics.verdict import HOLDS, VIOLATED
+from rankcollapse.numerics.context import get_context
+from rankcollapse.numerics.instance import load_instance, save_instance
+from rankcollapse.numerics.network import forward
+from rankcollapse.numerics.strategies import Case
+from rankcollapse.numerics.verdict import HOLDS, VIOLATED
 
 
 @settings(max_examples=25)

@@ -2,9 +2,9 @@
 
 from sympy import Matrix, eye, ones, zeros
 
-import proofs
-from proofs.skip import proves_fixed_point, skip_layer
-from proofs.symbols import is_zero, s, softmax_rows, sym_matrix
+from rankcollapse import proofs
+from rankcollapse.proofs.skip import proves_fixed_point, skip_layer
+from rankcollapse.proofs.symbols import is_zero, s, softmax_rows, sym_matrix
 
 
 def test_kind_and_every_proved_step():

@@ -5,7 +5,7 @@ from fractions import Fraction as F
 
 from hypothesis import given, strategies as st
 
-from numerics.verdict import HOLDS, INCONCLUSIVE, VIOLATED, adaptive, decide, working_precision, worst
+from rankcollapse.numerics.verdict import HOLDS, INCONCLUSIVE, VIOLATED, adaptive, decide, working_precision, worst
 
 pairs = st.tuples(st.fractions(), st.fractions()).map(sorted)
 

@@ -1,7 +1,7 @@
 """Numeric checks of the claims, one module per claim family (the same names as in ``proofs``).
 
 Each module registers :class:`NumericCheck` objects in :data:`CHECKS` under the claim id of
-``proofs``; ``rankcollapse verify`` runs them with :func:`numerics.checks.common.search`.
+``proofs``; ``rankcollapse verify`` runs them with :func:`rankcollapse.numerics.checks.common.search`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ saves it with :func:`save_case`: a network case as an instance file (THEORY 6), 
 (an :class:`ExactCase`, e.g. bare logit rows) as a ``rankcollapse-case/1`` file of its exact
 values. :func:`load_case` reads either back, so every counterexample can be re-checked:
 
->>> from numerics.checks.erratum import LogitCase, nohyp_pairs
+>>> from rankcollapse.numerics.checks.erratum import LogitCase, nohyp_pairs
 >>> import tempfile
 >>> case = LogitCase(np.array([[0.0, 2.0]]), np.array([0.0, -3.0]))
 >>> path = save_case(Path(tempfile.mkdtemp()) / "nohyp.json", case)
@@ -100,7 +100,7 @@ def save_case(path, case) -> Path:
 
 
 def load_case(path):
-    """The case a file of :func:`save_case` holds: a :class:`numerics.strategies.Case` for an
+    """The case a file of :func:`save_case` holds: a :class:`rankcollapse.numerics.strategies.Case` for an
     instance file, else the :class:`ExactCase` subclass it names."""
     obj = read_json(path)
     if isinstance(obj, dict) and obj.get("format") == CASE_FORMAT:

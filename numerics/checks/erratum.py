@@ -3,7 +3,7 @@
 With ``P = softmax_rows(1 r^T + E)``, ``pi = softmax(r)`` and ``delta_i = max_j E_ij - min_j E_ij``:
 
 * ``erratum`` (theorem): ``pi_j (1 - delta_i) <= P_ij`` always, and ``P_ij <= pi_j (1 + 2 delta_i)``
-  when ``delta_i < t*``, t* the positive root of ``e^t = 1 + 2t`` (``proofs.erratum.T_STAR``,
+  when ``delta_i < t*``, t* the positive root of ``e^t = 1 + 2t`` (``rankcollapse.proofs.erratum.T_STAR``,
   enclosed by :func:`t_star`; never the rounded 1.256).
 * ``erratum.nohyp`` (published): the upper bound without the hypothesis. It is false; the
   search finds a certified violation.
@@ -11,14 +11,14 @@ With ``P = softmax_rows(1 r^T + E)``, ``pi = softmax(r)`` and ``delta_i = max_j 
 The cases come in three families (:func:`lemma_cases`):
 
 * ``LayerCase`` -- an actual single-head attention layer: ``P`` is the layer's attention
-  (:func:`numerics.network.attention_probs`), and ``E = s R W R^T``, ``pi = softmax(s (R W^T x +
+  (:func:`rankcollapse.numerics.network.attention_probs`), and ``E = s R W R^T``, ``pi = softmax(s (R W^T x +
   R W_K b_Q))`` with ``R = X - 1 x^T``, x the exact token mean (E1 Step 1). A violation here is a
   network, saved as an instance file.
 * ``LogitCase`` -- arbitrary logit rows ``E_i`` and ``pi = softmax(r)``, ``P = softmax_rows(1 r^T +
-  E)``; the two-token family ``pi = (1 - p, p)``, ``E_i = (0, delta)`` of ``proofs.erratum`` is
+  E)``; the two-token family ``pi = (1 - p, p)``, ``E_i = (0, delta)`` of ``rankcollapse.proofs.erratum`` is
   one of its sub-strategies. These are not networks: a violation is saved as a case file of
-  their exact values (:class:`numerics.checks.common.ExactCase`, read back by
-  :func:`numerics.checks.common.load_case`).
+  their exact values (:class:`rankcollapse.numerics.checks.common.ExactCase`, read back by
+  :func:`rankcollapse.numerics.checks.common.load_case`).
 
 The pairs are stated for the deviation ``P_ij / pi_j - 1`` (pi_j > 0): ``1 - P_ij / pi_j <= delta_i``
 and ``P_ij / pi_j - 1 <= 2 delta_i``. Both sides are then of the size of ``delta_i`` -- not of
@@ -31,7 +31,7 @@ Rows whose logits ``E_i`` are exactly constant (``delta_i = 0``, decided exactly
 ``R W R^T``) give ``P_i = pi`` exactly (E1 Step 1, proved) and both bounds are then equalities,
 which no enclosure can certify; those rows are skipped (nothing to check).
 
->>> from numerics.checks.common import certified_verdict
+>>> from rankcollapse.numerics.checks.common import certified_verdict
 >>> case = LogitCase(E=np.array([[0.0, 1.5]]), r=np.array([0.0, math.log(1 / 99)]))  # pi ~ (0.99, 0.01)
 >>> certified_verdict(nohyp_pairs, case, 0.0)[0].verdict      # P_12 > pi_2 (1 + 2 delta)
 'violated'
@@ -50,7 +50,7 @@ import numpy as np
 import sympy
 from hypothesis import strategies as st
 
-from proofs.erratum import T_STAR
+from rankcollapse.proofs.erratum import T_STAR
 
 from ..context import Context
 from ..exact import exact_array
@@ -78,7 +78,7 @@ def t_star(ctx: Context):
 
     SymPy's value to prec + 32 bits, widened by ``2^(10 - prec)`` (a thousand times the
     rounding at the working precision) to ``[a, b]``; then the enclosure is *proved* in the
-    context: ``g(t) = e^t - 1 - 2t`` is convex with roots 0 and t* (``proofs.erratum`` Steps 3-4),
+    context: ``g(t) = e^t - 1 - 2t`` is convex with roots 0 and t* (``rankcollapse.proofs.erratum`` Steps 3-4),
     so ``g(a) < 0 < g(b)`` with ``a > 0`` puts t* in ``[a, b]``.
     """
     value = ctx.number(_t_star_binary(ctx.prec + 32))
@@ -101,7 +101,7 @@ class LogitCase(ExactCase):
 
     @property
     def X(self):
-        """For :func:`numerics.checks.common.scale_log10`: the entries that set the scale."""
+        """For :func:`rankcollapse.numerics.checks.common.scale_log10`: the entries that set the scale."""
         return np.concatenate([np.ravel(self.E), np.ravel(self.r)]).reshape(1, -1)
 
 
@@ -112,7 +112,7 @@ def _logit_rows(max_n: int, max_rows: int):
 
 def _two_token():
     """``pi = (1 - p, p)`` through ``r = (0, -t)``, t in [1, 12], and ``E_i = (0, delta)``, delta in
-    [0.5, 4] (both sides of t*): proofs.erratum's family."""
+    [0.5, 4] (both sides of t*): rankcollapse.proofs.erratum's family."""
     return st.builds(lambda t, dl: LogitCase(np.array([[0.0, dl]]), np.array([0.0, -t])),
                      st.floats(1, 12), st.floats(0.5, 4))
 

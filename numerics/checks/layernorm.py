@@ -1,12 +1,12 @@
 """Numeric test of the published Sec 3.3 remark, "layer normalisation plays no role".
 
-**Formalisation** (claim ``sec3.3`` in :mod:`proofs.layernorm`, which says why the literal
+**Formalisation** (claim ``sec3.3`` in :mod:`rankcollapse.proofs.layernorm`, which says why the literal
 ``r(X^L) / ||X^L||_{1,inf} -> 0`` is not what is tested): for every pure-attention stack with
 LayerNorm in every layer (pre or post, any gain and bias, eps > 0) and every input X, with
 ``rho = r / ||.||_{1,inf}``: if the same weights *without* LayerNorm have collapsed at depth
 L = 12, ``rho(X^12) <= 1/100``, then the stack *with* LayerNorm has collapsed too,
-``rho(X^12_LN) <= 1/100``. Depth and threshold are :data:`proofs.layernorm.DEPTH` and
-:data:`proofs.layernorm.THRESHOLD`.
+``rho(X^12_LN) <= 1/100``. Depth and threshold are :data:`rankcollapse.proofs.layernorm.DEPTH` and
+:data:`rankcollapse.proofs.layernorm.THRESHOLD`.
 
 :func:`ln_pairs` decides the hypothesis like the erratum's ``delta_i < t*``: certified ``<=``
 -> the conclusion is a pair ``rho_LN <= 1/100``; certified ``>`` -> no pair (the hypothesis
@@ -23,7 +23,7 @@ n = 2-5 tokens, 1-2 heads (``W_O`` with two) with every bias, the same layer rep
 or 12 independent layers, LayerNorm pre or post with random gain, random or no bias and eps in
 {1e-5, 1e-3, 1e-1} (eps = 0 is undefined on zero-variance rows).
 
->>> from numerics.checks.common import certified_verdict
+>>> from rankcollapse.numerics.checks.common import certified_verdict
 >>> case = collapsing_example()
 >>> certified_verdict(ln_pairs, case, 1.0)[0].verdict       # both stacks collapse here
 'holds'
@@ -37,7 +37,7 @@ from fractions import Fraction
 import numpy as np
 from hypothesis import strategies as st
 
-from proofs.layernorm import DEPTH, THRESHOLD as _THRESHOLD
+from rankcollapse.proofs.layernorm import DEPTH, THRESHOLD as _THRESHOLD
 
 from ..context import Context, get_context
 from ..network import Attention, Head, Layer, LayerNorm, Network, forward

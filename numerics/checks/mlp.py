@@ -3,9 +3,9 @@
 * ``E3`` (theorem): the MLP block alone, ``f(Y) = s(Y W1 + 1 b1^T) W2 + 1 b2^T`` with ReLU, GELU
   or tanh: the certified bracket of ``r(f(Y))`` against ``lam`` times the certified bracket of
   ``r(Y)``, ``lam = L_s ||W1||_{1,inf} ||W2||_{1,inf}``. ``L_s`` is the proved Lipschitz constant
-  (``proofs.mlp``): exactly 1 for ReLU and tanh, and for GELU the enclosure of
-  :func:`numerics.bounds.lipschitz`.
-  A case is a :class:`~numerics.network.Network` whose single layer has an attention sublayer
+  (``rankcollapse.proofs.mlp``): exactly 1 for ReLU and tanh, and for GELU the enclosure of
+  :func:`rankcollapse.numerics.bounds.lipschitz`.
+  A case is a :class:`~rankcollapse.numerics.network.Network` whose single layer has an attention sublayer
   that is exactly the identity (a skip connection around one head with ``W_V = 0``: ``P X 0 = 0``
   exactly in every context) followed by the MLP, so the forward pass is the library's and a
   counterexample would be an ordinary instance file.
@@ -13,7 +13,7 @@
   activation), ``r(X^l)`` against the published form with gamma = 1,
   ``P_l = 4 beta_l H lam_l s P_(l-1)^3``.
 
->>> from numerics.checks.common import certified_verdict
+>>> from rankcollapse.numerics.checks.common import certified_verdict
 >>> case = mlp_case([[0.0], [1.0], [3.0]], [[2.0, -1.0]], [[1.0], [0.5]], "tanh")
 >>> certified_verdict(mlp_pairs, case, 0.5)[0].verdict
 'holds'
@@ -25,7 +25,7 @@ import numpy as np
 import sympy
 from hypothesis import strategies as st
 
-from proofs.mlp import lipschitz_constant
+from rankcollapse.proofs.mlp import lipschitz_constant
 
 from ..bounds import lipschitz
 from ..certify import bound_pairs
@@ -65,7 +65,7 @@ def mlp_cases(draw, max_n: int = 6, max_d: int = 4, max_width: int = 5):
 
 def activation_lipschitz(ctx: Context, activation: str):
     """``L_s`` in ``ctx``: exact when the proved constant is rational (ReLU, tanh: 1), else the
-    enclosure of :func:`numerics.bounds.lipschitz` (GELU)."""
+    enclosure of :func:`rankcollapse.numerics.bounds.lipschitz` (GELU)."""
     value = lipschitz_constant(activation)
     if isinstance(value, sympy.Rational):
         return ctx.number(to_fraction(str(value)))

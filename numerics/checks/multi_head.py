@@ -3,11 +3,11 @@
 
 * ``E2`` (theorem): one multi-head layer (1-3 heads, each with ``W_O`` and every bias; no skip,
   MLP or LayerNorm). The certified bracket of ``r(SA(X))`` against Lemma E2's bound with the
-  layer's actual attention (:func:`numerics.bounds.one_step_bound`: the heads are summed in
+  layer's actual attention (:func:`rankcollapse.numerics.bounds.one_step_bound`: the heads are summed in
   ``||.||_1`` and ``||.||_inf`` separately, the geometric mean is taken last).
 * ``cor2.3`` (published): multi-head networks of depth 1-3 against the published bound with
   gamma = 1 and the per-head composite beta, ``P_l = 4 beta_l H lam s P_(l-1)^3``, ``P_0 = r(X)``
-  (:func:`numerics.bounds.published_bounds`). An adversarial search: E2 does not imply it.
+  (:func:`rankcollapse.numerics.bounds.published_bounds`). An adversarial search: E2 does not imply it.
 
 :func:`gamma_needed` measures, layer by layer, the gamma a single step would need,
 ``r(X^l) / (4 beta H lam s r(X^(l-1))^3)`` (published per-head beta), as a certified bracket:
@@ -15,7 +15,7 @@ one step of the published form with gamma = 1, from the layer's actual input, ho
 <= 1; if it is <= 1 at every layer, the published bound (from ``P_0 = r(X)``) holds at every
 depth.
 
->>> from numerics.examples import contracting_single_head
+>>> from rankcollapse.numerics.examples import contracting_single_head
 >>> case = contracting_single_head(n=4, d=3, depth=2)
 >>> [f"{float(g.lower):.3g}" for g in gamma_needed(case)]     # both layers well below 1
 ['0.0092', '0.00134']

@@ -9,7 +9,7 @@ layer's actual input* ``X^(l-1)``:
 ``W^l_h = W_V,h W_O,h``, and a skip layer offers one more "head" ``h = 0`` with ``P_0 = W_0 = I``.
 Every bias is row-constant: layer l adds ``1 b_l^T`` with ``b_l^T = sum_h b_V,h^T W_O,h + b_O^T``,
 and a later layer m maps ``1 c^T`` to ``sum_h P^m_h 1 c^T W^m_h = 1 c^T (sum_h W^m_h)`` because
-``P 1 = 1`` (plus ``1 c^T`` itself through a skip). So (``proofs.paths``, Step 6)
+``P 1 = 1`` (plus ``1 c^T`` itself through a skip). So (``rankcollapse.proofs.paths``, Step 6)
 
     b_total^T = sum_l b_l^T prod_{m > l} (sum_h W^m_h  [+ I if layer m has a skip]).
 
@@ -27,7 +27,7 @@ false whatever the tolerance; ``holds`` proves ``|difference| <= 2^(-bits/2) S``
 precision makes that as strong as wanted.
 
 **Path lengths.** :func:`length_table` gives, for named architectures with skip connections, the
-exact share ``C(L,k) H^k / (1+H)^L`` of paths of each length (``proofs.paths``), as exact
+exact share ``C(L,k) H^k / (1+H)^L`` of paths of each length (``rankcollapse.proofs.paths``), as exact
 integers, with summaries computed in log space (``97^96`` has 191 digits).
 
 >>> row = length_table(12, 12)
@@ -43,7 +43,7 @@ from itertools import product
 
 import numpy as np
 
-from proofs.paths import path_counts
+from rankcollapse.proofs.paths import path_counts
 
 from ..context import Context
 from ..network import Attention, Network, attention_probs, forward
@@ -140,7 +140,7 @@ def _log10_int(k: int) -> float:
 
 def length_table(L: int, H: int) -> dict:
     """Exact path-length statistics with skip connections: lengths k = 0..L with shares
-    ``C(L,k) H^k / (1+H)^L`` (from :func:`proofs.paths.path_counts`).
+    ``C(L,k) H^k / (1+H)^L`` (from :func:`rankcollapse.proofs.paths.path_counts`).
 
     Returns ``total`` (the exact integer ``(1+H)^L``), ``log10_total``, ``counts`` (exact), ``log10_share``
     (per k, in log space so that 1e-190 is no problem), ``mean`` (exact, = L H / (1+H)),

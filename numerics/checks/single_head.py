@@ -1,7 +1,7 @@
 """Numeric checks of the single-head claims: Lemma E1, Theorem E4 and the published Thm 2.2.
 
 Each compares the certified bracket of ``r(X^l)`` with a bound on random pure single-head
-networks (:func:`numerics.strategies.single_head_cases`), in arb at the precision the bound
+networks (:func:`rankcollapse.numerics.strategies.single_head_cases`), in arb at the precision the bound
 needs. See ``docs/single_head.md`` for the proof these checks accompany.
 """
 

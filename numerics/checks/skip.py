@@ -24,7 +24,7 @@ so the attention -- an enclosure like any other -- drops out exactly. The check 
 **Measured** (not a verdict): :func:`skip_ratio_survey` -- the distribution of ``r(X^L) / r(X)``
 over random networks with skip connections, against the same networks without them.
 
->>> from numerics.checks.common import certified_verdict
+>>> from rankcollapse.numerics.checks.common import certified_verdict
 >>> case = e5_case([[1, 2], [3, -1], [0.5, 0.25]], depth=3, heads=2, biases=True, seed=1)
 >>> certified_verdict(identity_pairs, case, 1.0)[0].verdict
 'holds'

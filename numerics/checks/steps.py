@@ -1,7 +1,7 @@
 """Numeric checks of proof steps that SymPy does not prove (``Step.numeric_check`` ids).
 
 ``proofs`` marks two steps of Lemma E1 as ``numeric``; they are checked here with the actual
-attention of random single-head layers (:func:`numerics.strategies.single_head_cases`, with
+attention of random single-head layers (:func:`rankcollapse.numerics.strategies.single_head_cases`, with
 biases), for the exact token mean ``x`` (any x works; the mean is exact in Fractions):
 
 * ``E1:Step 4`` -- with ``Q = P - 1 pi^T`` and ``c = max_i (e^{delta_i} - 1)``:
@@ -20,11 +20,11 @@ e.g. ``W_QK = 0`` or identical rows), ``c = 0`` and ``P = 1 pi^T`` exactly (E1 S
 both sides are 0 and there is nothing to check numerically; the check returns no pair.
 
 These checks are not claims, so they live in :data:`STEP_CHECKS` (keyed by the step id) rather
-than in :data:`numerics.checks.CHECKS`. The ``"<id>:search"`` numeric steps are the claim
+than in :data:`rankcollapse.numerics.checks.CHECKS`. The ``"<id>:search"`` numeric steps are the claim
 checks themselves (``CHECKS[id]``).
 
->>> from numerics.checks.common import certified_verdict
->>> from numerics.examples import contracting_single_head
+>>> from rankcollapse.numerics.checks.common import certified_verdict
+>>> from rankcollapse.numerics.examples import contracting_single_head
 >>> case = contracting_single_head(n=4, d=3, depth=1)
 >>> [certified_verdict(STEP_CHECKS[k].evaluate, case, 0.0)[0].verdict for k in STEP_CHECKS]
 ['holds', 'holds']
