@@ -39,6 +39,9 @@ class InstanceError(ValueError):
 
 @dataclass(frozen=True)
 class Instance:
+    """An input and a network: what an instance file holds, what the strategies draw (as
+    ``strategies.Case``, the same class) and what ``check_network`` and the claim checks take."""
+
     X: np.ndarray  # object array of Fractions (or doubles), n x d
     net: Network
 

@@ -25,12 +25,12 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 from hypothesis import strategies as st
 
+from .instance import Instance
 from .network import CAUSAL, MLP, Attention, Head, Layer, LayerNorm, Network
 from .variants import SOFTMAX, Sigmoid, Softmax
 
@@ -43,12 +43,9 @@ __all__ = ["Case", "shapes", "weight_scales", "matrices", "inputs", "near_rank_o
 _unit = st.integers(-1000, 1000).map(lambda k: k / 1000)
 
 
-@dataclass(frozen=True)
-class Case:
-    """An input and a network, ready for :func:`rankcollapse.numerics.certify.check_network`."""
-
-    X: np.ndarray
-    net: Network
+# An input and a network: the one type for both (what an instance file holds, what a strategy
+# draws and what a check evaluates), ready for rankcollapse.numerics.certify.check_network.
+Case = Instance
 
 
 def shapes(min_n: int = 2, max_n: int = 6, max_d: int = 4, min_d: int = 1):
