@@ -93,7 +93,7 @@ def backends(bits_of, repeat, mpmath_max_bits):
             for name in ("arb", "mpmath"):
                 ctx = get_context(name)
                 with ctx.workprec(bits):
-                    times[name] = best_time(lambda: forward_split(case.net, case.X, ctx), repeat)
+                    times[name] = best_time(lambda: forward_split(ctx, case.net, case.X), repeat)
             ratio = times["mpmath"] / times["arb"]
             print(f"{depth:>5}{bits:>9}{label:>14}{times['arb']:>10.4f}{times['mpmath']:>10.4f}{ratio:>8.1f}",
                   flush=True)

@@ -78,8 +78,8 @@ def _bracket(ctx: Context, Y) -> Bracket:
         return Bracket(Fraction(0), math.inf, None, ctx.certified, 0, 0.0, ())
 
 
-def _evaluate(net: Network, X, ctx: Context) -> list[LayerReport]:
-    outs = forward_split(net, X, ctx)
+def _evaluate(ctx: Context, net: Network, X) -> list[LayerReport]:
+    outs = forward_split(ctx, net, X)
     n = outs[0].R.shape[0]
     brackets = [_bracket(ctx, Z.R) for Z in outs]  # r(X^l) = r(R_l); the points x are R's
     B0 = ctx.number(brackets[0].upper)  # >= ||X - 1 x^T||_{1,inf} at the bracket's point x
@@ -104,7 +104,7 @@ def bound_pairs(name: str):
     ``name`` for every layer where it applies (see :mod:`rankcollapse.numerics.checks.common`)."""
     def evaluate(case, ctx):
         return [((r.residual.lower, r.residual.upper), r.bounds[name])
-                for r in _evaluate(case.net, case.X, ctx)[1:] if r.bounds.get(name) is not None]
+                for r in _evaluate(ctx, case.net, case.X)[1:] if r.bounds.get(name) is not None]
     return evaluate
 
 
@@ -113,7 +113,7 @@ def check_network(net: Network, X, backend: str = "arb", max_bits: int = MAX_BIT
     ctx = get_context(backend)
     t0 = time.perf_counter()
     if not ctx.certified:
-        return NetworkReport(_evaluate(net, X, ctx), backend, 53, time.perf_counter() - t0,
+        return NetworkReport(_evaluate(ctx, net, X), backend, 53, time.perf_counter() - t0,
                              ["float64 is for exploration: no verdict is decided"])
     layers, bits, undecided = adaptive(
         lambda b: _run_at(ctx, b, net, X),
@@ -125,4 +125,4 @@ def check_network(net: Network, X, backend: str = "arb", max_bits: int = MAX_BIT
 
 def _run_at(ctx, bits, net, X):
     with ctx.workprec(bits):
-        return _evaluate(net, X, ctx)
+        return _evaluate(ctx, net, X)

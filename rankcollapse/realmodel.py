@@ -115,7 +115,7 @@ def _collapse_curves(config, state, init, ids, exact_sequences, advance) -> list
         first = residual_ratios(X0, exact=s < exact_sequences)  # layer 0 is shared by all variants
         for name, net in nets.items():
             tm[name][s, 0], ex[name][s, 0] = first
-            for l, Xl in enumerate(forward(net, X0, ctx)[1:], start=1):
+            for l, Xl in enumerate(forward(ctx, net, X0)[1:], start=1):
                 tm[name][s, l], ex[name][s, l] = residual_ratios(Xl, exact=s < exact_sequences)
             advance()
     return [Curves(name, init, tm[name], ex[name]) for name in nets]
@@ -127,7 +127,7 @@ def _attention_paths(config, state, ids, samples, exact_samples, rng, advance) -
     sequence, as in the paper's path experiment."""
     net = bert.variant(config, state, "full")
     # P^l_h is computed on the actual input of layer l in the full model.
-    inputs = [forward(net, bert.embed(config, state, x), ctx)[:-1] for x in ids]
+    inputs = [forward(ctx, net, bert.embed(config, state, x))[:-1] for x in ids]
     out = {}
     for k in PATH_LENGTHS:
         rows = []
@@ -198,7 +198,7 @@ def _explicit_bounds(config, state, ids, advance) -> list[dict]:
         X0 = bert.embed(config, state, x)
         # splits (rankcollapse.numerics.network.Split): their residual parts stay accurate far below the
         # float64 floor, except where a LayerNorm (pure-attention variant) rounds them to 0
-        pure_inputs, san_outputs = forward_split(pure, X0, ctx), forward_split(san, X0, ctx)
+        pure_inputs, san_outputs = forward_split(ctx, pure, X0), forward_split(ctx, san, X0)
         r0 = _residual_norm(X0)
         e4 = _e4_log10([(k, b, H, lam) for k, b, _, H, lam in constants], len(x), config.d_qk,
                        math.log10(r0))

@@ -119,7 +119,7 @@ def normalised_residual(ctx: Context, Y) -> tuple[Fraction, Fraction] | None:
 def ln_pairs(case, ctx: Context, depth: int = DEPTH):
     """sec3.3 at depth 12: ``rho(no-LN stack) <= 1/100`` implies ``rho(LN stack) <= 1/100``."""
     net = Network(case.net.d_qk, case.net.layers[:depth])
-    free = normalised_residual(ctx, forward(without_layernorm(net), case.X, ctx)[-1])
+    free = normalised_residual(ctx, forward(ctx, without_layernorm(net), case.X)[-1])
     t = (THRESHOLD, THRESHOLD)
     if free is None:
         return [UNDECIDED]
@@ -127,7 +127,7 @@ def ln_pairs(case, ctx: Context, depth: int = DEPTH):
         return []  # the stack without LayerNorm has not collapsed: nothing is claimed
     if free[1] > THRESHOLD:
         return [(free, t)]  # undecided hypothesis: inconclusive, so the precision goes up
-    rho = normalised_residual(ctx, forward(net, case.X, ctx)[-1])
+    rho = normalised_residual(ctx, forward(ctx, net, case.X)[-1])
     return [UNDECIDED] if rho is None else [(rho, t)]
 
 
@@ -182,7 +182,7 @@ def rho_trajectory(case, depth: int = DEPTH, layernorm: bool = True, bits: int =
     net = net if layernorm else without_layernorm(net)
     while True:
         with ctx.workprec(bits):
-            outs = forward(net, case.X, ctx)
+            outs = forward(ctx, net, case.X)
             rhos = [normalised_residual(ctx, Y) for Y in outs]
         if all(r is not None for r in rhos) or bits >= 1 << 14:
             return rhos
