@@ -11,7 +11,7 @@ matrices act on token rows from the right, so every matrix below is a transpose)
 * head h of layer l: ``W_Q,h = query.weight[h*32:(h+1)*32, :]^T`` (d x d_qk), the same for
   ``W_K``, ``W_V`` and the biases; ``W_O,h`` is the block of rows ``h*32:(h+1)*32`` of
   ``attention.output.dense.weight^T`` (d_qk x d), ``b_O`` its bias, because concatenating the
-  heads and projecting is ``sum_h SA_h(X) W_O,h + 1 b_O^T`` (THEORY 2);
+  heads and projecting is ``sum_h SA_h(X) W_O,h + 1 b_O^T`` (docs/theory.md §2);
 * attention sublayer: skip + post-LN (``attention.output.LayerNorm``);
 * MLP: ``W1 = intermediate.dense.weight^T``, exact (erf) GELU, ``W2 = output.dense.weight^T``,
   skip + post-LN (``output.LayerNorm``);
@@ -170,7 +170,7 @@ def embed(config: BertConfig, state: dict, input_ids) -> np.ndarray:
     """``X^0`` (n x d, float64) for one sequence of token ids (token type 0, positions 0..n-1).
 
     Always computed in float64: its doubles are then the exact input of the network in every
-    context, as THEORY's networks start from a given X (a LayerNorm's square root has no exact
+    context, as the networks of docs/theory.md start from a given X (a LayerNorm's square root has no exact
     value to hand over)."""
     ids = np.asarray(input_ids, dtype=np.int64)
     if ids.ndim != 1 or len(ids) > config.max_position:

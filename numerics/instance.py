@@ -1,4 +1,4 @@
-"""Network instance files (THEORY 6): one JSON file holds an input and a network, exactly.
+"""Network instance files (docs/theory.md §6): one JSON file holds an input and a network, exactly.
 
 Numbers are decimal strings (read exactly) or JSON numbers (their decimal text is read
 exactly too, never through a double). ``null`` or a missing optional key means absent.

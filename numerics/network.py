@@ -1,7 +1,7 @@
-"""Self-attention networks (THEORY 2), one implementation for every number context.
+"""Self-attention networks (docs/theory.md §2), one implementation for every number context.
 
 A layer is an attention sublayer followed by an optional MLP sublayer. A sublayer F with
-input Z computes (THEORY 6)::
+input Z computes (docs/theory.md §6)::
 
     no LayerNorm:  F(Z) + (Z if skip else 0)
     pre-LN:        F(LN(Z)) + (Z if skip else 0)

@@ -1,4 +1,4 @@
-"""The residual ``r(X) = min_x ||X - 1 x^T||_{1,inf}``, bracketed rigorously (THEORY 1).
+"""The residual ``r(X) = min_x ||X - 1 x^T||_{1,inf}``, bracketed rigorously (docs/theory.md §1).
 
 **The problem.** Write ``f(x) = ||X - 1x^T||_1`` (largest column sum of ``|X_ij - x_j|``) and
 ``g(x) = ||X - 1x^T||_inf`` (largest row sum). Both are convex and piecewise linear, and

@@ -11,9 +11,9 @@
 for the four variants of the paper's Figure 2 (pure attention, attention + MLP, attention + skip,
 full), with pretrained weights and at BERT's random initialisation. It also measures the residual
 of products of attention matrices along random paths (Thm 2.1) and how far the explicit bounds
-(THEORY 4) are from what the pretrained weights do.
+(docs/theory.md §4) are from what the pretrained weights do.
 
-Everything runs in float64: this is an experiment, not a certificate (THEORY 5).
+Everything runs in float64: this is an experiment, not a certificate (docs/theory.md §5).
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def _e4_log10(constants, n: int, d_qk: int, log10_B0: float) -> list:
 
 
 def _explicit_bounds(config, state, ids, advance) -> list[dict]:
-    """THEORY 4 on the pretrained weights, per layer and sequence, as log10 values.
+    """docs/theory.md §4 on the pretrained weights, per layer and sequence, as log10 values.
 
     * ``one_step`` (Lemma E2): the attention sublayer of layer l (its LayerNorm removed, since
       the lemma is about ``SA`` alone) at the actual input ``X^{l-1}`` of the pure-attention
@@ -215,7 +215,7 @@ def _explicit_bounds(config, state, ids, advance) -> list[dict]:
     return [{"layer": l, **row} for l, row in rows.items()]
 
 
-# A relative residual below this is float64 rounding noise, not a measurement (THEORY 5): the
+# A relative residual below this is float64 rounding noise, not a measurement (docs/theory.md §5): the
 # entries are O(||X||_max) and each carries a relative rounding error of about 1e-16 times the
 # number of terms summed into it.
 FLOAT64_FLOOR = 1e-12

@@ -1,7 +1,7 @@
 """The three number contexts agree, enclose the truth, and avoid the known ball-arithmetic traps.
 
 The reference :func:`reference_forward` shares no code with ``rankcollapse.numerics.network``: a plain
-transcription of THEORY 2/6 in ``mpmath.mp`` at 600 bits (points, not intervals).
+transcription of docs/theory.md §2, §6 in ``mpmath.mp`` at 600 bits (points, not intervals).
 """
 
 import math

@@ -1,4 +1,4 @@
-"""Instance files (THEORY 6): exact round trips and errors that name the field."""
+"""Instance files (docs/theory.md §6): exact round trips and errors that name the field."""
 
 import copy
 import json

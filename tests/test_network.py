@@ -1,4 +1,4 @@
-"""The network model: one forward pass for every context, matching THEORY 2 and 6."""
+"""The network model: one forward pass for every context, matching docs/theory.md §2 and 6."""
 
 import numpy as np
 import pytest
@@ -12,7 +12,7 @@ ARB = get_context("arb")
 
 
 def _reference_forward(net, X):
-    """An independent float64 transcription of THEORY 2/6, written without rankcollapse.numerics.network."""
+    """An independent float64 transcription of docs/theory.md §2, §6, written without rankcollapse.numerics.network."""
     from scipy.special import erf
 
     def ln(Y, p):
