@@ -33,25 +33,32 @@ __all__ = ["to_fraction", "decimal_string", "exact_decimal", "exact_string", "lo
 # Largest decimal exponent a string may have: Fraction("1e-999999999") would build 10^999999999
 # (it hangs); 10^(10^6) takes a fraction of a second.
 MAX_EXPONENT = 10**6
-_EXPONENT = re.compile(r"[eE][-+]?([0-9_]+)$")
+# Only ASCII decimal syntax (or p/q, as exact_string writes): Python's Fraction and int also
+# accept other Unicode digits and underscores, which would slip past the exponent check.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?|[+-]?[0-9]+/[0-9]+")
 
 
-def _check_exponent(s: str) -> None:
-    """ValueError (naming ``s``) if the decimal string ``s`` has an exponent larger in size
-    than :data:`MAX_EXPONENT`; reading it exactly would not finish."""
-    m = _EXPONENT.search(s)
+def _shown(s: str) -> str:
+    return repr(s if len(s) <= 60 else s[:25] + "..." + s[-25:])
+
+
+def _check_syntax(s: str) -> None:
+    """ValueError (naming ``s``) unless ``s`` is an ASCII decimal number (``-1.5e-3``) or ratio
+    (``-1/3``) whose decimal exponent is at most :data:`MAX_EXPONENT` in size: reading a larger
+    one exactly would not finish."""
+    m = _NUMBER.fullmatch(s)
     if m is None:
-        return
-    digits = m.group(1).replace("_", "").lstrip("0")
+        raise ValueError(f"{_shown(s)} is not a finite decimal number (ASCII digits, e.g. -1.5e-3, or a ratio p/q)")
+    digits = (m.group(1) or "").lstrip("+-").lstrip("0")
     if len(digits) > len(str(MAX_EXPONENT)) or (digits and int(digits) > MAX_EXPONENT):
-        shown = s if len(s) <= 60 else s[:25] + "..." + s[-25:]
-        raise ValueError(f"{shown!r}: exponent too large (|exponent| must be at most {MAX_EXPONENT})")
+        raise ValueError(f"{_shown(s)}: exponent too large (|exponent| must be at most {MAX_EXPONENT})")
 
 
 def to_fraction(v) -> Fraction:
     """Exact value of a decimal string, int, float, Fraction or numpy scalar.
 
-    A string whose decimal exponent exceeds :data:`MAX_EXPONENT` in size is a ValueError.
+    A string must be ASCII decimal syntax or a ratio ``p/q``; one whose decimal exponent exceeds
+    :data:`MAX_EXPONENT` in size is a ValueError.
 
     >>> to_fraction("1e-3"), to_fraction(0.5), to_fraction("-2.25")
     (Fraction(1, 1000), Fraction(1, 2), Fraction(-9, 4))
@@ -59,6 +66,10 @@ def to_fraction(v) -> Fraction:
     Traceback (most recent call last):
     ...
     ValueError: '1e-999999999': exponent too large (|exponent| must be at most 1000000)
+    >>> to_fraction("1e\u0669")                      # an Arabic-Indic digit nine
+    Traceback (most recent call last):
+    ...
+    ValueError: '1e\u0669' is not a finite decimal number (ASCII digits, e.g. -1.5e-3, or a ratio p/q)
     """
     if isinstance(v, Fraction):
         return v
@@ -68,8 +79,13 @@ def to_fraction(v) -> Fraction:
         raise TypeError(f"cannot read {v!r} as a number")
     if isinstance(v, str):
         v = v.strip()
-        _check_exponent(v)
-        return Fraction(v)
+        _check_syntax(v)
+        try:
+            return Fraction(v)
+        except ZeroDivisionError:
+            raise ValueError(f"{_shown(v)} has a zero denominator") from None
+        except ValueError as e:  # e.g. more digits than int() converts (sys.get_int_max_str_digits)
+            raise ValueError(f"{_shown(v)}: {e}") from None
     if isinstance(v, (int, float)):
         return Fraction(v)
     raise TypeError(f"cannot read {v!r} as an exact number")
