@@ -425,7 +425,12 @@ class MpmathContext(Context):
 
     _exp = staticmethod(iv.exp)
     _expm1 = staticmethod(iv.expm1)
-    _sqrt = staticmethod(iv.sqrt)
+
+    @staticmethod
+    def _sqrt(x):
+        # iv.sqrt raises ComplexResult for an interval reaching below 0; arb's sqrt is NaN there:
+        # both mean "no finite enclosure at this precision" (e.g. a LayerNorm variance near 0)
+        return iv.sqrt(x) if x.a >= 0 else iv.mpf(["-inf", "inf"])
 
     @staticmethod
     def _hull(a, b):

@@ -119,15 +119,40 @@ def cmd_check(args) -> int:
     console.print(table)
     for note in report.notes:
         console.print(f"note: {note}")
+    sec33 = _sec33(inst, args.backend)
     _json_out(args.json, {
         "format": "rankcollapse-check/1", "backend": args.backend, "bits": report.bits,
         "layers": [{"layer": r.layer, "residual_lower": dec(r.residual.lower, "down"),
                     "residual_upper": dec(r.residual.upper, "up"),
                     "bounds": {k: None if b is None else dec(b[0], "down") for k, b in r.bounds.items()},
-                    "verdicts": {k: v.verdict for k, v in r.verdicts.items()}} for r in report.layers]})
+                    "verdicts": {k: v.verdict for k, v in r.verdicts.items()}} for r in report.layers],
+        "sec3.3": sec33})
     verdicts = [v.verdict for r in report.layers for k, v in r.verdicts.items() if k != "published"]
     verdicts += ["inconclusive" for r in report.layers if r.residual.upper == math.inf]  # no enclosure
     return 1 if "violated" in verdicts else 3 if "inconclusive" in verdicts else 0
+
+
+def _sec33(inst, backend: str) -> dict | None:
+    """sec3.3 (LayerNorm plays no role) re-checked on a network with LayerNorm: printed, and
+    its JSON (None without LayerNorm). A published claim: its verdict leaves the exit code."""
+    from rankcollapse.numerics.checks.layernorm import THRESHOLD, sec33_check
+    from rankcollapse.numerics.strategies import Case
+
+    net = inst.net
+    if not any(l.attention.layernorm is not None or (l.mlp is not None and l.mlp.layernorm is not None)
+               for l in net.layers):
+        return None
+    with console.status("sec3.3: the same stack without LayerNorm"):
+        rep = sec33_check(Case(inst.X, net), backend)
+    ends = lambda e: None if e is None else [dec(e[0], "down"), dec(e[1], "up")]  # noqa: E731
+    shown = lambda e: "[no finite enclosure]" if e is None else f"[{_show(e[0], 'down')}, {_show(e[1], 'up')}]"  # noqa: E731
+    verdict = None if rep.verdict is None else rep.verdict.verdict
+    console.print(f"sec3.3 at depth {rep.depth} ({rep.bits} bits): rho = r(X^L)/||X^L||_(1,inf) without LayerNorm "
+                  f"in {shown(rep.rho_without)}, with LayerNorm in {shown(rep.rho_with)}; claim: rho <= 1/100 with "
+                  f"LayerNorm if without: {verdict or 'nothing claimed'}" + (f" ({rep.reason})" if rep.reason else ""))
+    return {"depth": rep.depth, "threshold": dec(THRESHOLD), "bits": rep.bits,
+            "rho_without_layernorm": ends(rep.rho_without), "rho_with_layernorm": ends(rep.rho_with),
+            "verdict": verdict, "reason": rep.reason}
 
 
 # -- residual -----------------------------------------------------------------------------

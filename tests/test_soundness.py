@@ -257,3 +257,29 @@ def test_layernorm_eps_zero_on_a_constant_row_at_run_time(tmp_path, capsys):
     obj["layers"][0]["attention"]["heads"][0]["W_V"] = [["1", "1"], ["1", "1"]]  # equal columns
     err = refused(capsys, "check", write(tmp_path, obj))
     assert "layers[0].attention.layernorm" in err and "eps = 0" in err
+
+
+# -- 6. the sec3.3 finding re-checks with `check` -----------------------------------------------
+
+def test_check_re_checks_a_sec33_counterexample(tmp_path, capsys):
+    from rankcollapse.numerics.checks.common import certified_verdict, save_case
+    from rankcollapse.numerics.checks.layernorm import ln_pairs, seeded_case
+
+    case = seeded_case(21)  # a seed whose LayerNorm stack does not collapse while the plain one does
+    assert certified_verdict(ln_pairs, case, 1.0)[0].verdict == "violated"
+    path = save_case(tmp_path / "sec3.3.json", case)  # as verify saves it
+    for backend in ("arb", "mpmath"):
+        code, rep, text = check_json(capsys, tmp_path, path, "--backend", backend)
+        sec = rep["sec3.3"]
+        assert code == 0 and sec["verdict"] == "violated" and sec["depth"] == 12, text  # published: exit 0
+        assert Fraction(sec["rho_without_layernorm"][1]) <= Fraction(1, 100) < Fraction(sec["rho_with_layernorm"][0])
+        assert "sec3.3" in text and "violated" in text
+
+
+def test_check_sec33_holds_on_a_collapsing_stack_and_is_absent_without_layernorm(tmp_path, capsys):
+    from rankcollapse.numerics.checks.common import save_case
+    from rankcollapse.numerics.checks.layernorm import collapsing_example
+
+    path = save_case(tmp_path / "c.json", collapsing_example())
+    assert check_json(capsys, tmp_path, path)[1]["sec3.3"]["verdict"] == "holds"
+    assert check_json(capsys, tmp_path, FLOAT_TRAP)[1]["sec3.3"] is None
