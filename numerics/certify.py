@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 
@@ -31,7 +31,7 @@ from .bounds import AtLeast, apriori_bounds, one_step_bound, published_bounds
 from .context import Context, get_context
 from .network import Network, forward_split
 from .residual import Bracket, residual_bracket
-from .verdict import INCONCLUSIVE, MAX_BITS, Verdict, adaptive, decide
+from .verdict import EQUALITY_CASE, INCONCLUSIVE, MAX_BITS, Verdict, adaptive, decide
 
 __all__ = ["LayerReport", "NetworkReport", "check_network", "bound_pairs", "BOUND_NAMES", "UndefinedLayerNorm"]
 
@@ -78,6 +78,18 @@ def _bracket(ctx: Context, Y) -> Bracket:
         return Bracket(Fraction(0), math.inf, None, ctx.certified, 0, 0.0, ())
 
 
+def _explained(v: Verdict) -> Verdict:
+    """An equality case whose bound lies inside r's bracket: the bracket's relative width (set
+    by the residual LP's certificates and its 60-bit square roots, ~1e-18 to 1e-14, not by the
+    precision) hides any margin, as at a skip layer whose r barely moves. Say so."""
+    (lo, hi), rhs_lo = v.lhs, v.rhs[0]
+    if not v.equality_case or isinstance(hi, float) or not lo < rhs_lo < hi:
+        return v
+    return replace(v, reason=f"{EQUALITY_CASE}: the bound lies inside the bracket of r(X^l), of relative width "
+                   f"{float((hi - lo) / hi):.1e} (set by the residual's certificates, not by the precision): "
+                   "any margin is smaller than that")
+
+
 def _evaluate(net: Network, X, ctx: Context) -> list[LayerReport]:
     outs = forward_split(net, X, ctx)
     n = outs[0].R.shape[0]
@@ -93,7 +105,7 @@ def _evaluate(net: Network, X, ctx: Context) -> list[LayerReport]:
                   _enclosure(ctx, one_step_bound(ctx, outs[l - 1], x, layer, net.d_qk)),
                   "E4": _enclosure(ctx, E4[l]), "published": _enclosure(ctx, pub[l])}
         lhs = (brackets[l].lower, brackets[l].upper)
-        verdicts = {k: decide(lhs, b, ctx.certified and brackets[l].certified)
+        verdicts = {k: _explained(decide(lhs, b, ctx.certified and brackets[l].certified))
                     for k, b in bounds.items() if b is not None}
         reports.append(LayerReport(l, brackets[l], bounds, verdicts))
     return reports

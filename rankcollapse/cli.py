@@ -119,13 +119,18 @@ def cmd_check(args) -> int:
     console.print(table)
     for note in report.notes:
         console.print(f"note: {note}")
+    for r in report.layers:
+        for k, v in r.verdicts.items():
+            if v.verdict == "inconclusive" and args.backend != "float64":
+                console.print(f"layer {r.layer} {k}: inconclusive: {v.reason}")
     sec33 = _sec33(inst, args.backend)
     _json_out(args.json, {
         "format": "rankcollapse-check/1", "backend": args.backend, "bits": report.bits,
         "layers": [{"layer": r.layer, "residual_lower": dec(r.residual.lower, "down"),
                     "residual_upper": dec(r.residual.upper, "up"),
                     "bounds": {k: None if b is None else dec(b[0], "down") for k, b in r.bounds.items()},
-                    "verdicts": {k: v.verdict for k, v in r.verdicts.items()}} for r in report.layers],
+                    "verdicts": {k: v.verdict for k, v in r.verdicts.items()},
+                    "reasons": {k: v.reason for k, v in r.verdicts.items() if v.reason}} for r in report.layers],
         "sec3.3": sec33})
     verdicts = [v.verdict for r in report.layers for k, v in r.verdicts.items() if k != "published"]
     verdicts += ["inconclusive" for r in report.layers if r.residual.upper == math.inf]  # no enclosure

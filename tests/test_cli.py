@@ -26,7 +26,8 @@ def test_check_json_format(tmp_path, capsys):
     assert rep["format"] == "rankcollapse-check/1"
     assert [l["layer"] for l in rep["layers"]] == [0, 1]
     layer1 = rep["layers"][1]
-    assert set(layer1) == {"layer", "residual_lower", "residual_upper", "bounds", "verdicts"}
+    assert set(layer1) == {"layer", "residual_lower", "residual_upper", "bounds", "verdicts", "reasons"}
+    assert layer1["reasons"] == {} and rep["sec3.3"] is None  # every verdict decided; no LayerNorm
     assert layer1["verdicts"] == {"one_step": "holds", "E4": "holds", "published": "holds"}
     assert Fraction(layer1["residual_upper"]) <= Fraction(layer1["bounds"]["one_step"])
     assert len(layer1["residual_upper"].replace("-", "").split("e")[0].replace(".", "")) >= 15

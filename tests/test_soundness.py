@@ -283,3 +283,17 @@ def test_check_sec33_holds_on_a_collapsing_stack_and_is_absent_without_layernorm
     path = save_case(tmp_path / "c.json", collapsing_example())
     assert check_json(capsys, tmp_path, path)[1]["sec3.3"]["verdict"] == "holds"
     assert check_json(capsys, tmp_path, FLOAT_TRAP)[1]["sec3.3"] is None
+
+
+# -- 7. a skip layer whose bound lies inside r's bracket says why it stays open ----------------
+
+def test_skip_layer_equality_says_why_it_stays_open(tmp_path, capsys):
+    obj = instance([["0", "1"], ["1", "0"], ["0.5", "0.25"]], skip=True)
+    obj["layers"][0]["attention"]["heads"][0]["W_V"] = [["0", "0"], ["0", "0"]]  # X^1 = X: r(X^1) = r(X)
+    code, rep, text = check_json(capsys, tmp_path, write(tmp_path, obj))
+    layer = rep["layers"][1]
+    assert code == 3 and layer["verdicts"]["one_step"] == "inconclusive"  # never a guessed verdict
+    reason = layer["reasons"]["one_step"]
+    assert "inside the bracket of r(X^l)" in reason and "not by the precision" in reason and reason in text
+    lo, hi = Fraction(layer["residual_lower"]), Fraction(layer["residual_upper"])
+    assert lo < Fraction(layer["bounds"]["one_step"]) < hi
