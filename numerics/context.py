@@ -136,8 +136,9 @@ def _common_exponent(mans, exps, round_up_bits: int | None = None):
 def _round_to_grid(mans, exps, rads, rexps, bits: int):
     """Midpoints ``m 2^e`` finer than ``2^g``, ``g = bits`` below the largest midpoint or radius,
     rounded down to multiples of ``2^g``; each rounded entry's radius grows by ``2^g``, more than
-    the rounding. Without this, one entry 2^-10^8 next to entries near 1 makes 10^8-bit integers
-    (and so do midpoints 2^-10^8 inside radii near 1: e^-(10^400) at 1024 bits)."""
+    the rounding; radii below ``2^g`` grow to ``2^g``. Without this, one entry 2^-10^8 next to
+    entries near 1 makes 10^8-bit integers (and so do midpoints 2^-10^8 inside radii near 1, or
+    radii 2^-10^8 on midpoints near 1: e^-(10^400) at 1024 bits)."""
     if not any(mans):
         return mans, exps, rads, rexps
     nonzero = [e + abs(m).bit_length() for m, e in (*zip(mans, exps), *zip(rads, rexps)) if m]
@@ -154,6 +155,23 @@ def _round_to_grid(mans, exps, rads, rexps, bits: int):
                 r, f = (r << (f - g)) + 1, g
             else:  # g - f < bit_length(r): a bounded shift
                 r = r + (1 << (g - f))
+        elif r and f + r.bit_length() <= g:
+            r, f = 1, g
+        for lst, v in zip(out, (m, e, r, f)):
+            lst.append(v)
+    return out
+
+
+def _floor_tiny(mans, exps, rads, rexps):
+    """Entries below ``2^-_CAP_BITS`` (a ball 0 +- 2^-(10^400) after a saturated softmax) as
+    the wider ``0 +- 2^-_CAP_BITS``, radii below it grown to it: exact integers over one
+    exponent would otherwise need 10^400 bits."""
+    out = ([], [], [], [])
+    for m, e, r, f in zip(mans, exps, rads, rexps):
+        if m and e + abs(m).bit_length() < -_CAP_BITS:
+            m, e, r, f = 0, 0, 1, (max(f + r.bit_length(), -_CAP_BITS) + 1 if r else -_CAP_BITS)
+        elif r and f + r.bit_length() < -_CAP_BITS:
+            r, f = 1, -_CAP_BITS
         for lst, v in zip(out, (m, e, r, f)):
             lst.append(v)
     return out
@@ -280,6 +298,7 @@ class Context:
 
     @staticmethod
     def _assemble(shape, mm, me, rm, re, rad_bits, mid_bits=None):
+        mm, me, rm, re = _floor_tiny(mm, me, rm, re)
         if mid_bits is not None:
             mm, me, rm, re = _round_to_grid(mm, me, rm, re, mid_bits)
         M, E = _common_exponent(mm, me)
