@@ -145,11 +145,11 @@ def one_step_bound(ctx: Context, Z: Split, x_R, layer: Layer, d_qk: int):
     A1 = Ainf = ctx.number(0)
     for head in layer.attention.heads:
         W = _W_QK(ctx, head)
-        E = s * (R @ W @ R.T)
+        E = (R @ W @ R.T) * s  # array first: mpmath's iv scalar * ndarray raises
         r = R @ W.T @ xc
         if head.b_Q is not None:
             r = r + R @ ctx.array(head.W_K) @ ctx.array(head.b_Q).reshape(-1, 1)
-        pi = softmax_rows(ctx, (s * r).T)[0]
+        pi = softmax_rows(ctx, (r * s).T)[0]
         c = _lower_if_saturated([_expm1(ctx, ctx.max(row) - ctx.min(row)) for row in E], lambda *cs: ctx.max(cs))
         W_h = _W_h(ctx, head)
         A1 = _lower_if_saturated([A1, c], lambda a, c: a + n * c * ctx.max(pi) * norm_1(ctx, W_h))

@@ -56,8 +56,9 @@ class Verdict:
     def equality_case(self) -> bool:
         """Undecided because both sides are equal to working precision: both enclosures reach
         down to 0 (e.g. r = 0 = bound), or both are narrow and overlap (e.g. an equality
-        ||AB|| = ||A|| ||B||). More bits cannot separate equal numbers."""
-        return self.reason == EQUALITY_CASE
+        ||AB|| = ||A|| ||B||). More bits cannot separate equal numbers. (A reason may go on
+        after :data:`EQUALITY_CASE` with what sets the width.)"""
+        return self.reason.startswith(EQUALITY_CASE)
 
     @property
     def width(self):
