@@ -28,7 +28,7 @@ import sympy
 Status = Literal["proved", "numeric", "assumed"]
 Kind = Literal["theorem", "published"]
 FAMILIES = ("norms", "single_head", "multi_head", "paths", "skip", "mlp", "layernorm",
-            "erratum")
+            "erratum", "lower_bounds", "gradients")
 
 
 @dataclass(frozen=True)
