@@ -225,14 +225,14 @@ def proves_gamma_n2(factor) -> bool:
     out = _layer_on(Matrix([m + delta, m - delta]), w, v, bq, bk, bv)
     aa, bb = 2 * delta * (w * m + bq), 2 * w * delta**2
     sig = lambda u: 1 / (1 + exp(-u))  # noqa: E731
-    half_difference = is_zero((out[0] - out[1]) / 2 - v * delta * (sig(aa + bb) - sig(aa - bb)))
+    half_difference = lambda: is_zero((out[0] - out[1]) / 2 - v * delta * (sig(aa + bb) - sig(aa - bb)))  # noqa: E731
     # |v||delta| * |b|/2 = |v| |w| |delta|^3 and r = sqrt(2)|delta|: factor * beta s r^3 with beta s = |v w|
     av, aw, ad = sympy.symbols("av aw ad", positive=True)
     upper = is_zero(sqrt(2) * av * ad * (2 * aw * ad**2) / 2 - factor * (av * aw) * (sqrt(2) * ad)**3)
     # on the family (m = 0, no biases): r'/(|vw| r^3) = tanh(w delta^2)/(2 w delta^2) -> 1/2
     ratio = sqrt(2) * v * delta * tanh(w * delta**2) / (v * w * (sqrt(2) * delta)**3)
     best = sympy.limit(ratio.subs({v: 1, w: 1}), delta, 0) == factor
-    return half_difference and proves_sigmoid_gap() and upper and best
+    return upper and best and half_difference() and proves_sigmoid_gap()
 
 
 def _logits_scalar() -> bool:
