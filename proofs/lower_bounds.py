@@ -168,10 +168,10 @@ register(Claim(
     steps=(
         Step("Step 1", "One layer maps [x; -x] to [x'; -x'] with x' = v x tanh(w x^2).",
              Eq(sympy.Symbol("x'"), one_layer(x, w, v)),
-             "proved", "SymPy: the softmax layer on the symbolic 2x1 input equals the recurrence",
+             "proved", "SymPy: the softmax layer on the family's symbolic input [x; -x] equals the recurrence",
              proof=lambda: proves_recurrence(one_layer)),
-        Step("Step 2", "r([m + delta; m - delta]) = sqrt(2) |delta|: the best x is the midpoint.",
-             Eq(r(Matrix([m + delta, m - delta])), sqrt(2) * Abs(delta)),
+        Step("Step 2", "r(X) = sqrt(2) |delta| for X = [m + delta; m - delta]: the best x is the midpoint.",
+             Eq(r(_X2), sqrt(2) * Abs(delta)),
              "proved", "SymPy: the three pieces of |delta - u| + |delta + u| and their max",
              proof=proves_two_token_residual),
         Step("Step 3", "t - t^3/3 <= tanh t <= t, tanh increasing; on [0, t_0] "
@@ -262,7 +262,7 @@ register(Claim(
              proof=_logits_scalar),
         Step("Step 2", "With X = [m + delta; m - delta] the half-difference of the output is "
              "v delta (sigma(a + b) - sigma(a - b)), a = 2 delta (w m + s b_Q^T W_K^T), b = 2 w delta^2.",
-             None, "proved", "SymPy: the layer on a symbolic 2x1 input with biases; then "
+             None, "proved", "SymPy: the layer on a symbolic two-token input with biases; then "
              "sigma(a+b) - sigma(a-b) = sinh b/(cosh a + cosh b) <= tanh(|b|/2) <= |b|/2; "
              "r = sqrt(2)|delta| (LB1 Step 2); on the family the ratio tends to the factor",
              proof=lambda: proves_gamma_n2(UPPER_FACTOR)),

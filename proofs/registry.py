@@ -7,7 +7,8 @@ A ``Claim`` is one statement from THEORY.md: a theorem the toolkit proves (kind
 - ``proved``: ``step.proof()`` runs a SymPy proof here and returns True iff it goes through;
   ``step.sizes`` says on which fixed sizes (e.g. ``"n=3, d=2"``) when the proof is not for every
   size (then the status reads ``proved for n=3, d=2``);
-- ``numeric``: spot-checked by ``numerics/`` under the id ``"<claim id>:<step label>"``;
+- ``numeric``: spot-checked by ``numerics/`` under the id ``"<claim id>:<step label>"`` (a
+  ``proved`` step may keep such a spot-check next to its proof);
 - ``assumed``: a standard fact, with the reason in ``step.reason``.
 
 Every family module calls ``register`` at import time, so ``import proofs`` fills the
@@ -61,8 +62,10 @@ class Step:
             raise ValueError(f"{self.label}: unknown status {self.status!r}")
         if (self.proof is not None) != (self.status == "proved"):
             raise ValueError(f"{self.label}: a step has a proof iff its status is 'proved'")
-        if (self.numeric_check is not None) != (self.status == "numeric"):
-            raise ValueError(f"{self.label}: a step has a numeric_check iff it is 'numeric'")
+        if self.status == "numeric" and self.numeric_check is None:
+            raise ValueError(f"{self.label}: a 'numeric' step needs a numeric_check")
+        if self.status == "assumed" and self.numeric_check is not None:
+            raise ValueError(f"{self.label}: an 'assumed' step has no numeric_check")
         if not self.reason:
             raise ValueError(f"{self.label}: every step needs a reason")
         if self.sizes and self.status != "proved":

@@ -16,6 +16,7 @@ EXPECTED = {
     "thm2.1": "theorem", "E5": "theorem",
     "E3": "theorem", "cor3.2": "published",
     "sec3.3": "published", "erratum": "theorem", "erratum.nohyp": "published",
+    "LB1": "theorem", "LB2": "theorem", "G1": "theorem", "G2": "theorem",
 }
 NUMERIC = {"E1:Step 4", "E1:Step 5", "thm2.2:search", "cor2.3:search", "cor3.2:search",
            "sec3.3:search", "erratum.nohyp:search"}
@@ -60,7 +61,7 @@ def test_step_and_claim_validation():
         Step("a", "t", None, "proved", "r")
     with pytest.raises(ValueError, match="proof iff"):
         Step("a", "t", None, "assumed", "r", proof=lambda: True)
-    with pytest.raises(ValueError, match="numeric_check iff"):
+    with pytest.raises(ValueError, match="needs a numeric_check"):
         Step("a", "t", None, "numeric", "r")
     with pytest.raises(ValueError, match="reason"):
         Step("a", "t", None, "assumed", "")
@@ -84,7 +85,7 @@ def test_renders_list_every_step_with_status():
     for claim in proofs.all_claims():
         plain, tex = claim.render(), claim.render(latex=True)
         for number, step in enumerate(claim.steps, 1):
-            assert f"{number}. {step.label} [{step.status}]" in plain
+            assert f"{number}. {step.label} [{step.scope}]" in plain
         assert tex.count(r"\begin{enumerate}") == tex.count(r"\end{enumerate}") == 1
         assert tex.count(r"\item") == len(claim.steps) + len(claim.hypotheses)
         assert claim.latex().startswith(r"\begin{align*}")
