@@ -54,7 +54,8 @@ from rankcollapse.proofs.erratum import T_STAR
 
 from ..context import Context
 from ..exact import exact_array
-from ..network import Attention, Layer, Network, softmax_rows
+from ..network import Attention, Layer, Network
+from ..variants import softmax_rows
 from ..strategies import Case, heads, inputs, matrices, shapes
 from . import NumericCheck, register
 from .common import ExactCase

@@ -40,7 +40,8 @@ import numpy as np
 
 from ..context import Context
 from ..exact import exact_array
-from ..network import Head, attention_probs, scale_s, softmax_rows
+from ..network import Head, attention_probs, scale_s
+from ..variants import softmax_rows
 from ..norms import norm_1, norm_inf
 from ..strategies import single_head_cases
 from . import NumericCheck
