@@ -16,7 +16,7 @@ True
 # Importing a family module registers its claims; keep the family order.
 from . import norms, single_head, multi_head, paths, skip, mlp  # noqa: F401, I001
 from . import layernorm, erratum  # noqa: F401, I001
-from . import lower_bounds, gradients  # noqa: F401, I001
+from . import lower_bounds, gradients, masks  # noqa: F401, I001
 from .registry import Claim, Step, all_claims, check_steps, get
 
 __all__ = ["Claim", "Step", "all_claims", "check_steps", "get"]

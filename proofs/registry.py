@@ -31,7 +31,7 @@ import sympy
 Status = Literal["proved", "numeric", "assumed"]
 Kind = Literal["theorem", "published"]
 FAMILIES = ("norms", "single_head", "multi_head", "paths", "skip", "mlp", "layernorm",
-            "erratum", "lower_bounds", "gradients")
+            "erratum", "lower_bounds", "gradients", "masks")
 
 
 @dataclass(frozen=True)

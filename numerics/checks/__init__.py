@@ -30,4 +30,4 @@ def register(check: NumericCheck) -> NumericCheck:
 
 
 from . import norms, single_head, multi_head, mlp, skip, layernorm, erratum, paths  # noqa: E402,F401  (registration on import)
-from . import lower_bounds, gradients  # noqa: E402,F401,I001
+from . import lower_bounds, gradients, masks  # noqa: E402,F401,I001
