@@ -27,7 +27,8 @@ from hypothesis import strategies as st
 
 from ..bounds import published_bounds
 from ..context import Context
-from ..network import CAUSAL, Attention, Head, Layer, Network, Split, forward_split, mask_matrix, scale_s
+from ..network import (CAUSAL, Attention, Head, Layer, Network, Split, attention_probs, forward_split,
+                       mask_matrix, scale_s)
 from ..norms import norm_1, norm_inf
 from ..residual import residual_bracket
 from ..strategies import Case, masks, network_cases, single_head_cases
@@ -36,7 +37,8 @@ from . import NumericCheck, register
 from .steps import UNDECIDED, all_finite
 
 __all__ = ["causal_case", "with_mask", "unmasked", "causal_published_pairs", "m1_applies", "masked_bound", "m1_pairs",
-           "m1_cases", "THM22_CAUSAL", "M1"]
+           "m1_cases", "dobrushin", "contraction_pairs", "contraction_table", "contraction_cases",
+           "two_component_case", "no_collapse_pairs", "THM22_CAUSAL", "M1", "M2"]
 
 
 def with_mask(net: Network, mask) -> Network:
@@ -151,3 +153,76 @@ M1 = register(NumericCheck(
     "M1", m1_cases, m1_pairs, {"quick": 6, "default": 80, "thorough": 800},
     "any mask with a 1 on the diagonal: r(SA_M(X)) against sqrt((lam_1 + n c pi_max)(lam_inf + c)) "
     "||W_V||_{1,inf} ||R||_{1,inf} at every layer"))
+
+
+# ---------------------------------------------------------------- M2: per-layer contraction
+def dobrushin(ctx: Context, P):
+    """``delta(P) = 1 - min_{i,k} sum_j min(P_ij, P_kj)`` (``min(a, b) = (a + b - |a - b|)/2``)."""
+    n = P.shape[0]
+    overlaps = [((P[i] + P[k] - abs(P[i] - P[k])) / 2).sum() for i in range(n) for k in range(i + 1, n)]
+    return 1 - ctx.min(np.array(overlaps, dtype=object)) if overlaps else ctx.number(0)
+
+
+def _diam(ctx, R):
+    return ctx.max(np.array([ctx.max(R[:, c]) - ctx.min(R[:, c]) for c in range(R.shape[1])], dtype=object))
+
+
+def contraction_pairs(case: Case, ctx: Context):
+    """M2 at every layer: ``diam(X^l) <= delta(P^l) diam(X^(l-1))`` for single-head layers with
+    ``W_V = I`` and any mask (P from the logits as defined, in ``ctx``)."""
+    outs = forward_split(case.net, case.X, ctx)
+    if not all_finite(ctx, outs[-1].R):
+        return [UNDECIDED]
+    pairs = []
+    for l, layer in enumerate(case.net.layers, start=1):
+        (head,) = layer.attention.heads
+        P = attention_probs(ctx, outs[l - 1].X, head, case.net.d_qk, mask_matrix(layer.attention.mask, case.X.shape[0]))
+        lhs, rhs = _diam(ctx, outs[l].R), dobrushin(ctx, P) * _diam(ctx, outs[l - 1].R)
+        pairs.append(((ctx.lo(lhs), ctx.hi(lhs)), (ctx.lo(rhs), ctx.hi(rhs))))
+    return pairs
+
+
+def contraction_table(case: Case, ctx: Context) -> list[dict]:
+    """Per layer: the observed contraction diam(X^l)/diam(X^(l-1)) next to the rate delta(P^l)
+    (midpoints as floats; a measurement for reports and `docs/masks.md`)."""
+    pairs = contraction_pairs(case, ctx)
+    rows = []
+    for l, ((lo, hi), (rlo, rhi)) in enumerate(pairs, start=1):
+        rows.append({"layer": l, "diam": float((lo + hi) / 2), "rate_times_prev": float((rlo + rhi) / 2)})
+    for prev, row in zip([None] + rows, rows):
+        base = float(_diam(ctx, forward_split(case.net, case.X, ctx)[0].R).mid()) if prev is None else prev["diam"]
+        row["observed"] = row["diam"] / base if base else float("nan")
+        row["rate"] = row["rate_times_prev"] / base if base else float("nan")
+    return rows
+
+
+@st.composite
+def contraction_cases(draw, max_depth: int = 4):
+    """Pure single-head networks with ``W_V = I`` and a mask per layer (none, causal, graph)."""
+    case = draw(single_head_cases(max_depth=max_depth, max_n=4, max_d=2))
+    n, d = case.X.shape
+    layers = tuple(replace(l, attention=replace(l.attention, mask=draw(masks(n)),
+                                                heads=(replace(l.attention.heads[0], W_V=np.eye(d), b_V=None),)))
+                   for l in case.net.layers)
+    return Case(case.X, replace(case.net, layers=layers))
+
+
+def two_component_case(a="1", b="2", depth: int = 10) -> Case:
+    """Tokens [a; a; b; b], a block-diagonal mask {1, 2} | {3, 4}, W_QK = W_V = 1: no collapse."""
+    mask = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]])
+    head = Head([[1.0]], [[1.0]], [[1.0]])
+    return Case(np.array([[a], [a], [b], [b]], dtype=object),
+                Network(1, tuple(Layer(Attention((head,), mask=mask)) for _ in range(depth))))
+
+
+def no_collapse_pairs(case: Case, ctx: Context):
+    """``r(X) / 2 <= r(X^l)`` at every layer (the two-component example keeps its residual)."""
+    outs = forward_split(case.net, case.X, ctx)
+    r0 = residual_bracket(ctx, outs[0].R)
+    return [((r0.upper / 2, r0.upper / 2), (b.lower, b.upper))
+            for b in (residual_bracket(ctx, Z.R) for Z in outs[1:])]
+
+
+M2 = register(NumericCheck(
+    "M2", contraction_cases, contraction_pairs, {"quick": 8, "default": 60, "thorough": 600},
+    "W_V = I, any mask: diam(X^l) <= delta(P^l) diam(X^(l-1)) at every layer (Dobrushin's coefficient)"))
