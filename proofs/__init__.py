@@ -4,7 +4,7 @@ Every claim of THEORY.md is a registered ``Claim``: its SymPy statement, its hyp
 a sequence of ``Step`` objects, each ``proved`` (a SymPy proof runs here), ``numeric``
 (spot-checked by ``numerics/``) or ``assumed`` (a standard fact, reason given).  Importing
 this package registers every family, in this order: norms, single_head, multi_head, paths,
-skip, mlp, layernorm, erratum.  The package uses SymPy only.
+skip, mlp, layernorm, erratum, lower_bounds, gradients, masks.  The package uses SymPy only.
 
 >>> from rankcollapse import proofs
 >>> [claim.id for claim in proofs.all_claims()][:4]
