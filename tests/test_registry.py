@@ -17,9 +17,10 @@ EXPECTED = {
     "E3": "theorem", "cor3.2": "published",
     "sec3.3": "published", "erratum": "theorem", "erratum.nohyp": "published",
     "LB1": "theorem", "LB2": "theorem", "G1": "theorem", "G2": "theorem",
+    "thm2.2.causal": "published", "M1": "theorem", "M2": "theorem", "wu2024": "published",
 }
 NUMERIC = {"E1:Step 4", "E1:Step 5", "thm2.2:search", "cor2.3:search", "cor3.2:search",
-           "sec3.3:search", "erratum.nohyp:search"}
+           "sec3.3:search", "erratum.nohyp:search", "thm2.2.causal:search"}
 
 
 def test_ids_kinds_and_order():

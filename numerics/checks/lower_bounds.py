@@ -153,5 +153,5 @@ LB1 = register(NumericCheck(
 
 LB2 = register(NumericCheck(
     "LB2", lambda: single_head_cases(max_depth=1, max_n=2, max_d=1), gamma_n2_pairs,
-    {"quick": 15, "default": 200, "thorough": 2000},
+    {"quick": 10, "default": 200, "thorough": 2000},
     "n = 2, d = 1, one layer (biases too): r(SA(X)) <= (beta s / 2) r(X)^3, i.e. gamma = 1/8"))

@@ -145,12 +145,12 @@ def m1_cases(draw, max_depth: int = 2):
 
 
 THM22_CAUSAL = register(NumericCheck(
-    "thm2.2.causal", lambda: single_head_cases(max_depth=2, max_n=3, max_d=2).map(lambda c: Case(c.X, with_mask(c.net, CAUSAL))),
+    "thm2.2.causal", lambda: single_head_cases(max_depth=1, max_n=2, max_d=1).map(lambda c: Case(c.X, with_mask(c.net, CAUSAL))),
     causal_published_pairs, {"quick": 15, "default": 100, "thorough": 1000},
     "causal mask in every layer: r(X^l) against (4 beta s)^((3^l-1)/2) r(X)^(3^l) (gamma = 1, same weights)"))
 
 M1 = register(NumericCheck(
-    "M1", m1_cases, m1_pairs, {"quick": 6, "default": 80, "thorough": 800},
+    "M1", m1_cases, m1_pairs, {"quick": 4, "default": 80, "thorough": 800},
     "any mask with a 1 on the diagonal: r(SA_M(X)) against sqrt((lam_1 + n c pi_max)(lam_inf + c)) "
     "||W_V||_{1,inf} ||R||_{1,inf} at every layer"))
 
