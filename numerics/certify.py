@@ -5,7 +5,10 @@ with three bounds (see :mod:`rankcollapse.numerics.bounds`):
 
 * ``one_step``  -- Lemma E1/E2 (x E3) applied to ``X^(l-1)`` with the layer's actual attention,
 * ``E4``        -- the a-priori Theorem E4 from the input alone,
-* ``published`` -- Thm 2.2 / Cor 2.3 / Cor 3.2 as published, with gamma = 1.
+* ``published`` -- Thm 2.2 / Cor 2.3 / Cor 3.2 as published, with gamma = 1 (under a mask:
+  applied unchanged, the finding ``thm2.2.causal``),
+* ``M1``        -- the explicit one-step bound for a masked attention layer (any mask with a 1
+  on the diagonal; :mod:`rankcollapse.numerics.checks.masks`).
 
 The forward pass keeps ``X^l = 1 c_l^T + R_l`` split (:class:`rankcollapse.numerics.network.Split`), so
 ``R_l`` is enclosed to a *relative* accuracy set by the working precision, however small it
@@ -35,7 +38,7 @@ from .verdict import EQUALITY_CASE, INCONCLUSIVE, MAX_BITS, Verdict, adaptive, d
 
 __all__ = ["LayerReport", "NetworkReport", "check_network", "bound_pairs", "BOUND_NAMES", "UndefinedLayerNorm"]
 
-BOUND_NAMES = ("one_step", "E4", "published")
+BOUND_NAMES = ("one_step", "E4", "published", "M1")
 
 # The forward pass carries R_l apart from the common row (rankcollapse.numerics.network.Split), so the bits a
 # verdict needs are those that separate the residual from its bound, not -log2 of either: start
@@ -96,14 +99,18 @@ def _evaluate(ctx: Context, net: Network, X) -> list[LayerReport]:
     brackets = [_bracket(ctx, Z.R) for Z in outs]  # r(X^l) = r(R_l); the points x are R's
     B0 = ctx.number(brackets[0].upper)  # >= ||X - 1 x^T||_{1,inf} at the bracket's point x
     r0 = ctx.hull(ctx.number(brackets[0].lower), ctx.number(brackets[0].upper))
+    from .checks.masks import m1_applies, masked_bound, unmasked  # (checks import this module)
+
     E4 = apriori_bounds(ctx, net, n, B0)
-    pub = published_bounds(ctx, net, r0)
+    pub = published_bounds(ctx, unmasked(net), r0)  # a mask changes nothing in the published form
     reports = [LayerReport(0, brackets[0], {}, {})]
     for l, layer in enumerate(net.layers, start=1):
         x = brackets[l - 1].x
         bounds = {"one_step": (-math.inf, math.inf) if x is None else
                   _enclosure(ctx, one_step_bound(ctx, outs[l - 1], x, layer, net.d_qk)),
-                  "E4": _enclosure(ctx, E4[l]), "published": _enclosure(ctx, pub[l])}
+                  "E4": _enclosure(ctx, E4[l]), "published": _enclosure(ctx, pub[l]),
+                  "M1": None if not m1_applies(layer) else (-math.inf, math.inf) if x is None else
+                  _enclosure(ctx, masked_bound(ctx, outs[l - 1], x, layer, net.d_qk))}
         lhs = (brackets[l].lower, brackets[l].upper)
         verdicts = {k: _explained(decide(lhs, b, ctx.certified and brackets[l].certified))
                     for k, b in bounds.items() if b is not None}

@@ -4,7 +4,8 @@ Every claim of docs/theory.md is a registered ``Claim``: its SymPy statement, it
 a sequence of ``Step`` objects, each ``proved`` (a SymPy proof runs here), ``numeric``
 (spot-checked by ``rankcollapse.numerics.checks``) or ``assumed`` (a standard fact, reason
 given).  Importing this package discovers and registers every family: each module with a
-teaching ``ORDER`` (norms, single_head, multi_head, paths, skip, mlp, layernorm, erratum, ...).
+teaching ``ORDER`` (norms, single_head, multi_head, paths, skip, mlp, layernorm, erratum, masks, lower_bounds,
+gradients).
 The package uses SymPy only.
 
 >>> from rankcollapse import proofs

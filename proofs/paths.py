@@ -128,9 +128,13 @@ def _binomial_theorem() -> bool:
 
 
 def _row_stochastic() -> bool:
-    """softmax_rows(Z) 1 = 1 for a symbolic 3x3 Z."""
+    """sum_j e^{z_j} / sum_k e^{z_k} = 1 for a row of symbolic length n (the two Sums are the same
+    up to their dummy index), and softmax_rows(Z) 1 = 1 for a symbolic 3x3 Z."""
+    j, k = sympy.symbols("j k", integer=True, positive=True)
+    z = sympy.IndexedBase("z", real=True)
+    num, den = sympy.fraction(sympy.factor_terms(Sum(sympy.exp(z[j]) / Sum(sympy.exp(z[k]), (k, 1, n)), (j, 1, n))))
     Z = sym_matrix("z", 3, 3)
-    return is_zero(softmax_rows(Z) * ones(3, 1) - ones(3, 1))
+    return num.dummy_eq(den) and is_zero(softmax_rows(Z) * ones(3, 1) - ones(3, 1))
 
 
 def _absorb(term):
@@ -195,16 +199,16 @@ THM21 = register(Claim(
              "L = H = 2).",
              Eq(_SAN_nc(X_nc), path_sum(2, 2, False)),
              "proved", "SymPy: noncommutative expansion equals the path sum for L, H <= 3",
-             proof=lambda: _expansion(skip=False)),
+             sizes="L<=3, H<=3", proof=lambda: _expansion(skip=False)),
         Step("Step 2", "With skip connections the identity is one more head per layer "
              "(shown for L = 2, H = 1).",
              Eq(_SAN_nc(X_nc), path_sum(2, 1, True)),
              "proved", "SymPy: noncommutative expansion equals the path sum for L, H <= 3",
-             proof=lambda: _expansion(skip=True)),
+             sizes="L<=3, H<=3", proof=lambda: _expansion(skip=True)),
         Step("Step 3", "Count the paths: H^L without skips, C(L,k) H^k of length k with them.",
              Eq(Symbol("N_k"), binomial(L, _k) * H**_k),
              "proved", "SymPy: terms of the expansion grouped by length for L, H <= 3",
-             proof=_counts),
+             sizes="L<=3, H<=3", proof=_counts),
         Step("Step 4", "The lengths add up to all (1+H)^L paths (binomial theorem).",
              Eq(Sum(binomial(L, _k) * H**_k, (_k, 0, L)), (1 + H)**L),
              "proved", "SymPy summation for symbolic L on x in (0, 1), then the polynomial "
@@ -212,14 +216,14 @@ THM21 = register(Claim(
              proof=_binomial_theorem),
         Step("Step 5", "Attention matrices are row-stochastic: P 1 = 1.",
              Eq(sympy.MatrixSymbol("P", n, n) * ONE, ONE, evaluate=False),
-             "proved", "SymPy: row sums of a symbolic 3x3 softmax",
-             proof=_row_stochastic),
+             "proved", "SymPy: row sums of a softmax of symbolic length n (Sums), and of a "
+             "symbolic 3x3 softmax", proof=_row_stochastic),
         Step("Step 6", "A bias 1 b_l^T multiplied by later P's stays 1 b^T W...: the total is "
              "the path sum plus 1 b_total^T.",
              Eq(_b_total, Sum(Symbol("b_l^T", commutative=False)
                               * Symbol("W^{>l}", commutative=False), (l, 1, L))),
              "proved", "SymPy: expansion with biases, P 1 = 1 applied, for L <= 3, H <= 2, "
-             "with and without skips; W^{>l} = prod_{m>l} sum_h W^m_h",
+             "with and without skips; W^{>l} = prod_{m>l} sum_h W^m_h", sizes="L<=3, H<=2",
              proof=_bias),
     ),
     notes="path_counts and path_length_shares give the exact counts and length shares.",

@@ -5,6 +5,8 @@ A ``Claim`` is one statement from docs/theory.md: a theorem the toolkit proves (
 ``published``).  A claim is a sequence of ``Step`` objects, each with an honest status:
 
 - ``proved``: ``step.proof()`` runs a SymPy proof here and returns True iff it goes through;
+  ``step.sizes`` says on which fixed sizes (e.g. ``"n=3, d=2"``) when the proof is not for every
+  size (then the status reads ``proved for n=3, d=2``);
 - ``numeric``: spot-checked by a numeric check in ``rankcollapse.numerics.checks``, which
   links to the step object (the proofs layer never imports numerics); ``verify`` refuses to run
   while a numeric step has no check;
@@ -39,6 +41,19 @@ class Step:
     status: Status
     reason: str
     proof: Callable[[], bool] | None = None
+    sizes: str = ""  # fixed sizes a 'proved' step is proved on; "" = every size
+
+    @property
+    def scope(self) -> str:
+        """The status with its scope: ``proved``, ``proved for n=3, d=2``, ``numeric``, ``assumed``."""
+        return f"{self.status} for {self.sizes}" if self.sizes else self.status
+
+    @property
+    def kind_of_support(self) -> str:
+        """``general``, ``fixed-size``, ``numeric`` or ``assumed`` (what ``derive`` counts)."""
+        if self.status == "proved":
+            return "fixed-size" if self.sizes else "general"
+        return self.status
 
     def __post_init__(self):
         if self.status not in get_args(Status):
@@ -47,6 +62,8 @@ class Step:
             raise ValueError(f"{self.label}: a step has a proof iff its status is 'proved'")
         if not self.reason:
             raise ValueError(f"{self.label}: every step needs a reason")
+        if self.sizes and self.status != "proved":
+            raise ValueError(f"{self.label}: only a 'proved' step has sizes")
 
 
 @dataclass(frozen=True)
@@ -78,7 +95,7 @@ class Claim:
     def latex(self) -> str:
         """LaTeX (align*) of the statement and of every step's formula."""
         rows = [rf"&\text{{{_tex_escape(self.id)}}} && {sympy.latex(self.statement)}"]
-        rows += [rf"&\text{{{_tex_escape(step.label)} ({step.status})}} && "
+        rows += [rf"&\text{{{_tex_escape(step.label)} ({_tex_escape(step.scope)})}} && "
                  + (sympy.latex(step.statement) if step.statement is not None
                     else rf"\text{{{_tex_escape(step.text)}}}")
                  for step in self.steps]
@@ -93,7 +110,7 @@ class Claim:
         formula = (lambda e: rf"\[ {sympy.latex(e)} \]") if latex else sympy.sstr
         steps = []
         for step in self.steps:
-            body = [f"{text(step.label)} [{step.status}]: {text(step.text)}"]
+            body = [f"{text(step.label)} [{text(step.scope)}]: {text(step.text)}"]
             if step.statement is not None:
                 body.append(formula(step.statement))
             body.append(f"reason: {text(step.reason)}")

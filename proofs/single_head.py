@@ -28,7 +28,7 @@ from __future__ import annotations
 from functools import cache
 
 import sympy
-from sympy import (Abs, Eq, Function, IndexedBase, Le, MatrixSymbol, Product, Rational,
+from sympy import (Abs, Eq, Function, IndexedBase, Le, MatrixSymbol, OneMatrix, Product, Rational,
                    Subs, Sum, Symbol, exp, log, ones, sqrt, zeros)
 
 from .registry import Claim, Step, register
@@ -48,36 +48,42 @@ _n, _d = 3, 2  # size of the explicit matrices the identities are checked on
 
 
 def _logit_decomposition() -> bool:
-    """Logits of X = 1 x^T + R (with query/key biases) equal 1 r^T + E + v 1^T."""
-    R_, x = sym_matrix("R", _n, _d), sym_matrix("x", _d, 1)
-    W_Q, W_K = sym_matrix("q", _d, 2), sym_matrix("k", _d, 2)
-    b_Q, b_K = sym_matrix("bq", 2, 1), sym_matrix("bk", 2, 1)
-    one = ones(_n, 1)
+    """Logits of X = 1 x^T + R (with query/key biases) equal 1 r^T + E + v 1^T, for symbolic
+    n, d, d_qk (MatrixSymbol identity)."""
+    one = OneMatrix(n, 1)
+    R_, x = MatrixSymbol("R", n, d), MatrixSymbol("x", d, 1)
+    W_Q, W_K = MatrixSymbol("W_Q", d, d_qk), MatrixSymbol("W_K", d, d_qk)
+    b_Q, b_K = MatrixSymbol("b_Q", d_qk, 1), MatrixSymbol("b_K", d_qk, 1)
     X_ = one * x.T + R_
     logits = s * (X_ * W_Q + one * b_Q.T) * (X_ * W_K + one * b_K.T).T
     W = W_Q * W_K.T
     r_vec = s * (R_ * W.T * x + R_ * W_K * b_Q)
     E = s * R_ * W * R_.T
-    query = W_Q.T * x + b_Q
-    key = W_K.T * x + b_K
-    v = s * ((query.T * key)[0, 0] * one + R_ * W_Q * key)  # row-constant part
-    return is_zero(logits - (one * r_vec.T + E + v * one.T))
+    query, key = W_Q.T * x + b_Q, W_K.T * x + b_K
+    v = s * (one * (query.T * key) + R_ * W_Q * key)  # row-constant part
+    return isinstance((logits - (one * r_vec.T + E + v * one.T)).expand(), sympy.ZeroMatrix)
+
+
+_i, _j, _k, _m = sympy.symbols("i j k m", integer=True, positive=True)
 
 
 def _softmax_row_shift() -> bool:
-    """softmax_rows(M + v 1^T) = softmax_rows(M) for a symbolic 3x3 M."""
-    M, v = sym_matrix("m", _n, _n), sym_matrix("v", _n, 1)
-    return is_zero(softmax_rows(M + v * ones(1, _n)) - softmax_rows(M))
+    """e^{M_ij + v_i} / sum_k e^{M_ik + v_i} = e^{M_ij} / sum_k e^{M_ik} (symbolic n)."""
+    M, v = IndexedBase("M", real=True), Symbol("v_i", real=True)
+    shifted = exp(M[_j] + v) / Sum(exp(M[_k] + v), (_k, 1, n))
+    return sympy.simplify(sympy.factor_terms(sympy.expand(shifted, power_exp=True))
+                          - exp(M[_j]) / Sum(exp(M[_k]), (_k, 1, n))) == 0
 
 
 def _pi_form() -> bool:
-    """softmax_rows(1 r^T + E)_ij = pi_j e^{E_ij} / Z_i with pi = softmax(r)."""
-    r_vec, E = sym_matrix("r", _n, 1), sym_matrix("E", _n, _n)
-    pi = softmax_rows(r_vec.T)
-    P = softmax_rows(ones(_n, 1) * r_vec.T + E)
-    Z = [sum(pi[k] * exp(E[i, k]) for k in range(_n)) for i in range(_n)]
-    return all(is_zero(P[i, j] - pi[j] * exp(E[i, j]) / Z[i])
-               for i in range(_n) for j in range(_n))
+    """softmax(r + E_i.)_j = pi_j e^{E_ij} / sum_k pi_k e^{E_ik} with pi = softmax(r) (symbolic n)."""
+    r_vec, E = IndexedBase("r", real=True), IndexedBase("E", real=True)
+    S = Sum(exp(r_vec[_m]), (_m, 1, n))
+    pi = lambda q: exp(r_vec[q]) / S  # noqa: E731
+    P = exp(r_vec[_j] + E[_j]) / Sum(exp(r_vec[_k] + E[_k]), (_k, 1, n))
+    form = pi(_j) * exp(E[_j]) / Sum(pi(_k) * exp(E[_k]), (_k, 1, n))
+    canon = lambda e: sympy.factor_terms(sympy.expand(e, power_exp=True))  # noqa: E731
+    return sympy.simplify(canon(form) - canon(P)) == 0
 
 
 def proves_ratio_bound() -> bool:
@@ -88,19 +94,23 @@ def proves_ratio_bound() -> bool:
     e^M - Z_i = e^M sum_k pi_k (1 - e^{-w_k}) >= 0.  Then
     (e^delta - 1) - (1 - e^{-delta}) = (e^{delta/2} - e^{-delta/2})^2 >= 0.
     """
-    p1, p2, m, M, dl = sympy.symbols("p1 p2 m M delta", real=True)
-    u = sympy.symbols("u1:4", nonnegative=True)
-    pis = (p1, p2, 1 - p1 - p2)  # a probability vector
-    mean_above_min = is_zero(sum(pk * exp(m + uk) for pk, uk in zip(pis, u)) - exp(m)
-                             - exp(m) * sum(pk * (exp(uk) - 1) for pk, uk in zip(pis, u)))
-    mean_below_max = is_zero(exp(M) - sum(pk * exp(M - uk) for pk, uk in zip(pis, u))
-                             - exp(M) * sum(pk * (1 - exp(-uk)) for pk, uk in zip(pis, u)))
+    m, M, dl = sympy.symbols("m M delta", real=True)
+    k = sympy.Symbol("k", integer=True, positive=True)
+    pi_, u = IndexedBase("pi", nonnegative=True), IndexedBase("u", nonnegative=True)
+    total = Sum(pi_[k], (k, 1, n))  # = 1: a probability vector of symbolic length n
+    mean_above_min = is_zero(sympy.expand(Sum(pi_[k] * exp(m + u[k]), (k, 1, n)) - exp(m) * total
+                                          - exp(m) * Sum(pi_[k] * (exp(u[k]) - 1), (k, 1, n)), power_exp=True))
+    mean_below_max = is_zero(sympy.expand(exp(M) * total - Sum(pi_[k] * exp(M - u[k]), (k, 1, n))
+                                          - exp(M) * Sum(pi_[k] * (1 - exp(-u[k])), (k, 1, n)), power_exp=True))
+    w = IndexedBase("w", nonnegative=True)  # each term e^{u_k} - 1 (or 1 - e^{-u_k}) is >= 0 ...
+    sums_nonneg = Sum(pi_[k] * w[k], (k, 1, n)).is_nonnegative is True  # ... so is their pi-mean
+    u = sympy.symbols("u1:2", nonnegative=True)
     terms_nonneg = (nonneg_on_halfline(exp(u[0]) - 1, u[0])
                     and nonneg_on_halfline(1 - exp(-u[0]), u[0]))
     square = (exp(dl / 2) - exp(-dl / 2))**2
     upper_side_wins = (is_zero((exp(dl) - 1) - (1 - exp(-dl)) - square)
                        and square.is_nonnegative is True)
-    return mean_above_min and mean_below_max and terms_nonneg and upper_side_wins
+    return mean_above_min and mean_below_max and sums_nonneg and terms_nonneg and upper_side_wins
 
 
 def centering_residual(Ps) -> sympy.Matrix:
@@ -154,6 +164,44 @@ def _softmax_gap_as_phi() -> bool:
     return identity and proves_phi_increasing()
 
 
+def proves_Q_norms() -> bool:
+    """Step 4 for every n: with |Q_ij| <= c pi_j (Step 2), sum_j pi_j = 1 and pi_j <= pi_max,
+    ||Q||_inf = max_i sum_j |Q_ij| <= c and ||Q||_1 = max_j sum_i |Q_ij| <= n c pi_max.
+
+    Write |Q_ij| = c pi_j - sigma_j with sigma_j >= 0 (row i) and, for a column j,
+    |Q_ij| = c pi_j - tau_i with tau_i >= 0: the gaps are Sums of nonnegative terms over
+    symbolic n.  Then ||Q R|| <= ||Q|| ||R|| (N1 Step 1, submultiplicativity).
+    """
+    i, j = sympy.symbols("i j", integer=True, positive=True)
+    pi_, sigma, tau = (IndexedBase(name, nonnegative=True) for name in ("pi", "sigma", "tau"))
+    c_, pmax = sympy.Symbol("c", nonnegative=True), sympy.Symbol("pi_max", nonnegative=True)
+    row = Sum(c_ * pi_[j] - sigma[j], (j, 1, n))  # ||Q||_inf's row i
+    row_gap = Sum(c_ * pi_[j], (j, 1, n)) - row
+    row_ok = (sympy.simplify(row_gap - Sum(sigma[j], (j, 1, n))) == 0
+              and Sum(sigma[j], (j, 1, n)).is_nonnegative is True
+              and sympy.factor_terms(Sum(c_ * pi_[j], (j, 1, n))).subs(Sum(pi_[j], (j, 1, n)), 1) == c_)
+    col = Sum(c_ * pi_[j] - tau[i], (i, 1, n))
+    col_value = sympy.expand(col.doit())  # n c pi_j - sum_i tau_i
+    col_ok = (is_zero(col_value - (n * c_ * pi_[j] - Sum(tau[i], (i, 1, n))))
+              and Sum(tau[i], (i, 1, n)).is_nonnegative is True
+              and (n * c_ * pmax - n * c_ * (pmax - sympy.Symbol("u", nonnegative=True))).expand().is_nonnegative is True)
+    return row_ok and col_ok
+
+
+def proves_step5_algebra() -> bool:
+    """Step 5 for every size: r(SA(X)) <= ||Q R W_V||_{1,inf} (the output is 1 centre^T + Q R W_V,
+    Step 3, and r is a minimum over centres); with ||Q R W_V||_1 <= A = n c pi_max R_1 W_1 and
+    ||Q R W_V||_inf <= B = c R_inf W_inf (Step 4, N1), sqrt(u v) <= sqrt(A B) for 0 <= u <= A,
+    0 <= v <= B (u = A/(1+p), v = B/(1+q)), and sqrt(A B) = c sqrt(n pi_max) ||W_V||_{1,inf} ||R||_{1,inf}."""
+    A, B, c_, Winf = sympy.symbols("A B c W_inf", positive=True)
+    p, q = sympy.symbols("p q", nonnegative=True)
+    gap = sympy.factor(sympy.together(A * B - (A / (1 + p)) * (B / (1 + q))))
+    monotone = gap.is_nonnegative is True
+    value = sqrt((n * c_ * pi_max * R1 * W1) * (c_ * Rinf * Winf))
+    target = c_ * sqrt(n * pi_max) * sqrt(W1 * Winf) * sqrt(R1 * Rinf)
+    return monotone and is_zero(value - target)
+
+
 R1, Rinf, W1, WVc = sympy.symbols("R_1 R_inf W_1 W_V", positive=True)  # norm values
 
 
@@ -194,30 +242,34 @@ E1 = register(Claim(
         Step("Step 1", "Expand the logits of X = 1 x^T + R, drop the row-constant terms "
              "v 1^T (softmax ignores them), and factor out pi = softmax(r).",
              Eq(P_ij, pi_j * exp(E_ij) / Z_i),
-             "proved", "SymPy: logit identity with biases (n=3, d=2, d_qk=2), softmax "
-             "row-shift invariance and the pi-form on symbolic 3x3 matrices",
+             "proved", "SymPy, symbolic n, d, d_qk: logit identity with biases (MatrixSymbols), "
+             "softmax row-shift invariance and the pi-form (Sums)",
              proof=lambda: _logit_decomposition() and _softmax_row_shift() and _pi_form()),
         Step("Step 2", "Z_i lies between e^{min_j E_ij} and e^{max_j E_ij}, so P_ij/pi_j is "
              "within e^{+-delta_i} of 1 and the upper side dominates.",
              Le(Abs(P_ij - pi_j), (exp(delta_i) - 1) * pi_j),
-             "proved", "SymPy: Z_i minus its bounds as pi-weighted sums of nonnegative terms; "
-             "e^delta - 1 - (1 - e^{-delta}) is a square",
+             "proved", "SymPy, symbolic n: Z_i minus its bounds as pi-weighted Sums of nonnegative "
+             "terms; e^delta - 1 - (1 - e^{-delta}) is a square",
              proof=proves_ratio_bound),
         Step("Step 3", "Centre the output: what remains is Q R W_V with Q = P - 1 pi^T, "
              "because P 1 = 1 (the value bias b_V is row-constant and goes to the centre).",
              Eq(_P * (ONE * _x.T + R) * W_V + ONE * _bV.T
                 - ONE * (_x.T * W_V + _pi.T * R * W_V + _bV.T), _Q * R * W_V, evaluate=False),
-             "proved", "SymPy: identity for a generic row-stochastic 3x3 P",
+             "proved", "SymPy: identity for a generic row-stochastic 3x3 P", sizes="n=3, d=2",
              proof=lambda: proves_value_centering([stochastic_matrix("p", _n)])),
         Step("Step 4", "Bound Q R in each norm with c = max_i (e^{delta_i} - 1).",
              sympy.And(Le(NormInf(_Q * R), c * NormInf(R)),
                        Le(Norm1(_Q * R), n * c * pi_max * Norm1(R))),
-             "numeric", "||Q||_inf <= c sum_j pi_j = c and ||Q||_1 <= n c pi_max by Step 2, "
-             "then submultiplicativity; spot-checked numerically"),
+             "proved", "SymPy, symbolic n: ||Q||_inf <= c sum_j pi_j = c and ||Q||_1 <= n c pi_max "
+             "from Step 2 as Sums of nonnegative gaps; then submultiplicativity (N1 Step 1, "
+             "standard); also spot-checked numerically",
+             proof=proves_Q_norms),
         Step("Step 5", "Submultiplicativity in each norm, then the geometric mean.",
              Le(r(SA(X)), c * sqrt(n * pi_max) * NormC(W_V) * NormC(R)),
-             "numeric", "r(SA(X)) <= ||Q R W_V||_{1,inf} by Step 3, then Step 4 and N1; "
-             "spot-checked numerically"),
+             "proved", "SymPy: r(SA(X)) <= ||Q R W_V||_{1,inf} by Step 3 (r is a minimum over "
+             "centres), Step 4 and N1 per norm, then sqrt monotone and the geometric-mean "
+             "identity, for every size; also spot-checked numerically",
+             proof=proves_step5_algebra),
         Step("Step 6", "|E_ij| <= ||E||_1 <= s ||R||_1 ||W||_1 ||R^T||_1 = eps, so "
              "delta_i <= 2 eps.",
              Le(delta_i, 2 * eps),

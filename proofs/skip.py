@@ -76,7 +76,7 @@ E5 = register(Claim(
              Eq(MatAdd(X, MatMul(_P_h, X, ZeroMatrix(d, d), evaluate=False), evaluate=False),
                 X, evaluate=False),
              "proved", "SymPy: layer output equals X for symbolic X (2x2) and symbolic "
-             "query/key weights of two heads",
+             "query/key weights of two heads", sizes="n=2, d=2, H=2",
              proof=lambda: proves_fixed_point(zeros(_d, _d), zeros(_d, 1))),
         Step("Step 2", "By induction X^L = X for every L, so r(X^L) = r(X).",
              Eq(X_L, X),

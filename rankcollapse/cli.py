@@ -215,6 +215,16 @@ def cmd_bound(args) -> int:
 
 
 # -- derive -------------------------------------------------------------------------------
+SUPPORT = ("general", "fixed-size", "numeric", "assumed")
+
+
+def support_counts(claim) -> str:
+    """How a claim's steps are backed: proved for every size, proved on fixed sizes only,
+    numeric spot-check, assumed (``Step.kind_of_support``)."""
+    kinds = [step.kind_of_support for step in claim.steps]
+    return "Step support: " + ", ".join(f"{kinds.count(k)} {k}" for k in SUPPORT)
+
+
 def cmd_derive(args) -> int:
     from rankcollapse import proofs
 
@@ -224,6 +234,7 @@ def cmd_derive(args) -> int:
         ids = ", ".join(c.id for c in proofs.all_claims())
         raise UsageError(f"unknown claim {args.claim!r}; known: {ids}") from None
     console.print(claim.render(latex=args.latex), markup=False, highlight=False)
+    console.print(("% " if args.latex else "") + support_counts(claim), markup=False, highlight=False)
     from rankcollapse.numerics.checks import checks_for  # numeric steps are backed from numerics
 
     for check in checks_for(claim):

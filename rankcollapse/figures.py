@@ -150,6 +150,15 @@ FIGURES.update({"path_lengths": path_lengths, "gamma_needed": gamma_needed, "ski
                 "layernorm_equilibrium": layernorm_equilibrium})  # issue 3
 
 
+def _tight_rate(path: Path) -> None:  # issue 11 (rankcollapse.figures_lower)
+    from .figures_lower import tight_rate
+
+    tight_rate(path)
+
+
+FIGURES["tight_rate"] = _tight_rate
+
+
 def cmd_figures(args) -> int:
     out = Path(args.out)
     names = args.only or list(FIGURES)

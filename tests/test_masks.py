@@ -153,8 +153,12 @@ GRAPH = [[1, 1, 0, 0], [0, 1, 0, 0], [0, 1, 1, 0], [1, 0, 0, 1]]
                                     {"mlp": "gelu"}, {"mlp": "relu", "skip": True}])
 def test_masked_brackets_contain_the_reference(mask, extras):
     report = _assert_brackets_match(_net(mask, **extras), X4)
+    # the published form is applied unchanged (the finding thm2.2.causal) where it is stated without
+    # the mask (no skip, no LayerNorm); M1 covers attention-only masked layers
+    published, m1 = not (extras.get("skip") or extras.get("ln")), not extras
     for r in report.layers[1:]:  # the unmasked lemmas do not cover masked attention: n/a
-        assert r.bounds["one_step"] is None and r.bounds["E4"] is None and r.bounds["published"] is None
+        assert r.bounds["one_step"] is None and r.bounds["E4"] is None
+        assert (r.bounds["published"] is not None) == published and (r.bounds["M1"] is not None) == m1
 
 
 @pytest.mark.parametrize("variant", [Softmax("0.5"), Softmax(1, np.eye(4, dtype=int)), Sigmoid("-1")])

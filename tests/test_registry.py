@@ -18,9 +18,12 @@ EXPECTED = {
     "thm2.1": "theorem", "E5": "theorem",
     "E3": "theorem", "cor3.2": "published",
     "sec3.3": "published", "erratum": "theorem", "erratum.nohyp": "published",
+    "thm2.2.causal": "published", "M1": "theorem", "M2": "theorem", "wu2024": "published",
+    "LB1": "theorem", "LB2": "theorem", "G1": "theorem", "G2": "theorem",
 }
-NUMERIC = {"E1:Step 4", "E1:Step 5", "thm2.2:search", "cor2.3:search", "cor3.2:search",
-           "sec3.3:search", "erratum.nohyp:search"}
+SPOT_CHECKED = {"E1:Step 4", "E1:Step 5"}  # proved for every n, spot-checked as well
+NUMERIC = {"thm2.2:search", "cor2.3:search", "cor3.2:search",
+           "sec3.3:search", "erratum.nohyp:search", "thm2.2.causal:search"}
 
 
 def test_ids_kinds_and_order():
@@ -34,7 +37,7 @@ def test_ids_kinds_and_order():
 def test_every_numeric_step_is_backed_by_a_check_object():
     backed = {f"{c.claim.id}:{s.label}" for c in CHECKS for s in c.steps}
     numeric = {f"{c.id}:{s.label}" for c in proofs.all_claims() for s in c.steps if s.status == "numeric"}
-    assert backed == numeric == NUMERIC
+    assert numeric == NUMERIC and backed == NUMERIC | SPOT_CHECKED
     assert audit() == []
 
 
@@ -48,11 +51,18 @@ def test_audit_names_a_numeric_step_without_check_and_a_check_without_claim():
 
 
 def test_verify_refuses_an_inconsistent_catalogue(monkeypatch, capsys):
+    """A theorem with a numeric step and no check (registered next to the real catalogue) stops
+    verify with exit 1 before anything runs; so does a check whose claim is not registered."""
     from rankcollapse.cli import main
-    step4 = next(c for c in CHECKS if c.name == "E1:Step 4")
-    monkeypatch.setattr("rankcollapse.numerics.checks.CHECKS", [c for c in CHECKS if c is not step4])
+    lonely = _claim(Step("Step 9", "t", None, "numeric", "spot-checked"))
+    monkeypatch.setattr("rankcollapse.numerics.checks.all_claims", lambda: [*proofs.all_claims(), lonely])
     assert main(["verify", "--suite", "quick"]) == 1
-    assert "theorem E1: numeric step 'Step 4' has no numeric check" in capsys.readouterr().err
+    assert "theorem test: numeric step 'Step 9' has no numeric check" in capsys.readouterr().err
+    monkeypatch.undo()
+    causal = next(c for c in CHECKS if c.claim.id == "thm2.2.causal")
+    monkeypatch.setattr("rankcollapse.numerics.checks.CHECKS", [c for c in CHECKS if c is not causal])
+    assert main(["verify", "--suite", "quick"]) == 1
+    assert "published thm2.2.causal: numeric step 'search' has no numeric check" in capsys.readouterr().err
 
 
 def test_get_unknown_lists_known_ids():
@@ -101,7 +111,7 @@ def test_renders_list_every_step_with_status():
     for claim in proofs.all_claims():
         plain, tex = claim.render(), claim.render(latex=True)
         for number, step in enumerate(claim.steps, 1):
-            assert f"{number}. {step.label} [{step.status}]" in plain
+            assert f"{number}. {step.label} [{step.scope}]" in plain
         assert tex.count(r"\begin{enumerate}") == tex.count(r"\end{enumerate}") == 1
         assert tex.count(r"\item") == len(claim.steps) + len(claim.hypotheses)
         assert claim.latex().startswith(r"\begin{align*}")

@@ -5,6 +5,7 @@ import sympy
 from sympy import Rational, log, sqrt
 
 from rankcollapse import proofs
+from rankcollapse.numerics.checks import checks_for
 from rankcollapse.proofs.single_head import (A_FACTOR, GROWTH_INSTANCE, THM22_BOUND, closed_form_B,
                                 depth_to_eps, proves_closed_form, proves_depth_formula,
                                 proves_phi_increasing, proves_published_matches_E4,
@@ -13,7 +14,7 @@ from rankcollapse.proofs.symbols import (B0, H, L, X, a, beta, d_qk, gamma, lam,
                             r, s, stochastic_matrix, sym_matrix, t)
 
 
-@pytest.mark.parametrize("claim_id, kind, proved", [("E1", "theorem", 6), ("E4", "theorem", 6),
+@pytest.mark.parametrize("claim_id, kind, proved", [("E1", "theorem", 8), ("E4", "theorem", 6),
                                                     ("thm2.2", "published", 1)])
 def test_kind_and_every_proved_step(claim_id, kind, proved):
     claim = proofs.get(claim_id)
@@ -25,8 +26,9 @@ def test_kind_and_every_proved_step(claim_id, kind, proved):
 def test_E1_steps_follow_theory():
     labels = [step.label for step in proofs.get("E1").steps]
     assert labels == [f"Step {k}" for k in range(1, 8)] + ["Final"]
-    numeric = {s.label for s in proofs.get("E1").steps if s.status == "numeric"}
-    assert numeric == {"Step 4", "Step 5"}
+    spot_checked = {s.label for c in checks_for(proofs.get("E1")) for s in c.steps}
+    assert spot_checked == {"Step 4", "Step 5"}   # proved for every n, and spot-checked
+    assert all(s.status == "proved" for s in proofs.get("E1").steps)
 
 
 def test_renders_show_the_constants():

@@ -33,7 +33,7 @@ class NumericCheck:
     evaluate: Callable                  # (case, ctx) -> [(lhs, rhs), ...]
     examples: dict                      # suite name -> number of examples
     what: str                           # one line: what is compared with what
-    steps: tuple[Step, ...] = ()        # the claim's numeric steps this check backs
+    steps: tuple[Step, ...] = ()        # the claim's steps this check backs (numeric, or spot-checked)
 
     @property
     def name(self) -> str:
@@ -51,8 +51,9 @@ def register(check: NumericCheck) -> NumericCheck:
     if not isinstance(check.claim, Claim):
         raise TypeError(f"a numeric check tests a Claim object, got {check.claim!r}")
     for step in check.steps:
-        if not any(step is s for s in check.claim.steps) or step.status != "numeric":
-            raise ValueError(f"{check.claim.id}: {step.label!r} is not a numeric step of this claim")
+        # a numeric step, or a proved one that keeps a spot-check next to its proof
+        if not any(step is s for s in check.claim.steps) or step.status == "assumed":
+            raise ValueError(f"{check.claim.id}: {step.label!r} is not a numeric or proved step of this claim")
     CHECKS.append(check)
     return check
 
