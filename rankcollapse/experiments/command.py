@@ -90,21 +90,24 @@ def cmd_paths(args) -> int:
 
 def cmd_circle(args) -> int:
     _check(args)
+    if args.all and (args.skip or args.mlp):
+        raise UsageError("--all runs pure, skip and mlp; do not combine it with --skip or --mlp")
+    if args.repeats < 1:
+        raise UsageError(f"--repeats must be at least 1, got {args.repeats}")
+    if args.skip and args.mlp:
+        raise UsageError("choose one of --skip and --mlp (or --all)")
     from ..parallel import map_tasks
     from .circle import PAPER, QUICK, run_variant
     from .report import circle_table, plot_circle
 
-    if args.all and (args.skip or args.mlp):
-        raise UsageError("--all runs pure, skip and mlp; do not combine it with --skip or --mlp")
-    if args.skip and args.mlp:
-        raise UsageError("choose one of --skip and --mlp (or --all)")
     variants = ["pure", "skip", "mlp"] if args.all else ["skip" if args.skip else "mlp" if args.mlp else "pure"]
     s = QUICK if args.quick else PAPER
     with _Bars() as bars:
-        advance = bars("variants", len(variants))
-        rows = map_tasks(run_variant, [(v, s, args.seed, not args.no_inner_skip) for v in variants],
-                         jobs=args.jobs, star=True, on_done=lambda k: advance())
-    run = {"settings": {"quick": args.quick, "seed": args.seed, "inner_skip": not args.no_inner_skip, **s.as_dict()},
+        items = [(v, s, args.seed + k, not args.no_inner_skip) for k in range(args.repeats) for v in variants]
+        advance = bars("runs", len(items))
+        rows = map_tasks(run_variant, items, jobs=args.jobs, star=True, on_done=lambda k: advance())
+    run = {"settings": {"quick": args.quick, "seed": args.seed, "repeats": args.repeats,
+                        "inner_skip": not args.no_inner_skip, **s.as_dict()},
            "results": {"variants": rows}}
     return _finish(args, "circle", "circle", run, circle_table(run), lambda path: plot_circle(run, path))
 
@@ -124,6 +127,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     c.add_argument("--all", action="store_true", help="run pure, skip and mlp (the paper's three rows)")
     c.add_argument("--no-inner-skip", action="store_true",
                    help="drop the attention sublayer's own skip (LN(F(X)) instead of the official LN(F(X) + X))")
+    c.add_argument("--repeats", type=int, default=1,
+                   help="train each variant with seeds SEED, SEED+1, ... (default 1); the plot shows SEED")
     _common(c)
     c.set_defaults(func=cmd_circle)
     return p

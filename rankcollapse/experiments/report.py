@@ -38,12 +38,12 @@ def paths_table(task: str, run: dict) -> Table:
 
 def circle_table(run: dict) -> Table:
     table = Table(title="circle: the two tokens' distance along the recurrent trajectory")
-    for col in ("variant", "step 0", "step 1", "middle", "last", "residual at last (token mean)",
+    for col in ("variant", "seed", "step 0", "step 1", "middle", "last", "residual at last (token mean)",
                 "final train loss", "zero-output loss", "seconds"):
         table.add_column(col, justify="right")
     for v in run["results"]["variants"]:
         gap = v["token_gap"]
-        table.add_row(v["variant"], *(f"{gap[k]:.3g}" for k in (0, 1, len(gap) // 2, -1)),
+        table.add_row(v["variant"], str(v["seed"]), *(f"{gap[k]:.3g}" for k in (0, 1, len(gap) // 2, -1)),
                       f"{v['residual_token_mean'][-1]:.3g}", f"{v['train_loss'][-1]:.3g}",
                       f"{v['zero_predictor_loss']:.3g}", f"{v['seconds']:.0f}")
     return table
@@ -95,12 +95,12 @@ def plot_paths(task: str, run: dict, path: str) -> None:
 
 
 def plot_circle(run: dict, path: str) -> None:
-    """One panel per variant: the two tokens' trajectories over the training circle, as the
-    official ``run_circle.py`` draws them (limits +-0.56)."""
+    """One panel per variant (the first seed): the two tokens' trajectories over the training
+    circle, as the official ``run_circle.py`` draws them (limits +-0.56)."""
     plt = _pyplot()
     from .circle import circle_points
 
-    variants = run["results"]["variants"]
+    variants = [v for v in run["results"]["variants"] if v["seed"] == run["settings"]["seed"]]
     fig, axes = plt.subplots(1, len(variants), figsize=(4 * len(variants), 4.2), squeeze=False)
     ring = circle_points(400, run["settings"]["radius"])
     for ax, v in zip(axes[0], variants):
