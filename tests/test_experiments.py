@@ -72,7 +72,8 @@ def test_network_conversion_matches_torch(arch_kw):
     """The Network built from the weights computes what the torch model computes (float64)."""
     import torch
 
-    from rankcollapse.experiments.models import SAN, Architecture, classifier, seed_everything, to_network
+    from rankcollapse.experiments.models import SAN, classifier, seed_everything, to_network
+    from rankcollapse.experiments.tasks import Architecture
     from rankcollapse.experiments.paths import ctx
     from rankcollapse.numerics.network import forward
 
@@ -94,7 +95,8 @@ def test_paths_and_evaluation_are_independent_of_jobs():
     a length-0 sum is the embedding alone."""
     import torch
 
-    from rankcollapse.experiments.models import SAN, Architecture, classifier, seed_everything, to_network
+    from rankcollapse.experiments.models import SAN, classifier, seed_everything, to_network
+    from rankcollapse.experiments.tasks import Architecture
     from rankcollapse.experiments.paths import evaluate_length, sample_path
     from rankcollapse.parallel import map_tasks
 

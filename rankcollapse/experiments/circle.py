@@ -25,8 +25,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .models import Architecture
 from .paths import token_mean_ratio
+from .tasks import Architecture
 
 __all__ = ["VARIANTS", "CircleSettings", "PAPER", "QUICK", "circle_points", "circle_data", "run_variant"]
 

@@ -10,11 +10,11 @@ import argparse
 import importlib.util
 
 from ..errors import UsageError
+from .tasks import TASKS  # torch-free
 
 __all__ = ["register", "INSTALL"]
 
 INSTALL = 'python3 -m pip install -e ".[experiments]"'
-TASKS = ("sort", "convex-hull", "memorization")  # rankcollapse.experiments.tasks.TASKS, without importing it
 
 
 def _torch_available() -> bool:

@@ -14,15 +14,15 @@ uniform) weights, with zero biases.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch import nn
 
 from rankcollapse.numerics.network import MLP, Attention, Head, Layer, LayerNorm, Network
 
-__all__ = ["Architecture", "SAN", "seed_everything", "to_network", "classifier", "LN_EPS"]
+from .tasks import Architecture
+
+__all__ = ["SAN", "seed_everything", "to_network", "classifier", "LN_EPS"]
 
 LN_EPS = 1e-12   # BertConfig.layer_norm_eps
 DROPOUT = 0.1    # BertConfig's hidden and attention dropout
@@ -34,19 +34,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
-
-
-@dataclass(frozen=True)
-class Architecture:
-    hidden: int
-    heads: int
-    depth: int
-    labels: int
-    vocab: int = 0             # token inputs when > 0, else 2-D points
-    positions: int = 0         # learned position embeddings (0: none)
-    ffn2: bool = False         # points: Linear -> gelu -> Linear before the LayerNorm
-    mlp: bool = False
-    inner_skip: bool = True    # the attention sublayer's own skip: LN(F(X) + X), else LN(F(X))
 
 
 def _normal(module: nn.Module) -> nn.Module:

@@ -22,12 +22,25 @@ from importlib import resources
 
 import numpy as np
 
-from .models import Architecture
-
-__all__ = ["TASKS", "Settings", "PAPER", "QUICK", "settings", "make_data", "sort_data", "convex_hull_data",
+__all__ = ["TASKS", "Architecture", "Settings", "PAPER", "QUICK", "settings", "make_data", "sort_data", "convex_hull_data",
            "memorization_data", "text_tokens"]
 
 TASKS = ("sort", "convex-hull", "memorization")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The SAN's shape (``rankcollapse.experiments.models.SAN``)."""
+
+    hidden: int
+    heads: int
+    depth: int
+    labels: int
+    vocab: int = 0             # token inputs when > 0, else 2-D points
+    positions: int = 0         # learned position embeddings (0: none)
+    ffn2: bool = False         # points: Linear -> gelu -> Linear before the LayerNorm
+    mlp: bool = False
+    inner_skip: bool = True    # the attention sublayer's own skip: LN(F(X) + X), else LN(F(X))
 
 
 @dataclass(frozen=True)
