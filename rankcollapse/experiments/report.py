@@ -37,15 +37,15 @@ def paths_table(task: str, run: dict) -> Table:
 
 
 def circle_table(run: dict) -> Table:
-    table = Table(title="circle: the two tokens' distance along the recurrent trajectory")
-    for col in ("variant", "seed", "step 0", "step 1", "middle", "last", "residual at last (token mean)",
-                "final train loss", "zero-output loss", "seconds"):
+    table = Table(title="circle: distance between the two tokens along the recurrent trajectory")
+    for col in ("variant", "seed", "first", "middle", "last", "residual (token mean), last",
+                "train loss / zero-output loss", "s"):
         table.add_column(col, justify="right")
     for v in run["results"]["variants"]:
         gap = v["token_gap"]
-        table.add_row(v["variant"], str(v["seed"]), *(f"{gap[k]:.3g}" for k in (0, 1, len(gap) // 2, -1)),
-                      f"{v['residual_token_mean'][-1]:.3g}", f"{v['train_loss'][-1]:.3g}",
-                      f"{v['zero_predictor_loss']:.3g}", f"{v['seconds']:.0f}")
+        table.add_row(v["variant"], str(v["seed"]), *(f"{gap[k]:.2g}" for k in (0, len(gap) // 2, -1)),
+                      f"{v['residual_token_mean'][-1]:.2g}",
+                      f"{v['train_loss'][-1] / v['zero_predictor_loss']:.2g}", f"{v['seconds']:.0f}")
     return table
 
 
@@ -95,16 +95,20 @@ def plot_paths(task: str, run: dict, path: str) -> None:
 
 
 def plot_circle(run: dict, path: str) -> None:
-    """One panel per variant (the first seed): the two tokens' trajectories over the training
-    circle, as the official ``run_circle.py`` draws them (limits +-0.56)."""
+    """Top: one panel per variant (the first seed), the two tokens' trajectories over the
+    training circle, as the official ``run_circle.py`` draws them (limits +-0.56). Bottom: the
+    distance between the two tokens against the step, one line per seed."""
     plt = _pyplot()
     from .circle import circle_points
 
-    variants = [v for v in run["results"]["variants"] if v["seed"] == run["settings"]["seed"]]
-    fig, axes = plt.subplots(1, len(variants), figsize=(4 * len(variants), 4.2), squeeze=False)
+    runs = run["results"]["variants"]
+    names = list(dict.fromkeys(v["variant"] for v in runs))
+    fig, axes = plt.subplots(2, len(names), figsize=(4 * len(names), 7.6), squeeze=False,
+                             gridspec_kw={"height_ratios": [4, 2.6]})
     ring = circle_points(400, run["settings"]["radius"])
-    for ax, v in zip(axes[0], variants):
-        traj = np.array(v["trajectory"])
+    for ax, ax_gap, name in zip(axes[0], axes[1], names):
+        first = next(v for v in runs if v["variant"] == name and v["seed"] == run["settings"]["seed"])
+        traj = np.array(first["trajectory"])
         ax.plot(*np.vstack([ring, ring[:1]]).T, color="0.85", linewidth=4, zorder=0)
         for t, colour in ((0, "C0"), (1, "C1")):
             ax.plot(traj[:, t, 0], traj[:, t, 1], color=colour, linewidth=1, marker=".", markersize=3,
@@ -113,9 +117,17 @@ def plot_circle(run: dict, path: str) -> None:
         ax.set_xlim(-0.56, 0.56)
         ax.set_ylim(-0.56, 0.56)
         ax.set_aspect("equal")
-        inner = "" if v["inner_skip"] else ", no inner skip"
-        ax.set_title(f"{v['variant']}{inner}: final gap {v['token_gap'][-1]:.2g}", fontsize=10)
+        inner = "" if first["inner_skip"] else ", no inner skip"
+        ax.set_title(f"{name}{inner} (seed {first['seed']}): final gap {first['token_gap'][-1]:.2g}", fontsize=10)
         ax.legend(fontsize=7, loc="lower right")
+        for v in (v for v in runs if v["variant"] == name):
+            ax_gap.plot(np.maximum(v["token_gap"], 1e-12), label=f"seed {v['seed']}")
+        ax_gap.set_yscale("log")
+        ax_gap.set_ylim(1e-9, 2)
+        ax_gap.set_xlabel("step")
+        ax_gap.set_ylabel("distance between the tokens")
+        ax_gap.grid(alpha=0.3)
+        ax_gap.legend(fontsize=7)
     fig.suptitle(f"one attention layer applied {len(traj)} times, hidden {run['settings']['hidden']}"
                  + (" (quick)" if run["settings"]["quick"] else ""))
     fig.tight_layout()
