@@ -103,7 +103,7 @@ def plot_circle(run: dict, path: str) -> None:
 
     runs = run["results"]["variants"]
     names = list(dict.fromkeys(v["variant"] for v in runs))
-    fig, axes = plt.subplots(2, len(names), figsize=(4 * len(names), 7.6), squeeze=False,
+    fig, axes = plt.subplots(2, len(names), figsize=(max(4 * len(names), 5.5), 7.6), squeeze=False,
                              gridspec_kw={"height_ratios": [4, 2.6]})
     ring = circle_points(400, run["settings"]["radius"])
     for ax, ax_gap, name in zip(axes[0], axes[1], names):
