@@ -151,3 +151,26 @@ def test_circle_pure_attention_collapses_and_skip_does_not():
     assert pure["token_gap"][-1] < 1e-3 and pure["residual_token_mean"][-1] < 1e-3
     assert skip["token_gap"][-1] > 0.5 and skip["residual_token_mean"][-1] > 0.5
     assert max(pure["train_loss"][-1], skip["train_loss"][-1]) < 0.1 * pure["zero_predictor_loss"]
+
+
+def test_a_path_run_as_its_own_network_is_that_network():
+    """``path_forward`` without the full pass's attention (the experiment's path) equals the
+    forward pass of the network made of the path's heads alone, biases included; with a
+    LayerNorm after each step it equals the same network with post-LN."""
+    from rankcollapse.numerics.checks.multi_head import random_network
+    from rankcollapse.numerics.checks.paths import path_forward
+    from rankcollapse.numerics.context import get_context
+    from rankcollapse.numerics.network import Attention, Layer, LayerNorm, Network, forward
+
+    ctx, rng = get_context("float64"), np.random.default_rng(3)
+    net = random_network(rng, 4, 3, 2, 3, weight_scale=1.0)
+    X = rng.normal(size=(4, 3))
+    path = (2, 0, 1)
+    for ln in (None, LayerNorm(position="post", eps=1e-12)):
+        sub = Network(net.d_qk, tuple(Layer(Attention((layer.attention.heads[h - 1],), layer.attention.b_O, layernorm=ln))
+                                      for layer, h in zip(net.layers, path) if h))
+        states = path_forward(ctx, net, path, ctx.array(X), bias=True, layernorm=ln)
+        assert len(states) == 3
+        assert np.abs(states[-1] - forward(sub, X, ctx)[-1]).max() < 1e-12
+    with_bias, without = (path_forward(ctx, net, path, ctx.array(X), bias=b)[-1] for b in (True, False))
+    assert np.abs(with_bias - without).max() > 1e-3  # the network has biases: a dropped one would show
