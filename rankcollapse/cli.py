@@ -286,9 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_derive)
 
     from . import figures, realmodel
+    from .experiments import command as experiment
 
     figures.register(sub)
     realmodel.register(sub)
+    experiment.register(sub)
     return p
 
 

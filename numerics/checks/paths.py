@@ -46,13 +46,13 @@ import numpy as np
 from rankcollapse.proofs.paths import path_counts
 
 from ..context import Context
-from ..network import Attention, Network, attention_probs, forward
+from ..network import Attention, LayerNorm, Network, attention_probs, forward, layer_norm
 from ..strategies import network_cases
 from ...proofs import paths as claims
 from . import NumericCheck, register
 from .steps import UNDECIDED, all_finite
 
-__all__ = ["layer_bias", "path_terms", "path_pairs", "ARCHITECTURES", "length_table", "THM21"]
+__all__ = ["layer_bias", "path_forward", "path_labels", "path_terms", "path_pairs", "ARCHITECTURES", "length_table", "THM21"]
 
 
 def _W_h(ctx, head):
@@ -72,6 +72,46 @@ def layer_bias(ctx: Context, att: Attention, d: int):
     return b
 
 
+def path_forward(ctx: Context, net: Network, path, X, probs=None, bias: bool = False,
+                 layernorm: LayerNorm | None = None) -> list:
+    """The states along one path ``(h_1, ..., h_L)``: ``[X, X_1, ...]``, one state per layer with
+    ``h_l >= 1`` (head ``h_l`` of layer l); ``h_l = 0`` is the identity (a skip) and adds none.
+
+    A step maps ``Y -> P Y W_V,h W_O,h``. With ``probs`` (``probs[l][h-1]``: the attention of head h
+    of layer l in the full network's forward pass) the P's are fixed and the last state is the
+    path's term ``P_path X W_path`` of Thm 2.1 (:func:`path_terms`). Without, each P is the
+    head's attention on the path's own state: the path run as a network of its own, as in the
+    paper's path-length experiment, where each step also adds the head's biases (``bias``:
+    ``(P Y W_V + 1 b_V^T) W_O + 1 b_O^T``) and is followed by ``layernorm``."""
+    states = [X]
+    for l, (layer, h) in enumerate(zip(net.layers, path)):
+        if h == 0:
+            continue
+        head = layer.attention.heads[h - 1]
+        P = probs[l][h - 1] if probs is not None else attention_probs(ctx, X, head, net.d_qk)
+        if bias:
+            X = P @ (X @ ctx.array(head.W_V))
+            if head.b_V is not None:
+                X = X + ctx.array(head.b_V).reshape(1, -1)
+            if head.W_O is not None:
+                X = X @ ctx.array(head.W_O)
+            if layer.attention.b_O is not None:
+                X = X + ctx.array(layer.attention.b_O).reshape(1, -1)
+        else:
+            X = P @ (X @ _W_h(ctx, head))
+        if layernorm is not None:
+            X = layer_norm(ctx, X, layernorm)
+        states.append(X)
+    return states
+
+
+def path_labels(net: Network):
+    """Every path ``(h_1, ..., h_L)`` of the network: ``h = 0`` (the identity) where a layer has a
+    skip connection, the heads ``1..H_l`` everywhere."""
+    return product(*[range(0 if layer.attention.skip else 1, len(layer.attention.heads) + 1)
+                     for layer in net.layers])
+
+
 def path_terms(ctx: Context, net: Network, X):
     """``(outs, terms, b_total)``: the forward pass, the list of ``((h_1..h_L), P_path X W_path)``
     and the propagated bias row, all in ``ctx``. Layers with LayerNorm or an MLP are refused
@@ -79,27 +119,18 @@ def path_terms(ctx: Context, net: Network, X):
     if any(l.mlp is not None or l.attention.layernorm is not None for l in net.layers):
         raise ValueError("the path decomposition is stated for attention layers only")
     outs = forward(ctx, net, X)
-    n, d = outs[0].shape
-    eye_n, eye_d = ctx.array(np.eye(n)), ctx.array(np.eye(d))
-    options = []  # per layer: [(label, P, W)]
-    for l, layer in enumerate(net.layers, start=1):
-        att = layer.attention
-        opts = [(0, eye_n, eye_d)] if att.skip else []
-        opts += [(h, attention_probs(ctx, outs[l - 1], head, net.d_qk), _W_h(ctx, head))
-                 for h, head in enumerate(att.heads, start=1)]
-        options.append(opts)
-    X0 = outs[0]
-    terms = []
-    for path in product(*options):
-        P, W = eye_n, eye_d
-        for _, Pl, Wl in path:
-            P, W = Pl @ P, W @ Wl
-        terms.append((tuple(h for h, _, _ in path), P @ X0 @ W))
+    d = outs[0].shape[1]
+    probs = [[attention_probs(ctx, outs[l], head, net.d_qk) for head in layer.attention.heads]
+             for l, layer in enumerate(net.layers)]
+    terms = [(path, path_forward(ctx, net, path, outs[0], probs)[-1]) for path in path_labels(net)]
+    # sum_h W^m_h, plus I through a skip: what a row-constant 1 c^T entering layer m becomes
+    carry = [sum((_W_h(ctx, head) for head in layer.attention.heads),
+                 ctx.array(np.eye(d) if layer.attention.skip else np.zeros((d, d)))) for layer in net.layers]
     b_total = ctx.array(np.zeros((1, d)))
     for l, layer in enumerate(net.layers):
         b = layer_bias(ctx, layer.attention, d)
-        for opts in options[l + 1:]:
-            b = b @ sum((Wm for _, _, Wm in opts[1:]), opts[0][2])
+        for C in carry[l + 1:]:
+            b = b @ C
         b_total = b_total + b
     return outs, terms, b_total
 
