@@ -20,12 +20,13 @@ best point x, and :func:`m1_pairs` compares it with the certified ``r`` of the l
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
 from hypothesis import strategies as st
 
-from ..bounds import published_bounds
+from ..bounds import AtLeast, _expm1, published_bounds
 from ..context import Context
 from ..network import (CAUSAL, Attention, Head, Layer, Network, Split, attention_probs, forward_split,
                        mask_matrix, scale_s)
@@ -71,12 +72,13 @@ def causal_published_pairs(case: Case, ctx: Context):
 
 
 def _row_spread_expm1(ctx, E, M):
-    """``max_i (e^{delta_i} - 1)`` with ``delta_i`` the spread of row i of E over its keys."""
+    """``max_i (e^{delta_i} - 1)`` with ``delta_i`` the spread of row i of E over its keys; an
+    :class:`~rankcollapse.numerics.bounds.AtLeast` past ``e^T_MAX`` (as for E1)."""
     spreads = []
     for i in range(E.shape[0]):
         row = E[i, M[i]]
         spreads.append(ctx.max(row) - ctx.min(row))
-    return ctx.expm1(ctx.array([[ctx.max(np.array(spreads, dtype=object))]]))[0, 0]
+    return _expm1(ctx, ctx.max(np.array(spreads, dtype=object)))
 
 
 def m1_applies(layer: Layer) -> bool:
@@ -106,6 +108,7 @@ def masked_bound(ctx: Context, Z: Split, x_R, layer: Layer, d_qk: int):
     R = Z.R - x_R
     s = scale_s(ctx, d_qk)
     A1 = Ainf = ctx.number(0)
+    saturated = False
     for head in att.heads:
         W_K = ctx.array(head.W_K)
         W = ctx.array(head.W_Q) @ W_K.T
@@ -115,11 +118,14 @@ def masked_bound(ctx: Context, Z: Split, x_R, layer: Layer, d_qk: int):
             col = col + R @ W_K @ ctx.array(head.b_Q).reshape(-1, 1)
         Pi = softmax_rows(ctx, np.broadcast_to((s * col).T, (n, n)), M)
         c = _row_spread_expm1(ctx, E, Mb)
+        if isinstance(c, AtLeast):  # the bound is increasing in c: keep a certified lower end
+            saturated, c = True, c.value
         G0 = Pi - Pi.sum(axis=0, keepdims=True) / n
         W_h = ctx.array(head.W_V) if head.W_O is None else ctx.array(head.W_V) @ ctx.array(head.W_O)
         A1 = A1 + (norm_1(ctx, G0) + n * c * ctx.max(Pi)) * norm_1(ctx, W_h)
         Ainf = Ainf + (norm_inf(ctx, G0) + c) * norm_inf(ctx, W_h)
-    return ctx.sqrt_nonneg(A1 * norm_1(ctx, R) * Ainf * norm_inf(ctx, R))
+    bound = ctx.sqrt_nonneg(A1 * norm_1(ctx, R) * Ainf * norm_inf(ctx, R))
+    return AtLeast(bound) if saturated else bound
 
 
 def m1_pairs(case: Case, ctx: Context):
@@ -131,7 +137,8 @@ def m1_pairs(case: Case, ctx: Context):
     pairs = []
     for l, layer in enumerate(case.net.layers, start=1):
         bound = masked_bound(ctx, outs[l - 1], brackets[l - 1].x, layer, case.net.d_qk)
-        pairs.append(((brackets[l].lower, brackets[l].upper), (ctx.lo(bound), ctx.hi(bound))))
+        rhs = (ctx.lo(bound.value), math.inf) if isinstance(bound, AtLeast) else (ctx.lo(bound), ctx.hi(bound))
+        pairs.append(((brackets[l].lower, brackets[l].upper), rhs))
     return pairs
 
 
