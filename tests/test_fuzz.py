@@ -230,7 +230,7 @@ def mutated_instances(draw):
 
 
 @FUZZ
-@given(text=mutated_instances(), backend=st.sampled_from(["arb", "arb", "mpmath"]))
+@given(text=mutated_instances(), backend=st.sampled_from(["arb", "arb", "mpmath", "float64"]))
 def test_check_of_any_mutated_instance(folder, text, backend):
     path = folder / "inst.json"
     path.write_text(text)

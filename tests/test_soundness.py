@@ -160,8 +160,10 @@ def test_logits_beyond_the_double_range_pick_the_true_row_maximum():
         ctx = get_context(name)
         with ctx.workprec(2048):  # enough bits for 1e400 to be known to within 1
             P = softmax_rows(ctx, ctx.array([["0", "1e400", "2e400"], ["-3e400", "-1e400", "-2e400"]]))
+            Pm = softmax_rows(ctx, ctx.array([["0", "1e400", "2e400", "3e400"]]), np.array([[True, True, True, False]]))
         top = [[ctx.lo(p) for p in row] for row in P]
         assert top[0][2] > Fraction(99, 100) and top[1][1] > Fraction(99, 100), name  # doubles tie at inf
+        assert ctx.lo(Pm[0, 2]) > Fraction(99, 100) and ctx.hi(Pm[0, 3]) == 0, name  # the masked key is no maximum
 
 
 def test_logits_beyond_the_double_range_in_check(tmp_path, capsys):
