@@ -1,8 +1,14 @@
-"""The teaching site (mkdocs.yml): every docs page is in the navigation, and the site builds
-with --strict (broken internal links, missing API names and bad nav entries are errors)."""
+"""The teaching site (mkdocs.yml): every docs page is in the navigation, the site builds with
+--strict (broken internal links, missing API names and bad nav entries are errors), and its
+main pages, opened in headless Chromium, show typeset math, load their figures and resolve
+their links without errors."""
 
+import functools
+import http.server
 import os
+import shutil
 import subprocess
+import threading
 import sys
 from pathlib import Path
 
@@ -59,3 +65,102 @@ def test_site_builds_strict(built_site):
         assert f"rankcollapse.{name}</code>" in api, name
     # the docstrings are rendered, not only the headings
     assert "Pareto front" in api and "Keep doubles as doubles" not in api  # public docstrings, not private ones
+
+
+# -- the built site in a real browser (Debian's chromium + chromedriver, driven by selenium) ---
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+# the pages a reader starts from, and the two that carry the most math and figures
+MAIN_PAGES = ["index.html", "norms.html", "single_head.html", "multi_head.html", "skip.html", "real_model.html", "api.html"]
+
+
+@pytest.fixture(scope="module")
+def served_site(built_site):
+    """The built site over HTTP on 127.0.0.1 only (an ephemeral port), as a reader's browser
+    sees it."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(built_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("headless Chromium is missing: apt-get install -y chromium chromium-driver (.ci/run does)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the docs extra: pip install -e '.[docs]'")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # the Debian chromedriver, named explicitly: selenium must not try to download one
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+# runs in the page: waits for MathJax to finish, then reports what a reader would see
+PAGE_REPORT = """
+const done = arguments[0];
+const report = () => {
+  const scripts = [...document.querySelectorAll('script[type^="math/tex"]')];
+  done({
+    math: scripts.length,
+    typeset: scripts.filter(s => window.MathJax && MathJax.Hub.getJaxFor(s)
+                                 && document.getElementById(s.id + '-Frame')).length,
+    math_errors: document.querySelectorAll('.MathJax_Error, .merror, [data-mjx-error]').length,
+    images: [...document.querySelectorAll('article img')].map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]),
+    links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+    ids: [...document.querySelectorAll('[id]')].map(e => e.id),
+    resources: performance.getEntriesByType('resource').map(e => e.name),
+  });
+};
+if (window.MathJax && MathJax.Hub) { MathJax.Hub.Queue(report); } else { report(); }
+"""
+
+
+def test_main_pages_in_a_browser(served_site, browser):
+    """Math typeset (MathJax served by the site itself), figures load, internal links and
+    their anchors resolve, nothing is fetched from another host, and the console is clean."""
+    import urllib.parse
+    import urllib.request
+
+    pages, anchors = {}, set()
+    for name in MAIN_PAGES:
+        browser.get(served_site + name)
+        report = browser.execute_async_script(PAGE_REPORT)
+        pages[name] = report
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, f"{name}: console errors {errors}"
+        assert report["typeset"] == report["math"] and report["math_errors"] == 0, f"{name}: {report['math']} formulas, {report['typeset']} typeset, {report['math_errors']} errors"
+        assert all(ok for _, ok in report["images"]), f"{name}: images that do not load: {report['images']}"
+        outside = [r for r in report["resources"] if not r.startswith(served_site)]
+        assert not outside, f"{name}: fetched from another host (the site must work offline): {outside}"
+        for link in report["links"]:
+            if link.startswith(served_site):
+                url, _, fragment = link.partition("#")
+                anchors.add((url, urllib.parse.unquote(fragment)))
+    # the teaching pages are math pages, and their figures are there
+    assert pages["single_head.html"]["math"] >= 20 and pages["index.html"]["math"] >= 2
+    assert len(pages["single_head.html"]["images"]) == 1 and len(pages["skip.html"]["images"]) == 1
+    ids = {}
+    for url, fragment in sorted(anchors):
+        if url not in ids:
+            with urllib.request.urlopen(url, timeout=10) as response:  # raises on 404
+                assert response.status == 200, url
+                html = response.read().decode("utf-8", "replace")
+            ids[url] = html
+        if fragment and url.endswith(".html"):
+            assert f'id="{fragment}"' in ids[url], f"broken anchor {url}#{fragment}"
+    assert len(ids) >= len(MAIN_PAGES)
