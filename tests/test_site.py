@@ -23,8 +23,11 @@ def built_site(tmp_path_factory) -> Path:
     """The site, built once per module with the README's command (mkdocs build --strict)."""
     pytest.importorskip("mkdocs", reason="mkdocs is in the docs extra: pip install -e '.[docs]'")
     pytest.importorskip("material", reason="mkdocs-material is in the docs extra: pip install -e '.[docs]'")
+    lines = (ROOT / "README.md").read_text().splitlines()
+    command = lines[lines.index("<!-- docs-command -->") + 1].split("&&")[-1].split()
+    assert command[:3] == ["mkdocs", "build", "--strict"], command  # README's build command
     out = tmp_path_factory.mktemp("site")
-    run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+    run = subprocess.run([sys.executable, "-m", *command, "--site-dir", str(out)],
                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert run.returncode == 0, run.stderr[-4000:]
     return out
