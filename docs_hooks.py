@@ -95,3 +95,23 @@ def on_post_build(config) -> None:
     # localisations and the unused SVG output are 9 of MathJax's 12 MB
     shutil.copytree(mathjax_dir(), Path(config["site_dir"]) / "assets" / "mathjax", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("localization", "SVG", "a11y", "*.py"))
+
+
+if __name__ == "__main__":
+    # python3 docs_hooks.py docs/single_head.md [OUT.ipynb]: the classroom notebook, no site build
+    import sys
+
+    import jupytext
+
+    def usage_error(message: str):
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+    if len(sys.argv) not in (2, 3) or not sys.argv[1].endswith(".md"):
+        usage_error("usage: python3 docs_hooks.py docs/PAGE.md [OUT.ipynb]")
+    page = Path(sys.argv[1])
+    if not page.is_file():
+        usage_error(f"{page}: no such page")
+    out = Path(sys.argv[2] if len(sys.argv) == 3 else page.with_suffix(".ipynb").name)
+    jupytext.write(notebook(page), out, fmt="ipynb")
+    print(f"wrote {out}")
