@@ -216,6 +216,44 @@ def layernorm_equilibrium_draw(data: dict, path: Path) -> None:
     _save(fig, ax, path, data, "layer l", "r(X^l) / ||X^l||_{1,inf}  (certified upper end)", legend_size=6)
 
 
+# -- the erratum (docs/erratum.md) ----------------------------------------------------------
+ERRATUM_DELTAS = tuple(k / 8 for k in range(1, 21))  # 0.125 .. 2.5, exact in binary
+
+
+def erratum_threshold_data(series: int | None = None) -> dict:
+    """The published linear bound P_ij / pi_j - 1 <= 2 delta_i on the two-token family
+    pi_2 = e^-40, logit row (0, delta): certified deviation, bound and verdict per delta."""
+    import numpy as np
+    import sympy
+
+    from rankcollapse.numerics.checks import erratum as E
+    from rankcollapse.numerics.checks.common import certified_verdict
+    from rankcollapse.proofs.erratum import T_STAR
+
+    points = []
+    for delta in ERRATUM_DELTAS:
+        v, _ = certified_verdict(E.nohyp_pairs, E.LogitCase(np.array([[0.0, delta]]), np.array([0.0, -40.0])), 0.0)
+        points.append([delta, float(v.lhs[1]), float(v.rhs[0]), v.verdict])
+    t_star = float(sympy.N(T_STAR, 17))
+    return {"caption": f"The linear bound holds up to t* = {t_star:.4f}, and fails beyond (pi_2 = e^-40)",
+            "series": [{"name": "two-token family", "t_star": t_star, "points": points}]}
+
+
+def erratum_threshold_draw(data: dict, path: Path) -> None:
+    plt = _pyplot()
+    (row,) = data["series"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    deltas = [p[0] for p in row["points"]]
+    ax.plot(deltas, [p[2] for p in row["points"]], "k--", label="published bound 2 delta")
+    for verdict, marker, colour in (("holds", "o", "C2"), ("violated", "x", "C3")):
+        pts = [(p[0], p[1]) for p in row["points"] if p[3] == verdict]
+        if pts:
+            ax.plot(*zip(*pts), marker, color=colour, linestyle="none",
+                    label=f"P_12 / pi_2 - 1, certified: {verdict}")
+    ax.axvline(row["t_star"], color="0.5", lw=1, label=f"t* = {row['t_star']:.4f} (e^t = 1 + 2t)")
+    _save(fig, ax, path, data, "delta (spread of the logit row)", "deviation of P_12 from pi_2, relative")
+
+
 @dataclass(frozen=True)
 class Figure:
     """``compute(series)`` measures the data (all series, or the first ``series``: a prefix of
@@ -231,6 +269,7 @@ FIGURES = {
     "gamma_needed": Figure(gamma_needed_data, gamma_needed_draw),
     "skip_ratio": Figure(skip_ratio_data, skip_ratio_draw),
     "layernorm_equilibrium": Figure(layernorm_equilibrium_data, layernorm_equilibrium_draw),
+    "erratum_threshold": Figure(erratum_threshold_data, erratum_threshold_draw),
 }
 
 
