@@ -216,6 +216,46 @@ def layernorm_equilibrium_draw(data: dict, path: Path) -> None:
     _save(fig, ax, path, data, "layer l", "r(X^l) / ||X^l||_{1,inf}  (certified upper end)", legend_size=6)
 
 
+# -- MLP (docs/mlp.md) ----------------------------------------------------------------------
+MLP_ACTIVATIONS = ("relu", "gelu", "tanh")
+MLP_WIDTHS = (1, 2, 4, 8, 16)
+
+
+def mlp_ratio_data(series: int | None = None) -> dict:
+    """Lemma E3's ratio r(f(Y)) / (lam r(Y)) on random MLPs (5 tokens, 3 features, Gaussian
+    weights and biases), certified, against the hidden width; one series per activation."""
+    import numpy as np
+
+    from rankcollapse.numerics.checks.common import certified_verdict
+    from rankcollapse.numerics.checks.mlp import mlp_case, mlp_pairs
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for act in MLP_ACTIVATIONS[:series]:
+        points = []
+        for k in MLP_WIDTHS:
+            for _ in range(4):
+                case = mlp_case(rng.normal(size=(5, 3)), rng.normal(size=(3, k)), rng.normal(size=(k, 3)), act,
+                                rng.normal(size=k), rng.normal(size=3))
+                v, _ = certified_verdict(mlp_pairs, case, 0.0)
+                points.append([k, v.ratio, v.verdict])
+        rows.append({"activation": act, "points": points})
+    return {"caption": "Lemma E3 on random MLPs: r(f(Y)) / (lam r(Y)), certified", "series": rows}
+
+
+def mlp_ratio_draw(data: dict, path: Path) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for i, (row, marker) in enumerate(zip(data["series"], "os^")):
+        ax.scatter([k * (1 + 0.08 * (i - 1)) for k, _, _ in row["points"]], [q for _, q, _ in row["points"]],
+                   marker=marker, s=16, alpha=0.7, label=f"{row['activation']} (certified verdicts: "
+                   f"{', '.join(sorted({v for _, _, v in row['points']}))})")
+    ax.axhline(1, color="red", lw=1, label="Lemma E3's bound")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    _save(fig, ax, path, data, "hidden width", "r(f(Y)) / (lam r(Y))", legend_size=7)
+
+
 # -- the erratum (docs/erratum.md) ----------------------------------------------------------
 ERRATUM_DELTAS = tuple(k / 8 for k in range(1, 21))  # 0.125 .. 2.5, exact in binary
 
@@ -269,6 +309,7 @@ FIGURES = {
     "gamma_needed": Figure(gamma_needed_data, gamma_needed_draw),
     "skip_ratio": Figure(skip_ratio_data, skip_ratio_draw),
     "layernorm_equilibrium": Figure(layernorm_equilibrium_data, layernorm_equilibrium_draw),
+    "mlp_ratio": Figure(mlp_ratio_data, mlp_ratio_draw),
     "erratum_threshold": Figure(erratum_threshold_data, erratum_threshold_draw),
 }
 

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+
+yaml = pytest.importorskip("yaml", reason="PyYAML comes with the docs extra: pip install -e '.[docs]'")
 
 ROOT = Path(__file__).resolve().parents[1]
 
