@@ -66,6 +66,47 @@ def _minus_log10(q) -> float | None:
     return None if q <= 0 else -log10_abs(q)
 
 
+# -- norms (docs/norms.md) ------------------------------------------------------------------
+NORMS_PAIRS = 300
+
+
+def composite_norm_data(series: int | None = None) -> dict:
+    """Certified ratios ||AB|| / (||A|| ||B||) (claim N1: at most 1) and ||A + B|| / (||A|| +
+    ||B||) (N2: sometimes above 1) for random small integer matrices, composite norm."""
+    import numpy as np
+
+    from rankcollapse.numerics.context import get_context
+    from rankcollapse.numerics.norms import norm_composite
+
+    ctx = get_context("arb")
+    rng = np.random.default_rng(0)
+    product, triangle = [], []
+    with ctx.workprec(64):
+        for _ in range(NORMS_PAIRS):
+            n = int(rng.integers(2, 4))
+            A, B = (ctx.array(rng.integers(-3, 4, size=(n, n)).astype(object)) for _ in range(2))
+            a, b = norm_composite(ctx, A), norm_composite(ctx, B)
+            if ctx.lo(a) <= 0 or ctx.lo(b) <= 0:  # a zero matrix: both ratios undefined
+                continue
+            for out, q in ((product, norm_composite(ctx, A @ B) / (a * b)), (triangle, norm_composite(ctx, A + B) / (a + b))):
+                out.append([float(ctx.lo(q)), float(ctx.hi(q))])
+    above = sum(lo > 1 for lo, _ in triangle)
+    return {"caption": f"Not a norm: {above} of {len(triangle)} random pairs break the triangle inequality",
+            "series": [{"name": "product", "ratios": product}, {"name": "triangle", "ratios": triangle}]}
+
+
+def composite_norm_draw(data: dict, path: Path) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    labels = {"product": "||AB|| / (||A|| ||B||)  (N1: at most 1), upper ends",
+              "triangle": "||A+B|| / (||A|| + ||B||)  (N2), lower ends"}
+    for row in data["series"]:
+        values = [hi if row["name"] == "product" else lo for lo, hi in row["ratios"]]
+        ax.hist(values, bins=40, range=(0, 1.25), alpha=0.6, label=labels[row["name"]])
+    ax.axvline(1, color="red", lw=1, label="1")
+    _save(fig, ax, path, data, "ratio (composite norm ||.||_{1,inf})", "pairs of random 2x2, 3x3 integer matrices", legend_size=7)
+
+
 # -- single head (docs/single_head.md) ------------------------------------------------------
 def single_head_depth_data(series: int | None = None) -> dict:
     """Certified residual r(X^l) and the three bounds against depth, as -log10 (THEORY 4)."""
@@ -304,6 +345,7 @@ class Figure:
 
 
 FIGURES = {
+    "composite_norm": Figure(composite_norm_data, composite_norm_draw),
     "single_head_depth": Figure(single_head_depth_data, single_head_depth_draw),
     "path_lengths": Figure(path_lengths_data, path_lengths_draw),
     "gamma_needed": Figure(gamma_needed_data, gamma_needed_draw),

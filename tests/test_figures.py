@@ -19,7 +19,7 @@ OTHER_MAKERS = {"real_model", "real_model_paths"}
 # series recomputed per figure: all of them where that is fast, else a prefix (exact: the series
 # come in order from one seeded generator), about 25 s in all
 SERIES = {"single_head_depth": None, "path_lengths": None, "gamma_needed": 1, "skip_ratio": 2,
-          "layernorm_equilibrium": 2, "erratum_threshold": None, "mlp_ratio": 1}
+          "layernorm_equilibrium": 2, "erratum_threshold": None, "mlp_ratio": 1, "composite_norm": None}
 
 
 def shown_figures() -> dict:

@@ -1,15 +1,15 @@
 """The teaching site (mkdocs.yml): every docs page is in the navigation, the site builds with
---strict (broken internal links, missing API names and bad nav entries are errors), and its
-main pages, opened in headless Chromium, show typeset math, load their figures and resolve
-their links without errors."""
+--strict (broken internal links, missing API names and bad nav entries are errors), and every
+page, opened in headless Chromium, shows typeset math, loads its figures and resolves its links
+without errors."""
 
 import functools
 import http.server
 import os
 import shutil
 import subprocess
-import threading
 import sys
+import threading
 from pathlib import Path
 
 import pytest
