@@ -23,9 +23,11 @@ NOTEBOOKS = ["single_head.md"]
 def mathjax_dir() -> Path:
     """The MathJax tree inside the installed jupyter-server-mathjax (found, not imported: its
     ``__init__`` pulls in jupyter_server)."""
+    from mkdocs.exceptions import PluginError  # mkdocs prints it as a one-line error
+
     spec = importlib.util.find_spec("jupyter_server_mathjax")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("jupyter-server-mathjax is not installed: python3 -m pip install -e \".[docs]\"")
+        raise PluginError("jupyter-server-mathjax is not installed: python3 -m pip install -e \".[docs]\"")
     return Path(next(iter(spec.submodule_search_locations))) / "static"
 
 
@@ -92,7 +94,7 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
 
 def on_post_build(config) -> None:
-    # localisations and the unused SVG output are 9 of MathJax's 12 MB
+    # localisations, accessibility extensions and the unused SVG output are most of MathJax's 12 MB
     shutil.copytree(mathjax_dir(), Path(config["site_dir"]) / "assets" / "mathjax", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("localization", "SVG", "a11y", "*.py"))
 
