@@ -37,7 +37,8 @@ def test_page_runs_as_notebook(page):
     expected = [c for c in code if "expected" in c.metadata]
     # the page's examples, all of them, and no doctest prompt left for the kernel to choke on
     examples = doctest.DocTestParser().get_examples((ROOT / "docs" / page).read_text())
-    assert sum(c.source.count("\n") + 1 for c in code) >= len(examples) > 10
+    assert len(examples) > 10
+    assert "\n".join(c.source for c in code) == "".join(e.source for e in examples).rstrip("\n")
     assert not any(line.startswith((">>>", "...")) for c in code for line in c.source.splitlines())
     assert len(expected) == sum(1 for e in examples if e.want)
     nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
