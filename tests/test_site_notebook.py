@@ -3,6 +3,7 @@ cell shows what the page's doctest expects."""
 
 import doctest
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -17,14 +18,18 @@ def hooks():
     return module
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # rich colours its output in a notebook
+
+
 def text_of(outputs) -> str:
+    """What a cell shows, as text without terminal colours."""
     parts = []
     for out in outputs:
         if out["output_type"] == "stream":
             parts.append(out["text"])
         elif out["output_type"] in ("execute_result", "display_data"):
             parts.append(out["data"].get("text/plain", "") + "\n")
-    return "".join(parts)
+    return ANSI.sub("", "".join(parts))
 
 
 @pytest.mark.parametrize("page", hooks().NOTEBOOKS)
