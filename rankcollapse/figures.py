@@ -1,19 +1,38 @@
-"""``rankcollapse figures``: every figure of the docs, made from scratch by one command.
+"""``rankcollapse figures``: every figure of the docs, drawn from recorded data.
 
-Each entry of :data:`FIGURES` is ``name -> function(path)`` writing one PNG; the command runs
-all of them (or those named with ``--only``) into ``--out`` (default ``docs/figures``).
+A figure is two halves (:class:`Figure`): ``compute`` measures its data with the toolkit (the
+slow half: certified forward passes, LPs) and ``draw`` turns the data into a PNG. The data is
+recorded beside the PNG as ``docs/figures/NAME.json`` (format ``rankcollapse-figure/1``: the
+figure's ``caption`` and its ``series``), and the PNG carries the caption and a digest of that
+data in its text chunks. So:
+
+* ``rankcollapse figures`` redraws every PNG from the recorded data, in seconds;
+* ``rankcollapse figures --recompute`` measures the data again first and records it;
+* tests/test_figures.py recomputes the data (or, for the slow figures, its first series: every
+  figure's series are computed in order from one seeded generator, so a prefix is exact) and
+  fails when the recording, the PNG or the docs page's caption disagrees with the code.
+
+The docs show a figure as ``![CAPTION](figures/NAME.png)`` with the recorded caption, so the
+text and the figure say the same thing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from rankcollapse.numerics.exact import log10_abs
 
 from .errors import UsageError
 
-# matplotlib and rankcollapse.numerics.certify (SymPy proofs) take seconds to import: the figure functions
-# import them when they run, so that ``rankcollapse --help`` (which registers this command) is fast.
+FORMAT = "rankcollapse-figure/1"
+
+# matplotlib and rankcollapse.numerics.certify (SymPy proofs) take seconds to import: the figure
+# functions import them when they run, so that ``rankcollapse --help`` (which registers this
+# command) is fast.
 
 
 def _pyplot():
@@ -26,128 +45,336 @@ def _pyplot():
     return plt
 
 
-def _save(fig, ax, path: Path, xlabel: str, ylabel: str, title: str | None = None, legend_size: int = 8) -> None:
-    """Label, lay out, write and close a figure (the same finish for every figure)."""
+def digest(data: dict) -> str:
+    """sha256 of a recording's canonical JSON: the PNG drawn from it carries this."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _save(fig, ax, path: Path, data: dict, xlabel: str, ylabel: str, legend_size: int = 8, legend_loc: str = "best") -> None:
+    """Label, title with the caption, lay out, write (with the caption and data digest as PNG
+    text chunks) and close a figure: the same finish for every figure."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize=legend_size)
+    ax.set_title(data["caption"], fontsize=10)
+    ax.legend(fontsize=legend_size, loc=legend_loc)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, metadata={"Title": data["caption"], "Description": f"rankcollapse-figure sha256 {digest(data)}"})
     _pyplot().close(fig)
 
 
-def _minus_log10(q) -> float:
-    return float("nan") if q <= 0 else -log10_abs(q)
+def _minus_log10(q) -> float | None:
+    return None if q <= 0 else -log10_abs(q)
 
 
-def single_head_depth(path: Path, depth: int = 6) -> None:
+# -- norms (docs/norms.md) ------------------------------------------------------------------
+NORMS_PAIRS = 300
+
+
+def composite_norm_data(series: int | None = None) -> dict:
+    """Certified ratios ||AB|| / (||A|| ||B||) (claim N1: at most 1) and ||A + B|| / (||A|| +
+    ||B||) (N2: sometimes above 1) for random small integer matrices, composite norm."""
+    import numpy as np
+
+    from rankcollapse.numerics.context import get_context
+    from rankcollapse.numerics.norms import norm_composite
+
+    ctx = get_context("arb")
+    rng = np.random.default_rng(0)
+    product, triangle = [], []
+    with ctx.workprec(64):
+        for _ in range(NORMS_PAIRS):
+            n = int(rng.integers(2, 4))
+            A, B = (ctx.array(rng.integers(-3, 4, size=(n, n)).astype(object)) for _ in range(2))
+            a, b = norm_composite(ctx, A), norm_composite(ctx, B)
+            if ctx.lo(a) <= 0 or ctx.lo(b) <= 0:  # a zero matrix: both ratios undefined
+                continue
+            for out, q in ((product, norm_composite(ctx, A @ B) / (a * b)), (triangle, norm_composite(ctx, A + B) / (a + b))):
+                out.append([float(ctx.lo(q)), float(ctx.hi(q))])
+    above = sum(lo > 1 for lo, _ in triangle)
+    return {"caption": f"Not a norm: {above} of {len(triangle)} random pairs break the triangle inequality",
+            "series": [{"name": "product", "ratios": product}, {"name": "triangle", "ratios": triangle}]}
+
+
+def composite_norm_draw(data: dict, path: Path) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    labels = {"product": "||AB|| / (||A|| ||B||)  (N1: at most 1), upper ends",
+              "triangle": "||A+B|| / (||A|| + ||B||)  (N2), lower ends"}
+    for row in data["series"]:
+        values = [hi if row["name"] == "product" else lo for lo, hi in row["ratios"]]
+        ax.hist(values, bins=40, range=(0, 1.25), alpha=0.6, label=labels[row["name"]])
+    ax.axvline(1, color="red", lw=1, label="1")
+    _save(fig, ax, path, data, "ratio (composite norm ||.||_{1,inf})", "pairs of random 2x2, 3x3 integer matrices", legend_size=7,
+          legend_loc="upper left")  # "best" is slow over many bars
+
+
+# -- single head (docs/single_head.md) ------------------------------------------------------
+def single_head_depth_data(series: int | None = None) -> dict:
     """Certified residual r(X^l) and the three bounds against depth, as -log10 (docs/theory.md §4)."""
     from rankcollapse.numerics.certify import check_network
     from rankcollapse.numerics.examples import contracting_single_head
 
-    plt = _pyplot()
-    case = contracting_single_head(depth=depth)
+    case = contracting_single_head(depth=6)
     report = check_network(case.net, case.X)
-    layers = [r.layer for r in report.layers]
+    rows = [{"name": "residual", "points": [[r.layer, _minus_log10(r.residual.upper)] for r in report.layers]}]
+    for name in ("E4", "published", "one_step"):
+        rows.append({"name": name, "points": [[r.layer, _minus_log10(r.bounds[name][0])]
+                                              for r in report.layers if r.bounds.get(name)]})
+    n, d = case.X.shape
+    return {"caption": f"Pure single-head SAN, n = d = {d if n == d else f'{n}, d = {d}'}: certified in arb at {report.bits} bits",
+            "series": rows}
+
+
+def single_head_depth_draw(data: dict, path: Path) -> None:
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    ax.plot(layers, [_minus_log10(r.residual.upper) for r in report.layers], "o-", label="r(X^l), certified upper end")
-    for name, style in (("E4", "s--"), ("published", "^:"), ("one_step", "x-.")):
-        pts = [(r.layer, _minus_log10(r.bounds[name][0])) for r in report.layers if r.bounds.get(name)]
-        ax.plot(*zip(*pts), style, label={"E4": "Theorem E4 (a priori)", "published": "Thm 2.2, gamma = 1",
-                                          "one_step": "Lemma E1, one step"}[name])
+    styles = {"residual": ("o-", "r(X^l), certified upper end"), "E4": ("s--", "Theorem E4 (a priori)"),
+              "published": ("^:", "Thm 2.2, gamma = 1"), "one_step": ("x-.", "Lemma E1, one step")}
+    for row in data["series"]:
+        style, label = styles[row["name"]]
+        ax.plot(*zip(*row["points"]), style, label=label)
     ax.set_yscale("log")
-    _save(fig, ax, path, "layer l", "-log10 (larger = smaller residual)", title=f"Pure single-head SAN, n = d = 8: certified in arb at {report.bits} bits")
+    _save(fig, ax, path, data, "layer l", "-log10 (larger = smaller residual)")
 
 
-# -- issue 3: multi-head, paths, skip, LayerNorm (rankcollapse.numerics.checks.*) --------------------------
-def path_lengths(path: Path) -> None:
-    """Share of paths of each length with skip connections, exact (rankcollapse.proofs.paths), log scale."""
+# -- paths (docs/paths.md) ------------------------------------------------------------------
+def path_lengths_data(series: int | None = None) -> dict:
+    """Share of paths of each length with skip connections, exact (rankcollapse.proofs.paths)."""
     from rankcollapse.numerics.checks.paths import ARCHITECTURES, length_table
 
-    plt = _pyplot()
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for name in ("BERT-base", "BERT-large", "GPT-2 XL", "GPT-3 175B"):
+    rows = []
+    for name in ("BERT-base", "BERT-large", "GPT-2 XL", "GPT-3 175B")[:series]:
         L, H = ARCHITECTURES[name]
         t = length_table(L, H)
-        ks = sorted(t["log10_share"])
-        ax.plot([k / L for k in ks], [t["log10_share"][k] for k in ks], label=f"{name}: L={L}, H={H}")
+        rows.append({"name": name, "L": L, "H": H, "points": [[k / L, t["log10_share"][k]] for k in sorted(t["log10_share"])]})
+    return {"caption": "With skip connections almost every path is long", "series": rows}
+
+
+def path_lengths_draw(data: dict, path: Path) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for row in data["series"]:
+        ax.plot(*zip(*row["points"]), label=f"{row['name']}: L={row['L']}, H={row['H']}")
     ax.set_ylim(-40, 1)
-    _save(fig, ax, path, "path length k / L (k = number of attention heads on the path)", "log10 share of paths, C(L,k) H^k / (1+H)^L", title="With skip connections almost every path is long")
+    _save(fig, ax, path, data, "path length k / L (k = number of attention heads on the path)",
+          "log10 share of paths, C(L,k) H^k / (1+H)^L")
 
 
-def gamma_needed(path: Path) -> None:
+# -- multi-head (docs/multi_head.md) --------------------------------------------------------
+GAMMA_HEADS = (1, 2, 3)
+
+
+def gamma_needed_data(series: int | None = None) -> dict:
     """Per-layer gamma needed, r(X^l) / (4 beta H lam s r(X^(l-1))^3), on random networks."""
     import numpy as np
 
     from rankcollapse.numerics.checks.multi_head import gamma_needed as measure, random_network
     from rankcollapse.numerics.strategies import Case
 
-    plt = _pyplot()
-
     rng = np.random.default_rng(0)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for H, marker in ((1, "o"), (2, "s"), (3, "^")):
-        xs, ys = [], []
+    rows = []
+    for H in GAMMA_HEADS[:series]:
+        points = []
         for n in (2, 4, 8, 16):
             for ws in (0.25, 0.5, 1.0, 2.0):
                 for _ in range(2):
                     net = random_network(rng, n, 4, H, 2, ws)
-                    for g in measure(Case(rng.normal(size=(n, 4)), net)):
-                        xs.append(n * (1 + 0.06 * (H - 2)))
-                        ys.append(float(g.upper))
-        ax.scatter(xs, ys, marker=marker, s=14, alpha=0.6, label=f"H = {H} (random, certified upper ends)")
+                    points += [[n, float(g.upper)] for g in measure(Case(rng.normal(size=(n, 4)), net))]
+        rows.append({"H": H, "points": points})
+    return {"caption": "The gamma one layer needs, on random networks (d = 4, 2 layers)", "series": rows}
+
+
+def gamma_needed_draw(data: dict, path: Path) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for row, marker in zip(data["series"], "os^"):
+        H = row["H"]
+        ax.scatter([n * (1 + 0.06 * (H - 2)) for n, _ in row["points"]], [g for _, g in row["points"]],
+                   marker=marker, s=14, alpha=0.6, label=f"H = {H} (random, certified upper ends)")
     ax.axhline(1, color="red", lw=1, label="published gamma = 1")
     ax.axhline(1 / 8, color="black", ls="--", lw=1, label="largest found adversarially: 1/8 (n = 2)")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    _save(fig, ax, path, "tokens n", "gamma needed by one layer", legend_size=7)
+    _save(fig, ax, path, data, "tokens n", "gamma needed by one layer", legend_size=7)
 
 
-def skip_ratio(path: Path) -> None:
-    """r(X^l) / r(X) with and without skip connections (random attention networks)."""
+# -- skip (docs/skip.md) --------------------------------------------------------------------
+SKIP_DEPTHS = (1, 2, 3, 4, 6, 8, 12)
+SKIP_SCALES = (0.5, 1.0)
+
+
+def skip_ratio_data(series: int | None = None) -> dict:
+    """r(X^l) / r(X) with and without skip connections (random attention networks); one
+    weight scale makes two series (with and without skips)."""
     from rankcollapse.numerics.checks.skip import skip_ratio_survey
 
+    scales = SKIP_SCALES if series is None else SKIP_SCALES[:max(1, (series + 1) // 2)]
+    rows = skip_ratio_survey(seed=0, trials=8, depths=SKIP_DEPTHS, weight_scales=scales)
+    return {"caption": "Skip connections keep the residual (Claim 3.1 / E5, measured)",
+            "series": [{"skip": r["skip"], "weight_scale": r["weight_scale"], "trials": r["trials"],
+                        "quantiles": [[l, *r["quantiles"][l]] for l in SKIP_DEPTHS]} for r in rows]}
+
+
+def skip_ratio_draw(data: dict, path: Path) -> None:
     plt = _pyplot()
-
-    depths = (1, 2, 3, 4, 6, 8, 12)
-    rows = skip_ratio_survey(seed=0, trials=8, depths=depths, weight_scales=(0.5, 1.0))
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for r in rows:
-        q = r["quantiles"]
-        style = "-" if r["skip"] else "--"
+    for r in data["series"]:
+        depths, lo, mid, hi = zip(*r["quantiles"])
         label = f"{'with' if r['skip'] else 'without'} skip, weights N(0, {r['weight_scale']}^2/d)"
-        line, = ax.plot(depths, [q[l][1] for l in depths], style, marker="o", label=label)
-        ax.fill_between(depths, [q[l][0] for l in depths], [q[l][2] for l in depths], color=line.get_color(), alpha=0.15)
+        line, = ax.plot(depths, mid, "-" if r["skip"] else "--", marker="o", label=label)
+        ax.fill_between(depths, lo, hi, color=line.get_color(), alpha=0.15)
     ax.set_yscale("log")
-    _save(fig, ax, path, "layer l", "r(X^l) / r(X)  (median, min-max band)", title="Skip connections keep the residual (Claim 3.1 / E5, measured)", legend_size=7)
+    _save(fig, ax, path, data, "layer l", "r(X^l) / r(X)  (median, min-max band)", legend_size=7)
 
 
-def layernorm_equilibrium(path: Path) -> None:
-    """rho = r / ||X||_{1,inf} over 48 layers for the sec3.3 witness, with and without LayerNorm."""
+# -- LayerNorm (docs/layernorm.md) ----------------------------------------------------------
+LN_SEEDS = (21, 33, 51)
+LN_DEPTH = 48
+
+
+def layernorm_equilibrium_data(series: int | None = None) -> dict:
+    """rho = r / ||X||_{1,inf} over 48 layers for the sec3.3 witnesses, with and without
+    LayerNorm; one seed makes two series."""
     from rankcollapse.numerics.checks.layernorm import rho_trajectory, seeded_case
 
-    plt = _pyplot()
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for seed in (21, 33, 51):
+    rows = []
+    for seed in LN_SEEDS[:None if series is None else max(1, (series + 1) // 2)]:
         case = seeded_case(seed)
-        pos = case.net.layers[0].attention.layernorm.position
-        for ln, style in ((True, "-"), (False, "--")):
-            rho = rho_trajectory(case, 48, ln)
-            ax.plot(range(49), [max(float(hi), 1e-70) for _, hi in rho], style,
-                    label=f"seed {seed} ({pos}-LN) {'with' if ln else 'without'} LayerNorm")
+        for ln in (True, False):
+            rows.append({"seed": seed, "position": case.net.layers[0].attention.layernorm.position, "layernorm": ln,
+                         "rho_upper": [float(hi) for _, hi in rho_trajectory(case, LN_DEPTH, ln)]})
+    return {"caption": "Same weights: LayerNorm stops the collapse (sec3.3 refuted)", "series": rows}
+
+
+def layernorm_equilibrium_draw(data: dict, path: Path) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for r in data["series"]:
+        ax.plot(range(len(r["rho_upper"])), [max(v, 1e-70) for v in r["rho_upper"]], "-" if r["layernorm"] else "--",
+                label=f"seed {r['seed']} ({r['position']}-LN) {'with' if r['layernorm'] else 'without'} LayerNorm")
     ax.axhline(0.01, color="red", lw=1, label="threshold 1/100")
     ax.set_yscale("log")
     ax.set_ylim(1e-70, 3)
-    _save(fig, ax, path, "layer l", "r(X^l) / ||X^l||_{1,inf}  (certified upper end)", title="Same weights: LayerNorm stops the collapse (sec3.3 refuted)", legend_size=6)
+    _save(fig, ax, path, data, "layer l", "r(X^l) / ||X^l||_{1,inf}  (certified upper end)", legend_size=6)
 
 
-FIGURES = {"single_head_depth": single_head_depth}
-FIGURES.update({"path_lengths": path_lengths, "gamma_needed": gamma_needed, "skip_ratio": skip_ratio,
-                "layernorm_equilibrium": layernorm_equilibrium})  # issue 3
+# -- MLP (docs/mlp.md) ----------------------------------------------------------------------
+MLP_ACTIVATIONS = ("relu", "gelu", "tanh")
+MLP_WIDTHS = (1, 2, 4, 8, 16)
+
+
+def mlp_ratio_data(series: int | None = None) -> dict:
+    """Lemma E3's ratio r(f(Y)) / (lam r(Y)) on random MLPs (5 tokens, 3 features, Gaussian
+    weights and biases), certified, against the hidden width; one series per activation."""
+    import numpy as np
+
+    from rankcollapse.numerics.checks.common import certified_verdict
+    from rankcollapse.numerics.checks.mlp import mlp_case, mlp_pairs
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for act in MLP_ACTIVATIONS[:series]:
+        points = []
+        for k in MLP_WIDTHS:
+            for _ in range(4):
+                case = mlp_case(rng.normal(size=(5, 3)), rng.normal(size=(3, k)), rng.normal(size=(k, 3)), act,
+                                rng.normal(size=k), rng.normal(size=3))
+                v, _ = certified_verdict(mlp_pairs, case, 0.0)
+                points.append([k, v.ratio, v.verdict])
+        rows.append({"activation": act, "points": points})
+    return {"caption": "Lemma E3 on random MLPs: r(f(Y)) / (lam r(Y)), certified", "series": rows}
+
+
+def mlp_ratio_draw(data: dict, path: Path) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for i, (row, marker) in enumerate(zip(data["series"], "os^")):
+        ax.scatter([k * (1 + 0.08 * (i - 1)) for k, _, _ in row["points"]], [q for _, q, _ in row["points"]],
+                   marker=marker, s=16, alpha=0.7, label=f"{row['activation']} (certified verdicts: "
+                   f"{', '.join(sorted({v for _, _, v in row['points']}))})")
+    ax.axhline(1, color="red", lw=1, label="Lemma E3's bound")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    _save(fig, ax, path, data, "hidden width", "r(f(Y)) / (lam r(Y))", legend_size=7)
+
+
+# -- the erratum (docs/erratum.md) ----------------------------------------------------------
+ERRATUM_DELTAS = tuple(k / 8 for k in range(1, 21))  # 0.125 .. 2.5, exact in binary
+
+
+def erratum_threshold_data(series: int | None = None) -> dict:
+    """The published linear bound P_ij / pi_j - 1 <= 2 delta_i on the two-token family
+    pi_2 = e^-40, logit row (0, delta): certified deviation, bound and verdict per delta."""
+    import numpy as np
+    import sympy
+
+    from rankcollapse.numerics.checks import erratum as E
+    from rankcollapse.numerics.checks.common import certified_verdict
+    from rankcollapse.proofs.erratum import T_STAR
+
+    points = []
+    for delta in ERRATUM_DELTAS:
+        v, _ = certified_verdict(E.nohyp_pairs, E.LogitCase(np.array([[0.0, delta]]), np.array([0.0, -40.0])), 0.0)
+        points.append([delta, float(v.lhs[1]), float(v.rhs[0]), v.verdict])
+    t_star = float(sympy.N(T_STAR, 17))
+    return {"caption": f"The linear bound holds up to t* = {t_star:.4f}, and fails beyond (pi_2 = e^-40)",
+            "series": [{"name": "two-token family", "t_star": t_star, "points": points}]}
+
+
+def erratum_threshold_draw(data: dict, path: Path) -> None:
+    plt = _pyplot()
+    (row,) = data["series"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    deltas = [p[0] for p in row["points"]]
+    ax.plot(deltas, [p[2] for p in row["points"]], "k--", label="published bound 2 delta")
+    for verdict, marker, colour in (("holds", "o", "C2"), ("violated", "x", "C3")):
+        pts = [(p[0], p[1]) for p in row["points"] if p[3] == verdict]
+        if pts:
+            ax.plot(*zip(*pts), marker, color=colour, linestyle="none",
+                    label=f"P_12 / pi_2 - 1, certified: {verdict}")
+    ax.axvline(row["t_star"], color="0.5", lw=1, label=f"t* = {row['t_star']:.4f} (e^t = 1 + 2t)")
+    _save(fig, ax, path, data, "delta (spread of the logit row)", "deviation of P_12 from pi_2, relative")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """``compute(series)`` measures the data (all series, or the first ``series``: a prefix of
+    the full computation, for tests); ``draw(data, path)`` writes the PNG from the data."""
+
+    compute: Callable[..., dict]
+    draw: Callable[[dict, Path], None]
+
+
+FIGURES = {
+    "composite_norm": Figure(composite_norm_data, composite_norm_draw),
+    "single_head_depth": Figure(single_head_depth_data, single_head_depth_draw),
+    "path_lengths": Figure(path_lengths_data, path_lengths_draw),
+    "gamma_needed": Figure(gamma_needed_data, gamma_needed_draw),
+    "skip_ratio": Figure(skip_ratio_data, skip_ratio_draw),
+    "layernorm_equilibrium": Figure(layernorm_equilibrium_data, layernorm_equilibrium_draw),
+    "mlp_ratio": Figure(mlp_ratio_data, mlp_ratio_draw),
+    "erratum_threshold": Figure(erratum_threshold_data, erratum_threshold_draw),
+}
+
+
+def record(name: str, data: dict) -> dict:
+    return {"format": FORMAT, "name": name, **data}
+
+
+def load_recording(path: Path, name: str) -> dict:
+    """A recording ``NAME.json``; a missing or malformed one is a UsageError naming the file."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no recorded data for figure {name}; make it with --recompute") from None
+    except (OSError, ValueError) as e:
+        raise UsageError(f"{path}: not a readable JSON recording: {e}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("name") != name:
+        raise UsageError(f"{path}: expected format {FORMAT!r} for figure {name!r}")
+    for key in ("caption", "series"):
+        if key not in data:
+            raise UsageError(f"{path}: missing field {key!r}")
+    return data
 
 
 def _tight_rate(path: Path) -> None:  # issue 11 (rankcollapse.figures_lower)
@@ -167,18 +394,27 @@ def cmd_figures(args) -> int:
         raise UsageError(f"unknown figure(s) {', '.join(unknown)}; known: {', '.join(FIGURES)}")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
+    source = Path(args.data) if args.data else out
+    # read every recording before writing anything: a bad one leaves all figures as they were
+    data = {} if args.recompute else {n: load_recording(source / f"{n}.json", n) for n in names}
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UsageError(f"--out {out}: cannot create the directory: {e.strerror or e}") from None
     for name in names:
-        FIGURES[name](out / f"{name}.png")
+        if args.recompute:
+            data[name] = record(name, FIGURES[name].compute())
+            (out / f"{name}.json").write_text(json.dumps(data[name], indent=1) + "\n")
+            print(f"wrote {out / f'{name}.json'}")
+        FIGURES[name].draw(data[name], out / f"{name}.png")
         print(f"wrote {out / f'{name}.png'}")
     return 0
 
 
 def register(sub) -> None:
-    f = sub.add_parser("figures", help="make the docs' figures")
-    f.add_argument("--out", default="docs/figures")
+    f = sub.add_parser("figures", help="draw the docs' figures from their recorded data")
+    f.add_argument("--out", default="docs/figures", help="where the PNGs (and with --recompute the data) go")
+    f.add_argument("--data", help="where the recorded NAME.json files are (default: --out)")
+    f.add_argument("--recompute", action="store_true", help="measure the data again and record it first (minutes)")
     f.add_argument("--only", nargs="*", metavar="NAME")
     f.set_defaults(func=cmd_figures)
