@@ -289,16 +289,18 @@ def _weighted_min(M, A, B):
 
 
 def test_certificate_needs_the_exact_weighted_median():
-    """A restricted LP (too few cuts) overestimates; so would evaluating the certificate at any
-    point other than the weighted median. The exact recomputation is what makes L a bound."""
+    """An LP whose window is too narrow (no window growth) overestimates, and so would evaluating
+    the certificate at its point, or any point other than the weighted median. The exact
+    recomputation at the weighted median is what makes L a bound."""
     M = [[Fraction(v)] for v in (0, 1, 2, 10)]              # min g = 5 at x = 5
     C = np.array([[v - 1] for v in (0, 1, 2, 10)], dtype=object)  # centred at the lower median 1
     lp = _WeightedLP(np.array(C, dtype=float) / 16)
-    lp._add = lambda J, K: False                            # mutation: no constraint generation
+    lp._grow = lambda up, down: False                       # mutation: x stays in [-1, 1]
     sol = lp.solve(0.0, 1.0)
     a, b = [max(_to_int(t), 0) for t in sol.a], [max(_to_int(t), 0) for t in sol.b]
     A, B, L = _certificate(C, np.argsort(C, axis=0), a, b)
-    claimed = sum((aj + bi) * abs(C[i, 0]) for i, bi in enumerate(b) for aj in a)  # at the pool's cut
+    t = round(sol.x[0] * 16)                                # the LP's point, in C's units
+    claimed = sum((aj + bi) * abs(C[i, 0] - t) for i, bi in enumerate(b) for aj in a)
     true_min = _weighted_min(M, A, B)
     assert L <= true_min < claimed
     # as a polygon line the mutated value "proves" more than r^2; the exact one does not
