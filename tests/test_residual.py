@@ -337,3 +337,20 @@ def test_an_entry_far_below_the_others_is_rounded_into_the_radius():
     assert max(int(m).bit_length() for m in M.flat) <= 64 + 1024 + 1
     r2 = Fraction(1, 2 * 4 ** 10**8)  # r^2 = 2^(-2 10^8) / 2
     assert b.lower ** 2 <= r2 <= b.upper ** 2 and b.upper < Fraction(1, 2 ** 1000)
+
+
+def test_window_grows_to_an_optimum_far_from_the_median():
+    """The LP's windows start one segment either side of each column median; here min g sits
+    beyond the column's last cluster (x_0 near 50, the median is 4), so the window must grow over
+    several segments before the certificate meets the primal value."""
+    rows = [(v, w) for v, w in zip([0, 1, 2, 3, 4, 5, 6, 7, 100], [3, -1, 4, 1, -5, 9, 2, -6, 5])]
+    M = [[Fraction(v), Fraction(w)] for v, w in rows]
+    truth = brute_r2(M)
+    ctx = get_context("arb")
+    b = residual_bracket(ctx, enclose(ctx, M))
+    assert b.lower ** 2 <= truth <= b.upper ** 2
+    assert b.upper - b.lower <= Fraction(1, 10**12) * b.upper
+    C = np.array([[v - 4, w - 2] for v, w in rows], dtype=float) / 128   # lower medians 4 and 2
+    lp = _WeightedLP(C)
+    sol = lp.solve(0.0, 1.0)
+    assert lp.up[0] >= 4 and 0.25 < sol.x[0] < 100 / 128   # past 5, 6, 7: inside the last segment
