@@ -20,6 +20,7 @@ from rich.table import Table
 from rankcollapse.numerics.exact import decimal_string
 from rankcollapse.numerics.instance import InstanceError, write_json_atomic
 
+from . import parallel
 from .errors import UsageError
 
 console = Console(soft_wrap=True)  # long paths and numbers stay on one line
@@ -56,7 +57,7 @@ def cmd_verify(args) -> int:
     from .verify import run_verify, print_table, report_json, exit_code
 
     _check_writable(args.json)
-    results = run_verify(args.suite, args.seed, Path(args.out), console)
+    results = run_verify(args.suite, args.seed, Path(args.out), console, jobs=args.jobs, scheduler=args.scheduler)
     print_table(results, console)
     _json_out(args.json, report_json(results, args.suite, args.seed))
     return exit_code(results)
@@ -198,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", metavar="FILE")
     v.add_argument("--out", default="rankcollapse-out", help="where counterexample files are saved")
+    parallel.add_arguments(v)
     v.set_defaults(func=cmd_verify)
 
     c = sub.add_parser("check", help="certified per-layer residuals, bounds and verdicts of an instance file")

@@ -13,6 +13,7 @@ verdict is certified. A claim's verdict:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from fractions import Fraction
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from rankcollapse import proofs
+from rankcollapse.parallel import map_tasks
 from rankcollapse.numerics.checks import CHECKS
 from rankcollapse.numerics.checks.steps import STEP_CHECKS
 from rankcollapse.numerics.checks.common import ExactCase, load_case, search
@@ -44,41 +46,94 @@ class ClaimResult:
     seconds: float
 
 
-def _verify_claim(claim, suite: str, seed: int, out: Path) -> ClaimResult:
+def _checks(claim) -> list[tuple[str, str]]:
+    """The claim's own search, then the numeric spot-checks of its steps (e.g. "E1:Step 4"), as
+    ``(registry, name)`` pairs a worker can look up."""
+    checks = [("claim", claim.id)] if claim.id in CHECKS else []
+    return checks + [("step", step.numeric_check) for step in claim.steps if step.numeric_check in STEP_CHECKS]
+
+
+@contextlib.contextmanager
+def _no_local_constants():
+    """Hypothesis (6.131 and later) mixes literals read from the source of every loaded module
+    outside site-packages into the examples it draws. A search's examples would then depend on
+    which modules its process happened to import (a fresh worker, or one that ran other tasks,
+    draws differently from the command line) and on an editable install against a wheel. The
+    searches of ``verify`` run without them, through Hypothesis's internal hook (absent in the
+    versions that lack the feature), so a report depends on the seed alone."""
+    try:
+        from hypothesis.internal.conjecture import providers
+        hook, cache, empty = providers._get_local_constants, providers.CONSTANTS_CACHE.cache, providers.Constants
+    except (ImportError, AttributeError):
+        yield
+        return
+    providers._get_local_constants = empty
+    cache.clear()  # it holds the constants permitted per choice type, local ones included
+    try:
+        yield
+    finally:
+        providers._get_local_constants = hook
+        cache.clear()
+
+
+def _task(kind: str, name: str, suite: str, seed: int, out: str):
+    """One unit of work, run wherever the executor puts it: the symbolic steps of claim ``name``
+    (the labels that fail), or one numeric search (its :class:`SearchResult`). Everything it
+    depends on, the seed included, is in its arguments. Returns ``(result, seconds)``."""
     t0 = time.perf_counter()
-    failed = [step.label for step, ok in proofs.check_steps(claim) if ok is False]
+    if kind == "steps":
+        result = [step.label for step, ok in proofs.check_steps(proofs.get(name)) if ok is False]
+    else:
+        check = (CHECKS if kind == "claim" else STEP_CHECKS)[name]
+        with _no_local_constants():
+            result = search(check.strategy(), check.evaluate, check.examples[suite], seed,
+                            save_as=Path(out) / f"{name.replace(':', '-').replace(' ', '')}.json")
+    return result, time.perf_counter() - t0
+
+
+def _claim_result(claim, failed, searches, seconds) -> ClaimResult:
     if failed:
-        return ClaimResult(claim, VIOLATED, 0, None, None, f"symbolic step(s) failed: {', '.join(failed)}",
-                           time.perf_counter() - t0)
-    # the claim's own search, then the numeric spot-checks of its steps (e.g. "E1:Step 4")
-    checks = [(claim.id, CHECKS[claim.id])] if claim.id in CHECKS else []
-    checks += [(step.numeric_check, STEP_CHECKS[step.numeric_check]) for step in claim.steps
-               if step.numeric_check in STEP_CHECKS]
-    if not checks:
+        return ClaimResult(claim, VIOLATED, 0, None, None, f"symbolic step(s) failed: {', '.join(failed)}", seconds)
+    if not searches:
         verdict = HOLDS if claim.kind == "theorem" else INCONCLUSIVE
         detail = "proved symbolically" if claim.kind == "theorem" else "no numeric check"
-        return ClaimResult(claim, verdict, 0, None, None, detail, time.perf_counter() - t0)
-    results, details = [], []
-    for name, check in checks:
-        res = search(check.strategy(), check.evaluate, check.examples[suite], seed,
-                     save_as=out / f"{name.replace(':', '-').replace(' ', '')}.json")
-        results.append(res)
-        details.append(f"{check.what}: " + (res.detail or ", ".join(f"{k} {v}" for k, v in sorted(res.counts.items()))))
+        return ClaimResult(claim, verdict, 0, None, None, detail, seconds)
+    details = [f"{check.what}: " + (res.detail or ", ".join(f"{k} {v}" for k, v in sorted(res.counts.items())))
+               for check, res in searches]
+    results = [res for _, res in searches]
     ratios = [r.worst_ratio for r in results if r.worst_ratio is not None]
     return ClaimResult(claim, worst(r.verdict for r in results), sum(r.examples for r in results),
                        max(ratios) if ratios else None, next((r.counterexample for r in results if r.counterexample), None),
-                       "; ".join(details), time.perf_counter() - t0)
+                       "; ".join(details), seconds)
 
 
-def run_verify(suite: str, seed: int, out: Path, console=None, only=None) -> list[ClaimResult]:
+def run_verify(suite: str, seed: int, out: Path, console=None, only=None, jobs: int | None = 1,
+               scheduler: str | None = None) -> list[ClaimResult]:
+    """Every claim (or those in ``only``), in registry order. The symbolic steps of each claim
+    and each of its searches are separate tasks for :func:`rankcollapse.parallel.map_tasks`
+    (``jobs`` local processes, ``None`` for all cores, or a Dask ``scheduler``); claim ``k``
+    searches with seed ``seed + k * SEEDS_PER_CLAIM`` wherever its tasks run, so the report is
+    the same for every executor. ``seconds`` of a claim is the sum of its tasks' times."""
     claims = [c for c in proofs.all_claims() if only is None or c.id in only]
-    results = []
+    tasks, owner = [], []
+    for k, claim in enumerate(claims):
+        for kind, name in [("steps", claim.id), *_checks(claim)]:
+            tasks.append((kind, name, suite, seed + k * SEEDS_PER_CLAIM, str(out)))
+            owner.append(k)
     with Progress(console=console, transient=True, disable=console is None) as progress:
-        task = progress.add_task("verifying", total=len(claims))
-        for k, claim in enumerate(claims):
-            progress.update(task, description=f"{claim.id}: {claim.title[:50]}")
-            results.append(_verify_claim(claim, suite, seed + k * SEEDS_PER_CLAIM, out))
-            progress.advance(task)
+        bar = progress.add_task("verifying", total=len(tasks))
+
+        def done(i):
+            progress.update(bar, advance=1, description=f"{tasks[i][1]} done")
+
+        outputs = map_tasks(_task, tasks, jobs=jobs, scheduler=scheduler, star=True, on_done=done)
+    results = []
+    for k, claim in enumerate(claims):
+        mine = [(task, out) for task, out, o in zip(tasks, outputs, owner) if o == k]
+        (_, (failed, _)), searches = mine[0], mine[1:]
+        results.append(_claim_result(
+            claim, failed, [((CHECKS if kind == "claim" else STEP_CHECKS)[name], res) for (kind, name, *_), (res, _) in searches],
+            sum(t for _, (_, t) in mine)))
     return results
 
 
