@@ -111,14 +111,17 @@ def run_verify(suite: str, seed: int, out: Path, console=None, only=None, jobs: 
                scheduler: str | None = None) -> list[ClaimResult]:
     """Every claim (or those in ``only``), in registry order. The symbolic steps of each claim
     and each of its searches are separate tasks for :func:`rankcollapse.parallel.map_tasks`
-    (``jobs`` local processes, ``None`` for all cores, or a Dask ``scheduler``); claim ``k``
-    searches with seed ``seed + k * SEEDS_PER_CLAIM`` wherever its tasks run, so the report is
-    the same for every executor. ``seconds`` of a claim is the sum of its tasks' times."""
-    claims = [c for c in proofs.all_claims() if only is None or c.id in only]
+    (``jobs`` local processes, ``None`` for all cores, or a Dask ``scheduler``); the ``k``-th
+    claim of the registry searches with seed ``seed + k * SEEDS_PER_CLAIM`` wherever its tasks
+    run and whichever claims run with it, so the report is the same for every executor and a
+    claim's row the same with or without ``only``. ``seconds`` of a claim is the sum of its tasks' times."""
+    registry = proofs.all_claims()
+    claims = [c for c in registry if only is None or c.id in only]
     tasks, owner = [], []
     for k, claim in enumerate(claims):
+        claim_seed = seed + registry.index(claim) * SEEDS_PER_CLAIM  # as in the full run, whatever ``only`` is
         for kind, name in [("steps", claim.id), *_checks(claim)]:
-            tasks.append((kind, name, suite, seed + k * SEEDS_PER_CLAIM, str(out)))
+            tasks.append((kind, name, suite, claim_seed, str(out)))
             owner.append(k)
     with Progress(console=console, transient=True, disable=console is None) as progress:
         bar = progress.add_task("verifying", total=len(tasks))
