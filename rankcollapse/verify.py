@@ -19,6 +19,7 @@ from fractions import Fraction
 from dataclasses import dataclass
 from pathlib import Path
 
+from hypothesis import settings
 from rich.progress import Progress
 from rich.table import Table
 
@@ -53,27 +54,41 @@ def _checks(claim) -> list[tuple[str, str]]:
     return checks + [("step", step.numeric_check) for step in claim.steps if step.numeric_check in STEP_CHECKS]
 
 
+_PROFILE = "rankcollapse-verify"
+# Once a search finds a violation, Hypothesis by default goes on looking for other bugs for up to
+# 10 s of wall time: how many examples that adds would depend on the machine's speed and load.
+settings.register_profile(_PROFILE, report_multiple_bugs=False)
+
+
 @contextlib.contextmanager
-def _no_local_constants():
-    """Hypothesis (6.131 and later) mixes literals read from the source of every loaded module
-    outside site-packages into the examples it draws. A search's examples would then depend on
-    which modules its process happened to import (a fresh worker, or one that ran other tasks,
-    draws differently from the command line) and on an editable install against a wheel. The
-    searches of ``verify`` run without them, through Hypothesis's internal hook (absent in the
-    versions that lack the feature), so a report depends on the seed alone."""
+def _seed_alone():
+    """Make a search depend on its seed alone. Two Hypothesis behaviours would not:
+
+    * ``report_multiple_bugs`` (see ``_PROFILE``): the searches run under a profile without it
+      (``search`` sets its other settings explicitly; the profile supplies this one);
+    * local constants (6.131 and later): literals read from the source of every loaded module
+      outside site-packages join the examples drawn, so a fresh worker, one that ran other tasks,
+      and the command line would draw differently, and an editable install differently from a
+      wheel. They are switched off through Hypothesis's internal hook (absent in the versions
+      that lack the feature).
+    """
+    previous = settings.get_current_profile_name()
+    settings.load_profile(_PROFILE)
     try:
         from hypothesis.internal.conjecture import providers
         hook, cache, empty = providers._get_local_constants, providers.CONSTANTS_CACHE.cache, providers.Constants
     except (ImportError, AttributeError):
-        yield
-        return
-    providers._get_local_constants = empty
-    cache.clear()  # it holds the constants permitted per choice type, local ones included
+        hook = None
+    if hook is not None:
+        providers._get_local_constants = empty
+        cache.clear()  # it holds the constants permitted per choice type, local ones included
     try:
         yield
     finally:
-        providers._get_local_constants = hook
-        cache.clear()
+        settings.load_profile(previous)
+        if hook is not None:
+            providers._get_local_constants = hook
+            cache.clear()
 
 
 def _task(kind: str, name: str, suite: str, seed: int, out: str):
@@ -85,7 +100,7 @@ def _task(kind: str, name: str, suite: str, seed: int, out: str):
         result = [step.label for step, ok in proofs.check_steps(proofs.get(name)) if ok is False]
     else:
         check = (CHECKS if kind == "claim" else STEP_CHECKS)[name]
-        with _no_local_constants():
+        with _seed_alone():
             result = search(check.strategy(), check.evaluate, check.examples[suite], seed,
                             save_as=Path(out) / f"{name.replace(':', '-').replace(' ', '')}.json")
     return result, time.perf_counter() - t0
