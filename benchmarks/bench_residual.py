@@ -5,7 +5,8 @@ For each size, two matrices in arb balls: ``random`` (standard normal doubles, e
 resolution under a large common row). Columns: seconds for the exact bracket (LPs), the fast
 bracket (``exact=False``, no LP) and the token-mean residual norm; the relative gaps
 ``(upper - lower) / upper`` of both brackets; HiGHS calls of the exact one; Pareto vertices
-it visited. ``--no-exact SIZE...`` skips the LPs at those sizes (128 x 384 takes minutes).
+it visited. ``--no-exact SIZE...`` skips the LPs at those sizes. ``bench_scale.py`` compares the
+exact path with the previous one.
 """
 
 from __future__ import annotations

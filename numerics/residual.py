@@ -47,16 +47,16 @@ certificate lines pass through consecutive vertices, so the bound is tight. The 
 ``sqrt(f(x) g(x))`` at the best point ``x`` found, evaluated exactly.
 
 **Solving the weighted problems.** The direct LP (variables ``x``, and ``e_ij >= |X_ij - x_j|``)
-is large: at ``128 x 384`` HiGHS needed 40-160 s for one weight. We solve its dual instead,
-``max sum_j z_j`` over ``a, b >= 0`` (``sum a = wf``, ``sum b = wg``) with ``z_j <= sum_i (a_j +
-b_i) |X_ij - X_kj|`` for candidate medians ``k`` of column ``j`` (the bound ``L`` above, with
-the minimum over ``t`` restricted to data points, where it is attained). Only the few ``k``
-near each column's weighted median matter, so the rows are generated on demand: solve with
-the current cuts, compute the exact weighted medians of the suggested ``(a, b)``, add the cuts
-the solution violates, and repeat. Cuts stay valid for every weight, so the pool is shared
-along the dichotomic search. The LP's row duals ``lambda_jk`` (a distribution over the
-candidate medians of each column) give the primal point ``x_j = sum_k lambda_jk X_kj``, which
-by convexity is at least as good as the LP value.
+is large: at ``128 x 384`` HiGHS needed 40-160 s for one weight, and the dual solved by
+constraint generation (the previous method) 5-35 s for the whole search. We solve the primal
+with each ``x_j`` confined to a window of the column's sorted values around its median, written
+with one bounded variable per segment of the window (``_WeightedLP``): the basis stays ``2d + n``
+rows, a segment has a handful of nonzeros, and windows grow (new columns: HiGHS, called through
+``highspy``, keeps its basis) only where the solution presses on a window's end or the exact
+weighted median of the duals lies outside. The row duals are the certificate weights ``(a,
+b)`` above; the solve stops when their exactly re-evaluated ``L`` meets the primal value.
+Between weights only the objective changes, so each solve after the first starts from the
+previous basis (a few dozen pivots at ``128 x 384``).
 
 **The fast bracket** (``exact=False``) solves no LP. Any nonnegative weights certify, so it
 takes them from multiplicative weights (Hedge): the weights play the maximising side of the
@@ -111,7 +111,6 @@ from fractions import Fraction
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
 from .context import Context, dyadic
 
@@ -172,69 +171,129 @@ class _Solve:
     lower: float       # float estimate of the certificate value L
 
 
-class _WeightedLP:
-    """``min_x wf f(x) + wg g(x)`` on a float matrix, by constraint generation on the dual.
+def _highs():
+    """A silent HiGHS instance. The public ``highspy.Highs`` prints a banner on stdout when it is
+    constructed, before any option can switch output off; its core class is the same solver
+    without that Python layer."""
+    from highspy import _core
 
-    A cut ``(j, k)`` is the row ``z_j <= sum_i (a_j + b_i) |C_ij - C_kj|``. The pool is shared by
-    all weights, so each solve after the first starts from the cuts that mattered before.
+    h = _core._Highs()
+    for option, value in {"output_flag": False, **_HIGHS}.items():
+        h.setOptionValue(option, value)
+    return h
+
+
+class _WeightedLP:
+    """``min_x wf f(x) + wg g(x)`` on a float matrix ``C`` whose column medians are 0, as a primal
+    LP in HiGHS whose variables ``x_j`` live in windows around the median that grow on demand.
+
+    Each column's distinct values cut the line into segments. ``x_j = sum u_jk - sum v_jk`` over
+    the window's segments above 0 (``u``, bounded by their lengths) and below (``v``). For a row
+    with ``C_ij >= 0``, ``|C_ij - x_j| <= (C_ij - x_j) + 2 * (sum of the u_jk above C_ij)`` with
+    equality when the segments fill from 0 outwards (symmetrically below 0): the LP only
+    overestimates, and an optimal solution can always be taken in order, so the LP optimum is
+    the true one restricted to the windows. The rows are ``F >= column sum j``, ``G >= row sum
+    i`` and ``x_j = sum u - sum v``; a segment touches its column's rows, the row sums of the rows
+    it passes, and its equation: few entries, and the basis stays ``2d + n`` rows whatever the
+    windows. Windows grow (new columns, so HiGHS keeps its basis) where ``x_j`` ends at a window's
+    end or the exact weighted median of the duals lies outside, until the duals' certificate
+    meets the primal value. The pool is shared along the Pareto search: each solve after the
+    first starts from the previous basis and windows, and only the objective changes.
     """
 
     def __init__(self, C: np.ndarray):
-        self.C = C
         n, d = C.shape
+        self.C = C
         self.order = np.argsort(C, axis=0, kind="stable")
+        V = np.take_along_axis(C, self.order, axis=0)
+        rank = np.cumsum(np.vstack([np.ones((1, d), bool), V[1:] != V[:-1]]), axis=0) - 1
+        self.U = np.full((n, d), np.nan)              # U[k, j]: the k-th distinct value of column j
+        self.U[rank, np.arange(d)] = V
+        self.rank = np.empty_like(rank)               # rank of C_ij among its column's distinct values
+        np.put_along_axis(self.rank, self.order, rank, axis=0)
+        self.n_values = rank[-1] + 1
+        self.zero = rank[(n - 1) // 2]                # the median, 0, is the anchor of every window
+        if np.any(self.U[self.zero, np.arange(d)] != 0):
+            raise ValueError("_WeightedLP needs a matrix whose lower column medians are 0")
+        self.up = np.zeros(d, dtype=np.int64)         # segments in the window above / below 0
+        self.down = np.zeros(d, dtype=np.int64)
         self.n_lp = 0
-        self._pool: set = set()
-        self._J = np.empty(0, dtype=np.int64)
-        self._K = np.empty(0, dtype=np.int64)
-        self._D = np.empty((0, n))
-        self._add(np.arange(d), self.order[(n - 1) // 2])
+        s = np.where(C >= 0, 1.0, -1.0)
+        h = self.h = _highs()
+        self.optimal = type(h.getModelStatus()).kOptimal
+        inf = np.full(n + d, np.inf)
+        h.addRows(n + d, -inf, -np.concatenate([(s * C).sum(axis=0), (s * C).sum(axis=1)]), 0,
+                  np.zeros(n + d, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        h.addRows(d, np.zeros(d), np.zeros(d), 0, np.zeros(d, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        # x_j: -(sum_i s_ij) in column row j, -s_ij in row-sum rows, 1 in its equation; then F, G
+        rows = np.concatenate([np.arange(d)[:, None], d + np.tile(np.arange(n), (d, 1)), (n + d + np.arange(d))[:, None]], axis=1)
+        vals = np.concatenate([-s.sum(axis=0)[:, None], -s.T, np.ones((d, 1))], axis=1)
+        rows = np.concatenate([rows.ravel(), np.arange(d), d + np.arange(n)])
+        vals = np.concatenate([vals.ravel(), -np.ones(n + d)])
+        self._add_columns(rows, np.concatenate([np.repeat(np.arange(d), n + 2), np.full(d, d), np.full(n, d + 1)]),
+                          vals, np.full(d + 2, -np.inf), np.full(d + 2, np.inf))
+        self._grow(np.ones(d, dtype=np.int64), np.ones(d, dtype=np.int64))
 
-    def _add(self, J, K) -> bool:
-        new = [jk for jk in zip(J.tolist(), K.tolist()) if jk not in self._pool]
-        if new:
-            self._pool.update(new)
-            J, K = np.array(new).T
-            self._J, self._K = np.concatenate([self._J, J]), np.concatenate([self._K, K])
-            self._D = np.vstack([self._D, np.abs(self.C[:, J] - self.C[K, J]).T])
-        return bool(new)
+    def _add_columns(self, rows, cols, vals, lower, upper):
+        m = len(lower)
+        A = sp.csc_matrix((vals, (rows, cols)), shape=(self.h.getNumRow(), m))
+        self.h.addCols(m, np.zeros(m), lower, upper, A.nnz, A.indptr[:-1].astype(np.int32),
+                       A.indices.astype(np.int32), A.data)
+
+    def _grow(self, up, down) -> bool:
+        """Extend the windows to ``up`` segments above and ``down`` below 0 (clipped to the data);
+        False if nothing was added."""
+        n, d = self.C.shape
+        up = np.clip(up, self.up, self.n_values - 1 - self.zero)
+        down = np.clip(down, self.down, self.zero)
+        rows, cols, vals, lengths = [], [], [], []
+        m = 0
+        for sign, old, new in ((1, self.up, up), (-1, self.down, down)):
+            count = new - old
+            J = np.repeat(np.arange(d), count)
+            K = np.arange(len(J)) - np.repeat(np.cumsum(count) - count, count) + np.repeat(old, count) + 1
+            near, far = self.U[self.zero[J] + sign * (K - 1), J], self.U[self.zero[J] + sign * K, J]
+            col = self.C[:, J]
+            passed = (col >= 0) & (col <= near) if sign > 0 else (col < 0) & (col >= near)
+            i, k = np.nonzero(passed)
+            npassed = passed.sum(axis=0)
+            rows += [J, d + i, n + d + J]
+            cols += [m + np.arange(len(J)), m + k, m + np.arange(len(J))]
+            vals += [2.0 * npassed, np.full(len(i), 2.0), np.full(len(J), -float(sign))]
+            lengths.append(np.abs(far - near))
+            m += len(J)
+        self.up, self.down = up, down
+        if m:
+            self._add_columns(np.concatenate(rows), np.concatenate(cols), np.concatenate(vals),
+                              np.zeros(m), np.concatenate(lengths))
+        return m > 0
 
     def weighted_medians(self, a, b):
         return _weighted_medians(self.C, self.order, a, b)
 
-    def _constraints(self):
-        """The cut rows ``z_j - (sum_i D_i) a_j - sum_i D_i b_i <= 0`` as one CSR matrix over the
-        variables ``z (d), a (d), b (n)``."""
-        n, d = self.C.shape
-        m = len(self._J)
-        rows = np.arange(m)
-        data = np.concatenate([np.ones(m), -self._D.sum(axis=1), -self._D.ravel()])
-        ri = np.concatenate([rows, rows, np.repeat(rows, n)])
-        ci = np.concatenate([self._J, d + self._J, np.tile(2 * d + np.arange(n), m)])
-        return sp.csr_matrix((data, (ri, ci)), shape=(m, 2 * d + n))
-
     def solve(self, wf: float, wg: float) -> _Solve:
         n, d = self.C.shape
-        cost = np.concatenate([-np.ones(d), np.zeros(d + n)])  # variables z (d), a (d), b (n)
-        A_eq = np.zeros((2, 2 * d + n))
-        A_eq[0, d:2 * d] = A_eq[1, 2 * d:] = 1
-        bounds = [(None, None)] * d + [(0, None)] * (d + n)
+        h = self.h
+        h.changeColsCost(2, np.array([d, d + 1], np.int32), np.array([wf, wg]))
         while True:
-            res = linprog(cost, A_ub=self._constraints(), b_ub=np.zeros(len(self._J)), A_eq=A_eq,
-                          b_eq=[wf, wg], bounds=bounds, method="highs", options=_HIGHS)
+            h.run()
             self.n_lp += 1
-            if res.status != 0:
-                raise RuntimeError(f"HiGHS failed on a residual LP: {res.message}")
-            z, a, b = res.x[:d], res.x[d:2 * d], res.x[2 * d:]
+            if h.getModelStatus() != self.optimal:
+                raise RuntimeError(f"HiGHS failed on a residual LP: {h.modelStatusToString(h.getModelStatus())}")
+            sol = h.getSolution()
+            x = np.array(sol.col_value[:d])
+            duals = np.array(sol.row_dual[:n + d])
+            a, b = np.maximum(-duals[:d], 0), np.maximum(-duals[d:], 0)
             k, dev = self.weighted_medians(a, b)
-            violated = dev < z
-            # The LP value is an upper bound (relaxation), dev.sum() a lower one: stop when they
-            # meet, or when every violated cut is already in (solver tolerance, nothing to add).
-            converged = -res.fun - dev.sum() <= _TOL * abs(res.fun)
-            if converged or not self._add(np.flatnonzero(violated), k[violated]):
+            f, g = _fg(self.C, x)
+            value = wf * f + wg * g   # x's true value: an upper bound; dev.sum() a lower one
+            if value - dev.sum() <= _TOL * value:
                 break
-        lam = -res.ineqlin.marginals  # per column a distribution over the candidate medians
-        x = np.bincount(self._J, lam * self.C[self._K, self._J], d) / np.bincount(self._J, lam, d)
+            median = self.rank[k, np.arange(d)] - self.zero
+            lo, hi = self.U[self.zero - self.down, np.arange(d)], self.U[self.zero + self.up, np.arange(d)]
+            if not self._grow(np.maximum(self.up + (x >= hi - _TOL), median + 1),
+                              np.maximum(self.down + (x <= lo + _TOL), 1 - median)):
+                break  # solver tolerance: the certificate stays valid, only less tight
         return _Solve(a, b, x, float(dev.sum()))
 
 
@@ -368,12 +427,16 @@ def _certificate(C, order, a, b) -> tuple[int, int, int]:
     column of ``C``. ``L`` sums each column's weighted deviation from its weighted median."""
     if min(a, default=0) < 0 or min(b, default=0) < 0:
         raise ValueError("certificate weights must be nonnegative")
-    d = C.shape[1]
-    W = np.add.outer(np.array(b, dtype=object), np.array(a, dtype=object))
-    cum = np.cumsum(np.take_along_axis(W, order, axis=0), axis=0)
-    rank = np.argmax((2 * cum >= cum[-1]).astype(bool), axis=0)
-    median = C[order[rank, np.arange(d)], np.arange(d)]
-    return sum(a), sum(b), int((W * np.abs(C - median)).sum())
+    n, d = C.shape
+    # the weighted medians need only sums of weights: machine integers when they cannot overflow
+    exact = np.int64 if 2 * (n * max(a, default=0) + sum(b)) < 2**63 else object
+    av, bv = np.array(a, dtype=exact), np.array(b, dtype=exact)
+    cum = np.cumsum(np.take_along_axis(np.add.outer(bv, av), order, axis=0), axis=0)
+    rank = np.argmax(2 * cum >= cum[-1], axis=0)
+    D = np.abs(C - C[order[rank, np.arange(d)], np.arange(d)])
+    # sum_ij (a_j + b_i) D_ij, with the products taken on d + n sums instead of n d entries
+    L = sum(int(aj) * s for aj, s in zip(a, D.sum(axis=0))) + sum(int(bi) * s for bi, s in zip(b, D.sum(axis=1)))
+    return sum(a), sum(b), int(L)
 
 
 def _to_int(v: float) -> int:
@@ -444,7 +507,7 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
     (one for ``min g``, one mixed) and the best of the points those rounds visit (column
     medians, token mean, weighted medians). It is as rigorous as the exact one, only wider: a
     relative gap ``(upper - lower) / upper`` of 1-3 % on random matrices up to 128 x 384, where it
-    takes a fraction of a second against seconds to minutes for the LPs (``docs/performance.md``).
+    takes a fraction of a second against about a second for the LPs (``docs/performance.md``).
     See the module docstring for the method.
 
     >>> from rankcollapse.numerics.context import get_context
@@ -514,7 +577,7 @@ def r_float(X) -> float:
     0.5
     """
     X = np.asarray(X, dtype=np.float64)
-    C = X - np.median(X, axis=0)
+    C = X - np.sort(X, axis=0)[(X.shape[0] - 1) // 2]  # lower medians: 0 is a data value (the LP's anchor)
     scale = float(np.abs(C).max())
     if scale == 0:
         return 0.0

@@ -22,6 +22,7 @@ from rankcollapse.numerics.exact import decimal_string
 from rankcollapse.numerics.instance import InstanceError, write_json_atomic
 from rankcollapse.numerics.verdict import MAX_BITS
 
+from . import parallel
 from .errors import UsageError
 
 console = Console(soft_wrap=True)  # long paths and numbers stay on one line
@@ -93,7 +94,7 @@ def cmd_verify(args) -> int:
             err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False)
         err.print("verify does not run while the claim catalogue is inconsistent (exit 1)")
         return 1
-    results = run_verify(args.suite, args.seed, Path(args.out), console)
+    results = run_verify(args.suite, args.seed, Path(args.out), console, jobs=args.jobs, scheduler=args.scheduler)
     print_table(results, console)
     _json_out(args.json, report_json(results, args.suite, args.seed))
     return exit_code(results)
@@ -255,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=ascii_int, default=0)
     v.add_argument("--json", metavar="FILE")
     v.add_argument("--out", default="rankcollapse-out", help="where counterexample files are saved")
+    parallel.add_arguments(v)
     v.set_defaults(func=cmd_verify)
 
     c = sub.add_parser("check", help="certified per-layer residuals, bounds and verdicts of an instance file")

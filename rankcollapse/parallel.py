@@ -7,15 +7,24 @@ it needs (its seed included), so no task depends on which worker ran it or when.
 
 >>> map_tasks(pow, [(2, 3), (3, 2)], jobs=1, star=True)
 [8, 9]
+
+Local processes start from a fork server (a fresh process that imported ``fn``'s module once),
+not by forking the caller: a caller's threads (a progress bar, HiGHS's or PyTorch's thread
+pools) would be copied mid-state into the workers. On Dask every worker must run one thread:
+mpmath's and python-flint's working precision is per process, so two tasks in threads of one
+process would change each other's precision (``map_tasks`` refuses a cluster whose workers
+have more).
 """
 
 from __future__ import annotations
 
+import argparse
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable
 
-__all__ = ["map_tasks", "default_jobs"]
+__all__ = ["map_tasks", "default_jobs", "add_arguments"]
 
 
 def default_jobs() -> int:
@@ -24,6 +33,25 @@ def default_jobs() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes >= 1, got {text!r}")
+    return jobs
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--jobs N`` and ``--scheduler ADDRESS``, for every command that runs :func:`map_tasks`."""
+    parser.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                        help=f"local worker processes (default: all cores, here {default_jobs()})")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="run on a Dask distributed cluster instead (e.g. tcp://host:8786; "
+                             "workers with one thread each); needs the 'cluster' extra")
 
 
 def _star(fn, args):
@@ -51,7 +79,9 @@ def map_tasks(fn: Callable, items: Iterable, jobs: int | None = None, scheduler:
     from concurrent.futures import as_completed
 
     results = [None] * len(items)
-    with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([fn.__module__])  # ignored once the server runs: then workers import
+    with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=context) as pool:
         futures = {(pool.submit(_star, fn, item) if star else pool.submit(fn, item)): k
                    for k, item in enumerate(items)}
         for future in as_completed(futures):
@@ -69,6 +99,11 @@ def _on_dask(fn, items, scheduler, star, on_done):
         from .errors import UsageError
         raise UsageError("--scheduler needs the 'cluster' extra: python3 -m pip install -e \".[cluster]\"") from None
     with Client(scheduler) as client:
+        threads = client.nthreads()
+        if any(t != 1 for t in threads.values()):
+            from .errors import UsageError
+            raise UsageError(f"--scheduler {scheduler}: every Dask worker must run one thread (dask worker "
+                             f"--nthreads 1): precision is per process; workers have {sorted(set(threads.values()))}")
         futures = [client.submit(_star, fn, item, pure=False) if star else client.submit(fn, item, pure=False)
                    for item in items]
         index = {f.key: k for k, f in enumerate(futures)}

@@ -13,15 +13,18 @@ verdict is certified. A claim's verdict:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from fractions import Fraction
 from dataclasses import dataclass
 from pathlib import Path
 
+from hypothesis import settings
 from rich.progress import Progress
 from rich.table import Table
 
 from rankcollapse import proofs
+from rankcollapse.parallel import map_tasks
 from rankcollapse.numerics.checks import audit, checks_for
 from rankcollapse.numerics.checks.common import ExactCase, load_case, search
 from rankcollapse.numerics.exact import decimal_string
@@ -43,41 +46,112 @@ class ClaimResult:
     seconds: float
 
 
-def _verify_claim(claim, suite: str, seed: int, out: Path) -> ClaimResult:
+def _checks(claim) -> list[tuple[str, int]]:
+    """The claim's own search, then the numeric spot-checks of its steps (e.g. "E1:Step 4"), as
+    ``("search", k)``: the k-th of ``checks_for(claim)``, which a worker finds from the claim's
+    registry id (audit() has made sure that every numeric step has a check)."""
+    return [("search", k) for k in range(len(checks_for(claim)))]
+
+
+_PROFILE = "rankcollapse-verify"
+# Once a search finds a violation, Hypothesis by default goes on looking for other bugs for up to
+# 10 s of wall time: how many examples that adds would depend on the machine's speed and load.
+settings.register_profile(_PROFILE, report_multiple_bugs=False)
+
+
+@contextlib.contextmanager
+def _seed_alone():
+    """Make a search depend on its seed alone. Two Hypothesis behaviours would not:
+
+    * ``report_multiple_bugs`` (see ``_PROFILE``): the searches run under a profile without it
+      (``search`` sets its other settings explicitly; the profile supplies this one);
+    * local constants (6.131 and later): literals read from the source of every loaded module
+      outside site-packages join the examples drawn, so a fresh worker, one that ran other tasks,
+      and the command line would draw differently, and an editable install differently from a
+      wheel. They are switched off through Hypothesis's internal hook (absent in the versions
+      that lack the feature).
+    """
+    previous = settings.get_current_profile_name()
+    settings.load_profile(_PROFILE)
+    try:
+        from hypothesis.internal.conjecture import providers
+        hook, cache, empty = providers._get_local_constants, providers.CONSTANTS_CACHE.cache, providers.Constants
+    except (ImportError, AttributeError):
+        hook = None
+    if hook is not None:
+        providers._get_local_constants = empty
+        cache.clear()  # it holds the constants permitted per choice type, local ones included
+    try:
+        yield
+    finally:
+        settings.load_profile(previous)
+        if hook is not None:
+            providers._get_local_constants = hook
+            cache.clear()
+
+
+def _task(kind: str, name: str, index: int, suite: str, seed: int, out: str):
+    """One unit of work, run wherever the executor puts it: the symbolic steps of claim ``name``
+    (the labels that fail), or its ``index``-th numeric search (its :class:`SearchResult`). Everything it
+    depends on, the seed included, is in its arguments. Returns ``(result, seconds)``."""
     t0 = time.perf_counter()
-    failed = [step.label for step, ok in proofs.check_steps(claim) if ok is False]
+    if kind == "steps":
+        result = [step.label for step, ok in proofs.check_steps(proofs.get(name)) if ok is False]
+    else:
+        check = checks_for(proofs.get(name))[index]
+        with _seed_alone():
+            result = search(check.strategy(), check.evaluate, check.examples[suite], seed,
+                            save_as=Path(out) / f"{check.name.replace(':', '-').replace(' ', '')}.json")
+    return result, time.perf_counter() - t0
+
+
+def _claim_result(claim, failed, searches, seconds) -> ClaimResult:
     if failed:
-        return ClaimResult(claim, VIOLATED, 0, None, None, f"symbolic step(s) failed: {', '.join(failed)}",
-                           time.perf_counter() - t0)
-    # the claim's own search, then the numeric spot-checks of its steps (e.g. "E1:Step 4");
-    # audit() has made sure that every numeric step has one
-    checks = checks_for(claim)
-    if not checks:
+        return ClaimResult(claim, VIOLATED, 0, None, None, f"symbolic step(s) failed: {', '.join(failed)}", seconds)
+    if not searches:
         verdict = HOLDS if claim.kind == "theorem" else INCONCLUSIVE
         detail = ("every step proved symbolically or assumed" if claim.kind == "theorem"
                   else "no numeric check")
-        return ClaimResult(claim, verdict, 0, None, None, detail, time.perf_counter() - t0)
-    results, details = [], []
-    for check in checks:
-        res = search(check.strategy(), check.evaluate, check.examples[suite], seed,
-                     save_as=out / f"{check.name.replace(':', '-').replace(' ', '')}.json")
-        results.append(res)
-        details.append(f"{check.what}: " + (res.detail or ", ".join(f"{k} {v}" for k, v in sorted(res.counts.items()))))
+        return ClaimResult(claim, verdict, 0, None, None, detail, seconds)
+    details = [f"{check.what}: " + (res.detail or ", ".join(f"{k} {v}" for k, v in sorted(res.counts.items())))
+               for check, res in searches]
+    results = [res for _, res in searches]
     ratios = [r.worst_ratio for r in results if r.worst_ratio is not None]
     return ClaimResult(claim, worst(r.verdict for r in results), sum(r.examples for r in results),
                        max(ratios) if ratios else None, next((r.counterexample for r in results if r.counterexample), None),
-                       "; ".join(details), time.perf_counter() - t0)
+                       "; ".join(details), seconds)
 
 
-def run_verify(suite: str, seed: int, out: Path, console=None, only=None) -> list[ClaimResult]:
-    claims = [c for c in proofs.all_claims() if only is None or c.id in only]
-    results = []
+def run_verify(suite: str, seed: int, out: Path, console=None, only=None, jobs: int | None = 1,
+               scheduler: str | None = None) -> list[ClaimResult]:
+    """Every claim (or those in ``only``), in registry order. The symbolic steps of each claim
+    and each of its searches are separate tasks for :func:`rankcollapse.parallel.map_tasks`
+    (``jobs`` local processes, ``None`` for all cores, or a Dask ``scheduler``); the ``k``-th
+    claim of the registry searches with seed ``seed + k * SEEDS_PER_CLAIM`` wherever its tasks
+    run and whichever claims run with it, so the report is the same for every executor and a
+    claim's row the same with or without ``only``. ``seconds`` of a claim is the sum of its tasks' times."""
+    registry = proofs.all_claims()
+    claims = [c for c in registry if only is None or c.id in only]
+    tasks, owner = [], []
+    for k, claim in enumerate(claims):
+        claim_seed = seed + registry.index(claim) * SEEDS_PER_CLAIM  # as in the full run, whatever ``only`` is
+        for kind, index in [("steps", -1), *_checks(claim)]:
+            tasks.append((kind, claim.id, index, suite, claim_seed, str(out)))
+            owner.append(k)
     with Progress(console=console, transient=True, disable=console is None) as progress:
-        task = progress.add_task("verifying", total=len(claims))
-        for k, claim in enumerate(claims):
-            progress.update(task, description=f"{claim.id}: {claim.title[:50]}")
-            results.append(_verify_claim(claim, suite, seed + k * SEEDS_PER_CLAIM, out))
-            progress.advance(task)
+        bar = progress.add_task("verifying", total=len(tasks))
+
+        def done(i):
+            progress.update(bar, advance=1, description=f"{tasks[i][1]} done")
+
+        outputs = map_tasks(_task, tasks, jobs=jobs, scheduler=scheduler, star=True, on_done=done)
+    results = []
+    for k, claim in enumerate(claims):
+        mine = [(task, out) for task, out, o in zip(tasks, outputs, owner) if o == k]
+        (_, (failed, _)), searches = mine[0], mine[1:]
+        results.append(_claim_result(
+            claim, failed, [(checks_for(claim)[index], res) for (_, _, index, *_), (res, _) in searches],
+            sum(t for _, (_, t) in mine)))
     return results
 
 

@@ -289,16 +289,18 @@ def _weighted_min(M, A, B):
 
 
 def test_certificate_needs_the_exact_weighted_median():
-    """A restricted LP (too few cuts) overestimates; so would evaluating the certificate at any
-    point other than the weighted median. The exact recomputation is what makes L a bound."""
+    """An LP whose window is too narrow (no window growth) overestimates, and so would evaluating
+    the certificate at its point, or any point other than the weighted median. The exact
+    recomputation at the weighted median is what makes L a bound."""
     M = [[Fraction(v)] for v in (0, 1, 2, 10)]              # min g = 5 at x = 5
     C = np.array([[v - 1] for v in (0, 1, 2, 10)], dtype=object)  # centred at the lower median 1
     lp = _WeightedLP(np.array(C, dtype=float) / 16)
-    lp._add = lambda J, K: False                            # mutation: no constraint generation
+    lp._grow = lambda up, down: False                       # mutation: x stays in [-1, 1]
     sol = lp.solve(0.0, 1.0)
     a, b = [max(_to_int(t), 0) for t in sol.a], [max(_to_int(t), 0) for t in sol.b]
     A, B, L = _certificate(C, np.argsort(C, axis=0), a, b)
-    claimed = sum((aj + bi) * abs(C[i, 0]) for i, bi in enumerate(b) for aj in a)  # at the pool's cut
+    t = round(sol.x[0] * 16)                                # the LP's point, in C's units
+    claimed = sum((aj + bi) * abs(C[i, 0] - t) for i, bi in enumerate(b) for aj in a)
     true_min = _weighted_min(M, A, B)
     assert L <= true_min < claimed
     # as a polygon line the mutated value "proves" more than r^2; the exact one does not
@@ -335,3 +337,20 @@ def test_an_entry_far_below_the_others_is_rounded_into_the_radius():
     assert max(int(m).bit_length() for m in M.flat) <= 64 + 1024 + 1
     r2 = Fraction(1, 2 * 4 ** 10**8)  # r^2 = 2^(-2 10^8) / 2
     assert b.lower ** 2 <= r2 <= b.upper ** 2 and b.upper < Fraction(1, 2 ** 1000)
+
+
+def test_window_grows_to_an_optimum_far_from_the_median():
+    """The LP's windows start one segment either side of each column median; here min g sits
+    beyond the column's last cluster (x_0 near 50, the median is 4), so the window must grow over
+    several segments before the certificate meets the primal value."""
+    rows = [(v, w) for v, w in zip([0, 1, 2, 3, 4, 5, 6, 7, 100], [3, -1, 4, 1, -5, 9, 2, -6, 5])]
+    M = [[Fraction(v), Fraction(w)] for v, w in rows]
+    truth = brute_r2(M)
+    ctx = get_context("arb")
+    b = residual_bracket(ctx, enclose(ctx, M))
+    assert b.lower ** 2 <= truth <= b.upper ** 2
+    assert b.upper - b.lower <= Fraction(1, 10**12) * b.upper
+    C = np.array([[v - 4, w - 2] for v, w in rows], dtype=float) / 128   # lower medians 4 and 2
+    lp = _WeightedLP(C)
+    sol = lp.solve(0.0, 1.0)
+    assert lp.up[0] >= 4 and 0.25 < sol.x[0] < 100 / 128   # past 5, 6, 7: inside the last segment
