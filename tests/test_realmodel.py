@@ -16,7 +16,7 @@ import pytest
 from rankcollapse.numerics import bert
 from rankcollapse.numerics.context import get_context
 from rankcollapse.numerics.network import Network, forward
-from rankcollapse import realmodel
+from rankcollapse.realmodel import measure as realmodel
 from rankcollapse.cli import main
 
 F64 = get_context("float64")

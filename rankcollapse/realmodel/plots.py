@@ -1,0 +1,76 @@
+"""The real-model figures (matplotlib, Agg)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .measure import FLOAT64_FLOOR, INITS, MODEL_NAME, PATH_LENGTHS, Experiment
+
+STYLE = {"pure-attention": ("C3", "o"), "attention+mlp": ("C1", "s"),
+         "attention+skip": ("C2", "^"), "full": ("C0", "D")}
+
+
+def plot_curves(exp: Experiment, path: str) -> None:
+    """The paper's Figure 2 layout: one panel per initialisation, the four variants' mean
+    token-mean ratio (band: quartiles over sequences), exact-r ratios as open markers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, init in zip(axes, INITS):
+        for c in (c for c in exp.curves if c.init == init):
+            colour, marker = STYLE[c.name]
+            # rounding noise below the floor is drawn at the floor, so the log axis stays readable
+            tm = np.maximum(c.token_mean, FLOAT64_FLOOR / 10)
+            layers = np.arange(tm.shape[1])
+            ax.plot(layers, tm.mean(axis=0), color=colour, marker=marker, label=c.name)
+            q1, q3 = np.percentile(tm, [25, 75], axis=0)
+            ax.fill_between(layers, q1, q3, color=colour, alpha=0.2)
+            if not np.isnan(c.exact).all():
+                ex = np.maximum(np.nanmean(c.exact, axis=0), FLOAT64_FLOOR / 10)
+                ax.plot(layers, ex, color=colour, marker=marker, linestyle="none", markerfacecolor="none",
+                        markersize=10)
+        ax.axhspan(FLOAT64_FLOOR / 20, FLOAT64_FLOOR, color="0.85", zorder=0)
+        ax.set_yscale("log")
+        ax.set_title(f"{init} ({MODEL_NAME.split('/')[1]})")
+        ax.set_xlabel("layer")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(r"$\|res(X^l)\|_{1,\infty} / \|X^l\|_{1,\infty}$")
+    axes[0].legend(loc="lower left", fontsize=8)
+    fig.text(0.5, 0.01, f"lines: token-mean residual over {exp.sequences} sequences (band: quartiles); "
+             f"open markers: exact r on the first {exp.exact_sequences}; grey: float64 rounding floor",
+             ha="center", fontsize=8)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_paths(exp: Experiment, path: str) -> None:
+    """Box plot of the residual ratio of attention-path products against path length."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    width = 0.35
+    for i, (init, by_length) in enumerate(exp.paths.items()):
+        data = [np.maximum([r[0] for r in rows], FLOAT64_FLOOR / 10) for rows in by_length.values()]
+        pos = np.array(list(by_length)) + (i - 0.5) * width
+        box = ax.boxplot(data, positions=pos, widths=width * 0.9, patch_artist=True, manage_ticks=False)
+        for patch in box["boxes"]:
+            patch.set_facecolor(f"C{i}")
+            patch.set_alpha(0.5)
+        ax.plot([], [], color=f"C{i}", linewidth=8, alpha=0.5, label=f"{init} (full model)")
+    ax.set_xticks(list(PATH_LENGTHS))
+    ax.set_yscale("log")
+    ax.set_xlabel("path length k (attention matrices multiplied)")
+    ax.set_ylabel(r"$\|res(P_{path})\|_{1,\infty} / \|P_{path}\|_{1,\infty}$")
+    ax.set_title("products of attention matrices along random paths")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
