@@ -45,7 +45,7 @@ from .exact import exact_array
 __all__ = ["Head", "LayerNorm", "Attention", "MLP", "Layer", "Network", "Split", "forward", "forward_split", "scale_s",
            "split", "attention_weights", "attention_probs", "single_head", "as_exact", "ACTIVATIONS"]
 
-ACTIVATIONS = ("relu", "gelu", "tanh")
+ACTIVATIONS = ("relu", "gelu", "tanh")  # the instance format's; "gelu_tanh" (real models) is not in it
 
 
 def as_exact(A):
@@ -235,6 +235,8 @@ def attention_weights(ctx: Context, Z: Split, head: Head, d_qk: int, key_mask=No
     q = _add_bias(ctx.matmul(Z.c, ctx.array(head.W_Q)), _row(ctx, head.b_Q))
     K_R = ctx.matmul(Z.R, ctx.array(head.W_K))
     a = ctx.matmul(q, K_R.T) * s  # array first: mpmath's iv scalar * ndarray raises
+    if key_mask is not None and key_mask.shape[0] > 1:  # n x n mask: one pi per row
+        a = np.broadcast_to(a, key_mask.shape)
     pi = softmax_rows(ctx, a, key_mask)
     B = ctx.matmul(ctx.matmul(Z.R, ctx.array(head.W_Q)), K_R.T) * s
     Bf = np.abs(ctx.to_float(B))
@@ -243,7 +245,8 @@ def attention_weights(ctx: Context, Z: Split, head: Head, d_qk: int, key_mask=No
     if key_mask is not None:  # masked keys: E = 0, and pi = 0 there
         B = B * ctx.array(key_mask.astype(np.float64))
     E = ctx.expm1(B)
-    sigma = ctx.matmul(E, pi.T)
+    # an n x n key_mask (causal) gives each row its own pi: sigma_i = sum_j E_ij pi_ij
+    sigma = ctx.matmul(E, pi.T) if pi.shape[0] == 1 else (E * pi).sum(axis=1, keepdims=True)
     return pi, pi * (E - sigma) / (1 + sigma)
 
 
@@ -263,13 +266,22 @@ def _attention(ctx, Z: Split, att: Attention, d_qk, key_mask) -> Split:
         pi, D = attention_weights(ctx, Z, head, d_qk, key_mask)
         W_V = ctx.array(head.W_V)
         V_R = ctx.matmul(Z.R, W_V)
-        c_h = _add_bias(ctx.matmul(Z.c, W_V) + ctx.matmul(pi, V_R), _row(ctx, head.b_V))
-        R_h = ctx.matmul(D, V_R)
+        if pi.shape[0] == 1:
+            c_h = _add_bias(ctx.matmul(Z.c, W_V) + ctx.matmul(pi, V_R), _row(ctx, head.b_V))
+            R_h = ctx.matmul(D, V_R)
+        else:  # rows with their own pi (n x n key_mask): pi R W_V differs by row, so it is residual
+            c_h = _add_bias(ctx.matmul(Z.c, W_V), _row(ctx, head.b_V))
+            R_h = ctx.matmul(pi, V_R) + ctx.matmul(D, V_R)
         if head.W_O is not None:
             W_O = ctx.array(head.W_O)
             c_h, R_h = ctx.matmul(c_h, W_O), ctx.matmul(R_h, W_O)
         c, R = (c_h, R_h) if c is None else (c + c_h, R + R_h)
     return Split(_add_bias(c, _row(ctx, att.b_O)), R)
+
+
+def _gelu_tanh_arg(ctx: Context, Y):
+    """``sqrt(2/pi) (y + 0.044715 y^3)``, the tanh GELU's argument."""
+    return ctx.sqrt(2 / ctx.pi()) * (Y + ctx.number("0.044715") * Y * Y * Y)
 
 
 def activation(ctx: Context, name: str, Y):
@@ -279,6 +291,8 @@ def activation(ctx: Context, name: str, Y):
         return ctx.tanh(Y)
     if name == "gelu":  # the exact (erf) GELU, as in BERT
         return Y * (1 + ctx.erf(Y * scale_s(ctx, 2))) / 2
+    if name == "gelu_tanh":  # GPT-2's and ALBERT's GELU approximation ("gelu_new" in Hugging Face)
+        return Y * (1 + ctx.tanh(_gelu_tanh_arg(ctx, Y))) / 2
     raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
 
 
@@ -291,6 +305,11 @@ def activation_slope(ctx: Context, name: str, Y):
         return 4 / (C * C)
     if name == "gelu":  # Phi(y) + y phi(y)
         return (1 + ctx.erf(Y * scale_s(ctx, 2))) / 2 + Y * ctx.exp(-Y * Y / 2) * scale_s(ctx, 2) / ctx.sqrt(ctx.pi())
+    if name == "gelu_tanh":  # (1 + tanh u)/2 + y u'(y) sech(u)^2 / 2, sech^2 = 4 / (e^u + e^-u)^2
+        u = _gelu_tanh_arg(ctx, Y)
+        C = ctx.exp(u) + ctx.exp(-u)
+        du = ctx.sqrt(2 / ctx.pi()) * (1 + 3 * ctx.number("0.044715") * Y * Y)
+        return (1 + ctx.tanh(u)) / 2 + 2 * Y * du / (C * C)
     raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
 
 
@@ -348,7 +367,9 @@ def forward_split(net: Network, X, ctx: Context, key_mask=None) -> list[Split]:
     """``[X^0, ..., X^L]`` as splits ``1 c_l^T + R_l`` (what certified checks use: ``r(X^l) =
     r(R_l)``, and ``R_l`` is accurate relative to its own size)."""
     Z = input_split(ctx, X)
-    mask = None if key_mask is None else np.asarray(key_mask, dtype=bool).reshape(1, -1)
+    mask = None if key_mask is None else np.asarray(key_mask, dtype=bool)
+    if mask is not None and mask.ndim == 1:
+        mask = mask.reshape(1, -1)
     outs = [Z]
     for layer in net.layers:
         Z = layer_forward(ctx, Z, layer, net.d_qk, mask)
@@ -359,6 +380,8 @@ def forward_split(net: Network, X, ctx: Context, key_mask=None) -> list[Split]:
 def forward(net: Network, X, ctx: Context, key_mask=None) -> list:
     """``[X^0, X^1, ..., X^L]``: the input and every layer's output, in ``ctx``.
 
-    ``key_mask`` (optional, n booleans) excludes padding keys from every softmax.
+    ``key_mask`` (optional) excludes keys from every softmax: n booleans (padding keys), or an
+    n x n boolean matrix (query i may attend key j; e.g. causal ``j <= i``), every row with a
+    True.
     """
     return [Z.X for Z in forward_split(net, X, ctx, key_mask)]
