@@ -344,14 +344,34 @@ def layer_norm(ctx: Context, Y, ln: LayerNorm):
     return _add_bias(out, _row(ctx, ln.bias))
 
 
+def layer_norm_split(ctx: Context, Z: Split, ln: LayerNorm) -> Split:
+    """LayerNorm of ``1 c^T + R`` as a split whose residual keeps its relative accuracy.
+
+    With ``c0``, ``R0`` the row-centred parts, row i's variance is ``v + delta_i`` where ``v =
+    |c0|^2/d + eps`` and ``delta_i = (2 c0.R0_i + |R0_i|^2)/d`` is small with R; so
+    ``LN(row i) = g (c0 + R0_i) / sqrt(v + delta_i) + b`` splits into the common row
+    ``g c0 / sqrt(v) + b`` and ``g (c0 (1/sqrt(v + delta_i) - 1/sqrt(v)) + R0_i / sqrt(v + delta_i))``,
+    where the difference of inverse roots is ``-delta_i / (sqrt(v) sqrt(v + delta_i) (sqrt(v) +
+    sqrt(v + delta_i)))``: no O(1) numbers are subtracted, unlike ``LN(X) - LN(X)_0``."""
+    d = Z.c.shape[1]
+    c0 = Z.c - Z.c.sum(axis=1, keepdims=True) / d
+    R0 = Z.R - Z.R.sum(axis=1, keepdims=True) / d
+    v = (c0 * c0).sum(axis=1, keepdims=True) / d + ctx.array([[ln.eps]])
+    delta = (2 * (R0 * c0).sum(axis=1, keepdims=True) + (R0 * R0).sum(axis=1, keepdims=True)) / d
+    root_v, root_t = ctx.sqrt(v), ctx.sqrt(v + delta)
+    c, R = c0 / root_v, c0 * (-delta / (root_v * root_t * (root_v + root_t))) + R0 / root_t
+    if ln.gain is not None:
+        gain = ctx.array(ln.gain).reshape(1, -1)
+        c, R = c * gain, R * gain
+    return Split(_add_bias(c, _row(ctx, ln.bias)), R)
+
+
 def _sublayer(ctx, Z: Split, F, skip: bool, ln: LayerNorm | None) -> Split:
-    # LayerNorm is not shift-equivariant (rankcollapse.proofs.layernorm), so it runs on the whole matrix and
-    # the result is split again: R then carries the absolute, not relative, rounding error.
-    inp = split(ctx, layer_norm(ctx, Z.X, ln)) if ln is not None and ln.position == "pre" else Z
+    inp = layer_norm_split(ctx, Z, ln) if ln is not None and ln.position == "pre" else Z
     out = F(inp)
     if skip:
         out = out + Z
-    return split(ctx, layer_norm(ctx, out.X, ln)) if ln is not None and ln.position == "post" else out
+    return layer_norm_split(ctx, out, ln) if ln is not None and ln.position == "post" else out
 
 
 def layer_forward(ctx: Context, Z: Split, layer: Layer, d_qk: int, key_mask=None) -> Split:

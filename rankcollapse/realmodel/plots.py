@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .measure import FLOAT64_FLOOR, INITS, MODEL_NAME, PATH_LENGTHS, Experiment
+from .measure import FLOAT64_FLOOR, INITS, Experiment
 
 STYLE = {"pure-attention": ("C3", "o"), "attention+mlp": ("C1", "s"),
          "attention+skip": ("C2", "^"), "full": ("C0", "D")}
@@ -28,19 +28,19 @@ def plot_curves(exp: Experiment, path: str) -> None:
             ax.plot(layers, tm.mean(axis=0), color=colour, marker=marker, label=c.name)
             q1, q3 = np.percentile(tm, [25, 75], axis=0)
             ax.fill_between(layers, q1, q3, color=colour, alpha=0.2)
-            if not np.isnan(c.exact).all():
-                ex = np.maximum(np.nanmean(c.exact, axis=0), FLOAT64_FLOOR / 10)
+            if not np.isnan(c.bracket[:, :, 1]).all():
+                ex = np.maximum(np.nanmean(c.bracket[:, :, 1], axis=0), FLOAT64_FLOOR / 10)
                 ax.plot(layers, ex, color=colour, marker=marker, linestyle="none", markerfacecolor="none",
                         markersize=10)
         ax.axhspan(FLOAT64_FLOOR / 20, FLOAT64_FLOOR, color="0.85", zorder=0)
         ax.set_yscale("log")
-        ax.set_title(f"{init} ({MODEL_NAME.split('/')[1]})")
+        ax.set_title(f"{init} ({exp.model.rstrip('/').split('/')[-1]}, {exp.architecture})")
         ax.set_xlabel("layer")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(r"$\|res(X^l)\|_{1,\infty} / \|X^l\|_{1,\infty}$")
     axes[0].legend(loc="lower left", fontsize=8)
     fig.text(0.5, 0.01, f"lines: token-mean residual over {exp.sequences} sequences (band: quartiles); "
-             f"open markers: exact r on the first {exp.exact_sequences}; grey: float64 rounding floor",
+             f"open markers: r (bracket's upper end) on the first {exp.bracket_sequences}; grey: float64 rounding floor",
              ha="center", fontsize=8)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(path, dpi=120)
@@ -64,7 +64,7 @@ def plot_paths(exp: Experiment, path: str) -> None:
             patch.set_facecolor(f"C{i}")
             patch.set_alpha(0.5)
         ax.plot([], [], color=f"C{i}", linewidth=8, alpha=0.5, label=f"{init} (full model)")
-    ax.set_xticks(list(PATH_LENGTHS))
+    ax.set_xticks(sorted({k for by_length in exp.paths.values() for k in by_length}))
     ax.set_yscale("log")
     ax.set_xlabel("path length k (attention matrices multiplied)")
     ax.set_ylabel(r"$\|res(P_{path})\|_{1,\infty} / \|P_{path}\|_{1,\infty}$")

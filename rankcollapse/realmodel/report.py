@@ -9,9 +9,9 @@ import numpy as np
 
 from rankcollapse.numerics.exact import decimal_string
 
-from .measure import FLOAT64_FLOOR, INITS, MODEL_NAME, Experiment
+from .measure import FLOAT64_FLOOR, INITS, Experiment
 
-FORMAT = "rankcollapse-realmodel/2"  # /2: bounds entries count their sequences
+FORMAT = "rankcollapse-realmodel/3"  # /3: model, architecture, per-sequence ratios and r brackets
 
 
 def _dec(v) -> str | None:
@@ -46,21 +46,28 @@ def report_json(exp: Experiment) -> dict:
     for c in exp.curves:
         layers = []
         for l in range(c.token_mean.shape[1]):
-            tm, ex = _spread(c.token_mean[:, l]), _spread(c.exact[:, l])
-            # ratio_exact averages fewer sequences than ratio_token_mean: compare per sequence
-            paired = c.token_mean[:, l] / c.exact[:, l]
-            paired = paired[np.isfinite(paired)]
-            layers.append({"layer": l, "ratio_token_mean": tm["mean"], "ratio_exact": ex["mean"],
+            tm = _spread(c.token_mean[:, l])
+            lo, hi = c.bracket[:, l, 0], c.bracket[:, l, 1]
+            done = ~np.isnan(lo)
+            layers.append({"layer": l, "ratio_token_mean": tm["mean"],
                            "token_mean_std": tm["std"], "token_mean_quartiles": tm["quartiles"],
-                           "exact_std": ex["std"], "exact_quartiles": ex["quartiles"],
-                           "exact_count": ex["count"],
-                           "token_mean_over_exact_max": _dec(paired.max()) if len(paired) else None,
+                           "token_mean": [_dec(v) for v in c.token_mean[:, l]],
+                           # r(X^l)/||X^l|| enclosed, per sequence (null: not computed)
+                           "r_ratio": [[_dec(a), _dec(b)] if ok else None for a, b, ok in zip(lo, hi, done)],
+                           "token_mean_over_r_max": (_dec(float(np.max(c.token_mean[done, l] / lo[done])))
+                                                     if done.any() and (lo[done] > 0).all() else None),
                            "float64_floor": bool(np.nanmean(c.token_mean[:, l]) < FLOAT64_FLOOR)})
         variants.append({"name": c.name, "init": c.init, "layers": layers})
     paths = [{"init": init, "length": k, "samples": len(rows),
-              "token_mean": _spread([r[0] for r in rows]), "exact": _spread([r[1] for r in rows]),
+              "token_mean": _spread([r[0] for r in rows]), "r_upper": _spread([r[1] for r in rows]),
               "values_token_mean": [_dec(r[0]) for r in rows]}
              for init, by_length in exp.paths.items() for k, rows in by_length.items()]
+    report = {"format": FORMAT, "model": exp.model, "architecture": exp.architecture,
+              "sequences": exp.sequences, "tokens": exp.tokens, "bracket_sequences": exp.bracket_sequences,
+              "seed": exp.seed, "jobs": exp.jobs, "seconds": _dec(exp.seconds),
+              "variants": variants, "paths": paths, "bounds": None}
+    if exp.bounds is None:  # causal attention: the explicit bounds are stated without masks
+        return report
     bounds = []
     for row in exp.bounds["layers"]:
         entry = {"layer": row["layer"]}
@@ -74,10 +81,8 @@ def report_json(exp: Experiment) -> dict:
                            "log10_bound_over_observed": None if b is None else _dec(b - o),
                            "sequences": len(pairs)}
         bounds.append(entry)
-    return {"format": FORMAT, "model": MODEL_NAME, "sequences": exp.sequences, "tokens": exp.tokens,
-            "exact_sequences": exp.exact_sequences, "seed": exp.seed, "seconds": _dec(exp.seconds),
-            "variants": variants, "paths": paths,
-            "bounds": {"weights": exp.bounds["weights"], "variant": "pure-attention", "layers": bounds}}
+    report["bounds"] = {"weights": exp.bounds["weights"], "variant": "pure-attention", "layers": bounds}
+    return report
 
 
 def print_report(exp: Experiment, console) -> None:
@@ -85,8 +90,9 @@ def print_report(exp: Experiment, console) -> None:
 
     for init in INITS:
         curves = [c for c in exp.curves if c.init == init]
-        table = Table(title=f"{init}: ||res(X^l)||/||X^l|| (token mean; exact r in brackets), "
-                            f"mean over {exp.sequences} sequences of {exp.tokens} tokens")
+        table = Table(title=f"{exp.model} ({exp.architecture}), {init}: ||res(X^l)||/||X^l|| (token mean; "
+                            f"r(X^l)/||X^l|| in brackets, sequence 0), mean over {exp.sequences} sequences "
+                            f"of {exp.tokens} tokens")
         table.add_column("layer", justify="right")
         for c in curves:
             table.add_column(c.name, justify="right")
@@ -94,11 +100,15 @@ def print_report(exp: Experiment, console) -> None:
             cells = []
             for c in curves:
                 cell = f"{np.mean(c.token_mean[:, l]):.3g}"
-                if not np.isnan(c.exact[:, l]).all():
-                    cell += f" [{np.nanmean(c.exact[:, l]):.3g}]"
+                if not np.isnan(c.bracket[0, l, 0]):
+                    cell += f" [{c.bracket[0, l, 0]:.4g}, {c.bracket[0, l, 1]:.4g}]"
                 cells.append(cell)
             table.add_row(str(l), *cells)
         console.print(table)
+    if exp.bounds is None:
+        console.print("explicit bounds: n/a (they are stated for attention without a mask; this model is causal)")
+        console.print(f"{exp.seconds:.1f} s")
+        return
     table = Table(title="explicit bounds on the pretrained pure-attention layers: log10(bound / observed)")
     for col in ("layer", "one-step (E2)", "a priori (E4)", "published (gamma = 1)"):
         table.add_column(col, justify="right")
