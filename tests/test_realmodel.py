@@ -262,20 +262,23 @@ def _significant_digits(s: str) -> int:
 @needs_weights
 def test_cli_json_format(tmp_path):
     path = tmp_path / "out.json"
-    # exact r is an LP per matrix: covered by test_token_mean_residual_within_factor_two_of_r
-    assert main(["real-model", "--sequences", "2", "--tokens", "8", "--exact-sequences", "0",
+    assert main(["real-model", "--sequences", "2", "--tokens", "8", "--bracket-sequences", "1",
                  "--path-samples", "2", "--json", str(path)]) == 0
     report = json.loads(path.read_text())
-    assert report["format"] == "rankcollapse-realmodel/2"
+    assert report["format"] == "rankcollapse-realmodel/3"
+    assert report["model"] == checkpoint.MINILM_NAME and report["architecture"] == "bert"
     assert [(v["name"], v["init"]) for v in report["variants"]] == [
         (name, init) for init in ("pretrained", "random") for name in bert.VARIANTS]
     for v in report["variants"]:
         assert [entry["layer"] for entry in v["layers"]] == list(range(7))
         for entry in v["layers"]:
-            # a matrix of doubles can hold exactly equal rows (ratio 0) only below the float floor
-            assert (_significant_digits(entry["ratio_token_mean"]) >= 15
-                    or entry["ratio_token_mean"] == "0" and entry["float64_floor"])
-            assert entry["exact_count"] == 0 and entry["ratio_exact"] is None
+            assert len(entry["token_mean"]) == 2 and entry["r_ratio"][1] is None
+            lo, hi = (Fraction(x) for x in entry["r_ratio"][0])
+            tm = Fraction(entry["token_mean"][0])
+            assert 0 <= lo <= hi <= hi * Fraction(101, 100)
+            if lo > 0:  # r <= token-mean residual <= 2 r, and the bracket is at most 1 % wide
+                assert hi - lo <= hi / 100 and lo <= tm * (1 + Fraction(1, 10**9)) <= 2 * hi * (1 + Fraction(1, 10**9))
+            assert _significant_digits(entry["ratio_token_mean"]) >= 15 or entry["ratio_token_mean"] == "0"
     assert {(p["init"], p["length"]) for p in report["paths"]} == {
         (init, k) for init in ("pretrained", "random") for k in range(1, 7)}
     assert [b["layer"] for b in report["bounds"]["layers"]] == list(range(1, 7))
@@ -290,7 +293,8 @@ def test_cli_rejects_bad_options(capsys):
     passages = len(realmodel.load_passages())
     cases = [(["--sequences", "0"], f"--sequences must be between 1 and {passages}, got 0"),
              (["--tokens", "200", "--sequences", "1"], "--tokens 200: passage(s) [0] are shorter than that"),
-             (["--tokens", "1", "--sequences", "1"], f"--tokens must be between 2 and {max_position}, got 1")]
+             (["--tokens", "1", "--sequences", "1"], f"--tokens must be between 2 and {max_position}, got 1"),
+             (["--model", "/nonexistent"], "--model /nonexistent: not a directory")]
     for options, message in cases:
         assert main(["real-model", *options]) == 2, options
         out = capsys.readouterr()

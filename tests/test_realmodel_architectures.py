@@ -117,3 +117,60 @@ def test_random_state_follows_the_architecture(kind, tmp_path):
         elif theirs.std() == 0:  # biases, LayerNorm: constant
             np.testing.assert_array_equal(value, theirs, err_msg=name)
     np.testing.assert_array_equal(ours[next(iter(ours))], arch.random_state(config, seed=3)[next(iter(ours))])
+
+
+def _token_mean_ratio(X):
+    from rankcollapse.numerics.norms import norm_composite
+
+    R = X - X[0]
+    return float(norm_composite(F64, R - R.mean(axis=0))) / float(norm_composite(F64, X))
+
+
+@pytest.mark.parametrize("kind", ["albert", "gpt2"])
+def test_cli_on_a_checkpoint_matches_hugging_face_ratios(kind, tmp_path):
+    """``real-model --model DIR --input-ids FILE``: the full variant's pretrained token-mean ratios
+    are those of Hugging Face's hidden states; --jobs 2 gives the same report as --jobs 1."""
+    from rankcollapse.cli import main
+
+    model = _checkpoint(kind, tmp_path / "model", torch.float64)
+    (tmp_path / "ids.json").write_text(json.dumps({"input_ids": IDS}))
+    reports = []
+    for jobs in (("1", "2") if kind == "gpt2" else ("1",)):
+        out = tmp_path / f"report{jobs}.json"
+        assert main(["real-model", "--model", str(tmp_path / "model"), "--input-ids", str(tmp_path / "ids.json"),
+                     "--path-samples", "2", "--bracket-sequences", "0", "--jobs", jobs, "--json", str(out)]) == 0
+        reports.append(json.loads(out.read_text()))
+    for r in reports:
+        r.pop("seconds"), r.pop("jobs")
+    assert all(r == reports[0] for r in reports)
+    report = reports[0]
+    assert report["architecture"] == kind and report["format"] == "rankcollapse-realmodel/3"
+    assert (report["bounds"] is None) == (kind == "gpt2")  # the bounds are stated without masks
+    full = next(v for v in report["variants"] if v["name"] == "full" and v["init"] == "pretrained")
+    hf = _hidden_states(model, IDS)
+    if kind == "gpt2":  # HF's last hidden state has ln_f: compare the layers before it
+        hf = hf[:-1]
+    for layer, H in enumerate(hf):
+        for s in range(len(IDS)):
+            got = float(full["layers"][layer]["token_mean"][s])
+            assert abs(got - _token_mean_ratio(H[s])) <= 1e-9 * got, (layer, s)
+
+
+def test_cli_errors_name_the_problem(tmp_path, capsys):
+    from rankcollapse.cli import main
+
+    _checkpoint("bert", tmp_path / "model", torch.float32)
+    cases = [({"input_ids": [[1, 2, 3], [1, 2]]}, "input_ids[1] has 2 ids, input_ids[0] has 3"),
+             ({"input_ids": [[1, 2, 99]]}, "input_ids[0] has 99, not a token id between 0 and 39"),
+             ({"ids": [[1, 2]]}, 'expected {"input_ids": [[...], ...]}')]
+    for data, message in cases:
+        (tmp_path / "ids.json").write_text(json.dumps(data))
+        assert main(["real-model", "--model", str(tmp_path / "model"), "--input-ids", str(tmp_path / "ids.json")]) == 2
+        text = " ".join(capsys.readouterr().err.split())
+        assert message in text and "Traceback" not in text
+    assert main(["real-model", "--model", str(tmp_path / "model"), "--tokens", "8"]) == 2  # no tokenizer.json
+    assert "give the token ids with --input-ids FILE" in " ".join(capsys.readouterr().err.split())
+    (tmp_path / "model" / "config.json").write_text(json.dumps({"model_type": "xlnet"}))
+    assert main(["real-model", "--model", str(tmp_path / "model")]) == 2
+    assert "model_type 'xlnet' is not supported; supported: bert, roberta, albert, distilbert, gpt2" in \
+        " ".join(capsys.readouterr().err.split())

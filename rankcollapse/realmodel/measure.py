@@ -58,14 +58,28 @@ def open_model(folder: str | None) -> Model:
     return Model(name, str(path), config)
 
 
-@functools.lru_cache(maxsize=1)
+def _stamp(folder: str) -> tuple:
+    """What identifies the files' contents for the caches below (a rewritten file is re-read)."""
+    return tuple((f.stat().st_mtime_ns, f.stat().st_size) if f.is_file() else None
+                 for f in (Path(folder) / "config.json", Path(folder) / "model.safetensors"))
+
+
 def _load(folder: str):
+    return _load_cached(folder, _stamp(folder))
+
+
+@functools.lru_cache(maxsize=1)
+def _load_cached(folder: str, stamp: tuple):
     return checkpoint.load(folder)
 
 
-@functools.lru_cache(maxsize=1)
 def _blocks(folder: str, init: str, seed: int):
     """``(config, state, blocks)`` of one initialisation; one at a time per process (memory)."""
+    return _blocks_cached(folder, init, seed, _stamp(folder))
+
+
+@functools.lru_cache(maxsize=1)
+def _blocks_cached(folder: str, init: str, seed: int, stamp: tuple):
     config, state = _load(folder)
     if init == "random":
         state = arch.random_state(config, seed)
