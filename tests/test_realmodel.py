@@ -1,4 +1,4 @@
-"""The BERT encoder (rankcollapse.numerics.bert) and the real-model experiment (rankcollapse.realmodel).
+"""The BERT encoder (rankcollapse.numerics.architectures) and the real-model experiment (rankcollapse.realmodel).
 
 Three kinds of tests: structure on a tiny random BERT (always run); agreement with Hugging
 Face's BertModel (skips without torch + transformers); the pretrained weights and the CLI (skip

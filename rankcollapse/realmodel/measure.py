@@ -169,15 +169,34 @@ def residual_ratios(X, exact: bool) -> tuple[float, float]:
     return tm, (b[1] if b else math.nan)
 
 
+def one_blas_thread():
+    """A context in which BLAS runs on one thread: the products here are small (128 x 384), and
+    OpenBLAS's own threads on a shared 2-core machine cost 10 times the CPU time of the work
+    (measured: 17.8 s against 1.5 s for one sequence); ``--jobs`` is the parallelism."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # the realmodel extra is missing it: run with the library's default
+        import contextlib
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _sequence_task(folder: str, init: str, seed: int, ids, bracket: bool) -> dict:
     """One sequence at one initialisation: ``{variant: [(token_mean, bracket), ...]}`` per layer."""
+    with one_blas_thread():
+        return _sequence(folder, init, seed, ids, bracket)
+
+
+def _sequence(folder: str, init: str, seed: int, ids, bracket: bool) -> dict:
     config, state, block_list = _blocks(folder, init, seed)
     X0 = arch.embed(config, state, ids)
     mask = arch.key_mask(config, len(ids))
-    out = {}
+    out, first = {}, None
     for name in arch.VARIANTS:
         net = arch.variant(config, block_list, name)
-        out[name] = [ratios(Z, bracket) for Z in forward_split(net, X0, ctx, key_mask=mask)]
+        outputs = forward_split(net, X0, ctx, key_mask=mask)
+        first = first or ratios(outputs[0], bracket)  # layer 0 is the same in every variant
+        out[name] = [first] + [ratios(Z, bracket) for Z in outputs[1:]]
     return out
 
 
@@ -342,6 +361,11 @@ def run_experiment(model_dir: str | None = None, sequences: int = 32, tokens: in
     """The whole measurement. ``progress(total)`` returns an ``advance()`` callback (or None)."""
     if bracket_sequences < 0 or path_samples < 1 or jobs < 1:
         raise UsageError("--bracket-sequences must be >= 0, --path-samples >= 1 and --jobs >= 1")
+    with one_blas_thread():
+        return _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_samples, seed, jobs, progress)
+
+
+def _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_samples, seed, jobs, progress):
     start = time.perf_counter()
     model = open_model(model_dir)
     ids = read_input_ids(input_ids, model) if input_ids else token_ids(model, sequences, tokens)

@@ -22,17 +22,19 @@ def plot_curves(exp: Experiment, path: str) -> None:
     for ax, init in zip(axes, INITS):
         for c in (c for c in exp.curves if c.init == init):
             colour, marker = STYLE[c.name]
-            # rounding noise below the floor is drawn at the floor, so the log axis stays readable
-            tm = np.maximum(c.token_mean, FLOAT64_FLOOR / 10)
-            layers = np.arange(tm.shape[1])
-            ax.plot(layers, tm.mean(axis=0), color=colour, marker=marker, label=c.name)
-            q1, q3 = np.percentile(tm, [25, 75], axis=0)
-            ax.fill_between(layers, q1, q3, color=colour, alpha=0.2)
+            layers = np.arange(c.token_mean.shape[1])
+            # the measured values, however small; a mean of 0 (every sequence below what doubles
+            # hold) has no place on a log axis and is left out, not drawn at a floor
+            mean = np.where(c.token_mean.mean(axis=0) > 0, c.token_mean.mean(axis=0), np.nan)
+            ax.plot(layers, mean, color=colour, marker=marker, label=c.name)
+            q1, q3 = np.percentile(c.token_mean, [25, 75], axis=0)
+            ax.fill_between(layers, np.where(q1 > 0, q1, np.nan), np.where(q3 > 0, q3, np.nan),
+                            color=colour, alpha=0.2)
             if not np.isnan(c.bracket[:, :, 1]).all():
-                ex = np.maximum(np.nanmean(c.bracket[:, :, 1], axis=0), FLOAT64_FLOOR / 10)
-                ax.plot(layers, ex, color=colour, marker=marker, linestyle="none", markerfacecolor="none",
-                        markersize=10)
-        ax.axhspan(FLOAT64_FLOOR / 20, FLOAT64_FLOOR, color="0.85", zorder=0)
+                ex = np.nanmean(c.bracket[:, :, 1], axis=0)
+                ax.plot(layers, np.where(ex > 0, ex, np.nan), color=colour, marker=marker, linestyle="none",
+                        markerfacecolor="none", markersize=10)
+        ax.axhline(FLOAT64_FLOOR, color="0.6", linestyle=":", linewidth=1, zorder=0)
         ax.set_yscale("log")
         ax.set_title(f"{init} ({exp.model.rstrip('/').split('/')[-1]}, {exp.architecture})")
         ax.set_xlabel("layer")
@@ -40,7 +42,8 @@ def plot_curves(exp: Experiment, path: str) -> None:
     axes[0].set_ylabel(r"$\|res(X^l)\|_{1,\infty} / \|X^l\|_{1,\infty}$")
     axes[0].legend(loc="lower left", fontsize=8)
     fig.text(0.5, 0.01, f"lines: token-mean residual over {exp.sequences} sequences (band: quartiles); "
-             f"open markers: r (bracket's upper end) on the first {exp.bracket_sequences}; grey: float64 rounding floor",
+             f"open markers: r (bracket's upper end) on the first {exp.bracket_sequences}; dotted: "
+             f"1e-12, where a whole matrix of doubles would stop (the split pass goes below)",
              ha="center", fontsize=8)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(path, dpi=120)
@@ -57,7 +60,7 @@ def plot_paths(exp: Experiment, path: str) -> None:
     fig, ax = plt.subplots(figsize=(8, 4))
     width = 0.35
     for i, (init, by_length) in enumerate(exp.paths.items()):
-        data = [np.maximum([r[0] for r in rows], FLOAT64_FLOOR / 10) for rows in by_length.values()]
+        data = [[r[0] for r in rows if r[0] > 0] for rows in by_length.values()]
         pos = np.array(list(by_length)) + (i - 0.5) * width
         box = ax.boxplot(data, positions=pos, widths=width * 0.9, patch_artist=True, manage_ticks=False)
         for patch in box["boxes"]:
