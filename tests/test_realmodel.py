@@ -273,12 +273,16 @@ def test_cli_json_format(tmp_path):
         assert [entry["layer"] for entry in v["layers"]] == list(range(7))
         for entry in v["layers"]:
             assert len(entry["token_mean"]) == 2 and entry["r_ratio"][1] is None
+            assert entry["below_double_range"] == sum(v is None for v in entry["token_mean"])
+            if entry["token_mean"][0] is None:  # below the double range: no number, no bracket
+                assert entry["r_ratio"][0] is None and entry["float64_floor"]
+                continue
             lo, hi = (Fraction(x) for x in entry["r_ratio"][0])
             tm = Fraction(entry["token_mean"][0])
             assert 0 <= lo <= hi <= hi * Fraction(101, 100)
             if lo > 0:  # r <= token-mean residual <= 2 r, and the bracket is at most 1 % wide
                 assert hi - lo <= hi / 100 and lo <= tm * (1 + Fraction(1, 10**9)) <= 2 * hi * (1 + Fraction(1, 10**9))
-            assert _significant_digits(entry["ratio_token_mean"]) >= 15 or entry["ratio_token_mean"] == "0"
+            assert _significant_digits(entry["ratio_token_mean"]) >= 15
     assert {(p["init"], p["length"]) for p in report["paths"]} == {
         (init, k) for init in ("pretrained", "random") for k in range(1, 7)}
     assert [b["layer"] for b in report["bounds"]["layers"]] == list(range(1, 7))

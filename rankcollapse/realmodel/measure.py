@@ -29,6 +29,10 @@ from rankcollapse.parallel import map_tasks
 
 INITS = ("pretrained", "random")
 PATH_LENGTHS = range(1, 7)
+# Ratios under this are not reported as numbers: near the end of the double range (2.2e-308)
+# the split pass's products go subnormal and lose digits, and 0 may be underflow. They are
+# counted per layer as "below_double_range" (their true values are below it, not 0).
+BELOW_DOUBLES = 1e-290
 BRACKET_WIDTH = Fraction(1, 100)  # r brackets at most 1 % wide (relative to their upper end)
 ctx = get_context("float64")
 
@@ -151,6 +155,8 @@ def ratios(Z, bracket: bool) -> tuple[float, tuple | None]:
 
     size = float(norm_composite(ctx, Z.X))
     token_mean = float(norm_composite(ctx, token_mean_residual(ctx, Z.R))) / size
+    if token_mean < BELOW_DOUBLES:  # underflow (or exactly equal rows): no measurement
+        return math.nan, None
     if not bracket:
         return token_mean, None
     b = residual_bracket(ctx, Z.R, exact=False)

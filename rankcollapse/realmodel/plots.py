@@ -25,9 +25,10 @@ def plot_curves(exp: Experiment, path: str) -> None:
             layers = np.arange(c.token_mean.shape[1])
             # the measured values, however small; a mean of 0 (every sequence below what doubles
             # hold) has no place on a log axis and is left out, not drawn at a floor
-            mean = np.where(c.token_mean.mean(axis=0) > 0, c.token_mean.mean(axis=0), np.nan)
+            tm = np.nan_to_num(c.token_mean)  # below the double range: 0, off by < 1e-290
+            mean = np.where(tm.mean(axis=0) > 0, tm.mean(axis=0), np.nan)
             ax.plot(layers, mean, color=colour, marker=marker, label=c.name)
-            q1, q3 = np.percentile(c.token_mean, [25, 75], axis=0)
+            q1, q3 = np.percentile(tm, [25, 75], axis=0)
             ax.fill_between(layers, np.where(q1 > 0, q1, np.nan), np.where(q3 > 0, q3, np.nan),
                             color=colour, alpha=0.2)
             if not np.isnan(c.bracket[:, :, 1]).all():

@@ -46,17 +46,21 @@ def report_json(exp: Experiment) -> dict:
     for c in exp.curves:
         layers = []
         for l in range(c.token_mean.shape[1]):
-            tm = _spread(c.token_mean[:, l])
+            values = c.token_mean[:, l]
+            below = int(np.isnan(values).sum())
+            # a ratio below the double range counts as 0 in the mean (off by < 1e-290)
+            tm = _spread(np.nan_to_num(values)) if below < len(values) else _spread([])
             lo, hi = c.bracket[:, l, 0], c.bracket[:, l, 1]
             done = ~np.isnan(lo)
             layers.append({"layer": l, "ratio_token_mean": tm["mean"],
                            "token_mean_std": tm["std"], "token_mean_quartiles": tm["quartiles"],
-                           "token_mean": [_dec(v) for v in c.token_mean[:, l]],
+                           "token_mean": [_dec(v) for v in values],  # null: below the double range
+                           "below_double_range": below,
                            # r(X^l)/||X^l|| enclosed, per sequence (null: not computed)
                            "r_ratio": [[_dec(a), _dec(b)] if ok else None for a, b, ok in zip(lo, hi, done)],
-                           "token_mean_over_r_max": (_dec(float(np.max(c.token_mean[done, l] / lo[done])))
+                           "token_mean_over_r_max": (_dec(float(np.max(values[done] / lo[done])))
                                                      if done.any() and (lo[done] > 0).all() else None),
-                           "float64_floor": bool(np.nanmean(c.token_mean[:, l]) < FLOAT64_FLOOR)})
+                           "float64_floor": bool(below or np.nanmean(values) < FLOAT64_FLOOR)})
         variants.append({"name": c.name, "init": c.init, "layers": layers})
     paths = [{"init": init, "length": k, "samples": len(rows),
               "token_mean": _spread([r[0] for r in rows]), "r_upper": _spread([r[1] for r in rows]),
@@ -99,7 +103,11 @@ def print_report(exp: Experiment, console) -> None:
         for l in range(curves[0].token_mean.shape[1]):
             cells = []
             for c in curves:
-                cell = f"{np.mean(c.token_mean[:, l]):.3g}"
+                values = c.token_mean[:, l]
+                below = int(np.isnan(values).sum())
+                cell = "< 1e-290" if below == len(values) else f"{np.nan_to_num(values).mean():.3g}"
+                if 0 < below < len(values):
+                    cell += f" ({below} < 1e-290)"
                 if not np.isnan(c.bracket[0, l, 0]):
                     cell += f" [{c.bracket[0, l, 0]:.4g}, {c.bracket[0, l, 1]:.4g}]"
                 cells.append(cell)
