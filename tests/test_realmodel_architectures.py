@@ -126,7 +126,7 @@ def _token_mean_ratio(X):
     return float(norm_composite(F64, R - R.mean(axis=0))) / float(norm_composite(F64, X))
 
 
-@pytest.mark.parametrize("kind", ["albert", "gpt2"])
+@pytest.mark.parametrize("kind", ["gpt2"])  # the others: their hidden states match (above)
 def test_cli_on_a_checkpoint_matches_hugging_face_ratios(kind, tmp_path):
     """``real-model --model DIR --input-ids FILE``: the full variant's pretrained token-mean ratios
     are those of Hugging Face's hidden states; --jobs 2 gives the same report as --jobs 1."""
@@ -135,7 +135,7 @@ def test_cli_on_a_checkpoint_matches_hugging_face_ratios(kind, tmp_path):
     model = _checkpoint(kind, tmp_path / "model", torch.float64)
     (tmp_path / "ids.json").write_text(json.dumps({"input_ids": IDS}))
     reports = []
-    for jobs in (("1", "2") if kind == "gpt2" else ("1",)):
+    for jobs in ("1", "2"):
         out = tmp_path / f"report{jobs}.json"
         assert main(["real-model", "--model", str(tmp_path / "model"), "--input-ids", str(tmp_path / "ids.json"),
                      "--path-samples", "2", "--bracket-sequences", "0", "--jobs", jobs, "--json", str(out)]) == 0
