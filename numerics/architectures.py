@@ -53,7 +53,7 @@ from .context import get_context
 from .network import MLP, Attention, Head, Layer, LayerNorm, Network, layer_norm
 
 __all__ = ["ARCHITECTURES", "Config", "Block", "VARIANTS", "Surgery", "strip_prefix", "random_state",
-           "embed", "blocks", "network", "variant", "key_mask", "final_norm"]
+           "embed", "blocks", "network", "variant", "final_norm"]
 
 ARCHITECTURES = ("bert", "roberta", "albert", "distilbert", "gpt2")
 
@@ -87,7 +87,7 @@ class Config:
 
     @property
     def mask(self) -> str | None:
-        """The attention mask every layer uses: "causal" (GPT-2) or None."""
+        """Every layer's ``Attention.mask``: "causal" (GPT-2) or None."""
         return "causal" if self.architecture == "gpt2" else None
 
     @property
@@ -343,12 +343,6 @@ def embed(config: Config, state: dict, input_ids) -> np.ndarray:
     return E
 
 
-def key_mask(config: Config, n: int) -> np.ndarray | None:
-    """The mask to pass to :func:`rankcollapse.numerics.network.forward` for ``n`` tokens: GPT-2's
-    causal ``j <= i`` as an n x n boolean matrix, None for the encoders."""
-    return np.tril(np.ones((n, n), dtype=bool)) if config.mask == "causal" else None
-
-
 def final_norm(config: Config, state: dict, X) -> np.ndarray:
     """GPT-2's ``ln_f`` (not a layer here; Hugging Face's last hidden state includes it)."""
     g, b = _get(state, "ln_f.weight"), _get(state, "ln_f.bias")
@@ -373,7 +367,8 @@ def network(config: Config, block_list: list[Block], skip: bool = True, mlp: boo
     layers, built = [], {}
     for blk in block_list:
         if id(blk) not in built:  # ALBERT: a shared block is built once
-            attention = Attention(heads=_heads(config, blk), b_O=blk.b_O, skip=skip, layernorm=norm(blk.ln_attention))
+            attention = Attention(heads=_heads(config, blk), b_O=blk.b_O, skip=skip, layernorm=norm(blk.ln_attention),
+                                  mask=config.mask)
             feed_forward = MLP(W1=blk.W1, b1=blk.b1, W2=blk.W2, b2=blk.b2, activation=config.activation,
                                skip=skip, layernorm=norm(blk.ln_mlp)) if mlp else None
             built[id(blk)] = Layer(attention, feed_forward)

@@ -8,8 +8,10 @@
 * :func:`published_bounds` -- Thm 2.2 / Cor 2.3 / Cor 3.2 as published, with gamma = 1:
   ``P_l = (4 beta_l H lam_l s) P_{l-1}^3``, ``P_0 = r(X)``.
 
-A bound that does not apply to a layer (LayerNorm anywhere; a skip connection for E4 and the
-published forms) is ``None`` from that layer on.
+A bound that does not apply to a layer is ``None`` from that layer on: LayerNorm anywhere, a
+mask or an attention variant other than the paper's softmax (the lemmas are proved for it
+alone: under a mask each row normalises over its own keys and Step 1's common ``pi`` is gone,
+``docs/theory.md``), and for E4 and the published forms a skip connection.
 
 >>> from rankcollapse.numerics.context import get_context
 >>> from rankcollapse.numerics.network import single_head
@@ -31,7 +33,8 @@ import sympy
 from rankcollapse.proofs.mlp import lipschitz_constant
 
 from .context import Context
-from .network import Layer, Network, Split, scale_s, softmax_rows
+from .network import Layer, Network, Split, scale_s
+from .variants import softmax_rows
 from .norms import norm_1, norm_inf
 
 __all__ = ["one_step_bound", "apriori_bounds", "published_bounds", "layer_constants", "phi", "AtLeast",
@@ -112,6 +115,11 @@ def _has_layernorm(layer: Layer) -> bool:
     return layer.attention.layernorm is not None or (layer.mlp is not None and layer.mlp.layernorm is not None)
 
 
+def _lemmas_apply(layer: Layer) -> bool:
+    """Lemmas E1-E3 are proved for unmasked softmax attention without LayerNorm."""
+    return layer.attention.plain and not _has_layernorm(layer)
+
+
 def _mlp_factors(ctx, mlp):
     """E3 per norm: ``(L_s ||W1||_1 ||W2||_1, L_s ||W1||_inf ||W2||_inf)``."""
     L = lipschitz(ctx, mlp.activation)
@@ -124,8 +132,9 @@ def one_step_bound(ctx: Context, Z: Split, x_R, layer: Layer, d_qk: int):
     ``X = 1 c^T + R`` (a :class:`~rankcollapse.numerics.network.Split` in ``ctx``) at the point
     ``x = c + x_R``, ``x_R`` exact: then ``X - 1 x^T = R - 1 x_R^T`` exactly, so the bound's
     residual keeps R's relative accuracy. The lemmas hold for every point x, hence for the
-    true one, whose enclosure is ``c + x_R``. ``None`` for a layer with LayerNorm."""
-    if _has_layernorm(layer):
+    true one, whose enclosure is ``c + x_R``. ``None`` for a layer the lemmas do not cover
+    (LayerNorm, a mask, another attention variant)."""
+    if not _lemmas_apply(layer):
         return None
     n = Z.R.shape[0]
     x_R = ctx.array(x_R).reshape(1, -1)
@@ -177,8 +186,9 @@ def layer_constants(ctx: Context, layer: Layer):
 
 
 def _applies(layer: Layer) -> bool:
-    """E4 and the published forms are stated for attention (+ MLP) without skips or LayerNorm."""
-    return not (_has_layernorm(layer) or layer.attention.skip or (layer.mlp is not None and layer.mlp.skip))
+    """E4 and the published forms are stated for unmasked softmax attention (+ MLP) without skips
+    or LayerNorm."""
+    return _lemmas_apply(layer) and not (layer.attention.skip or (layer.mlp is not None and layer.mlp.skip))
 
 
 def _recurrence(ctx: Context, net: Network, start, step) -> list:

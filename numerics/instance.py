@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .exact import exact_decimal, to_fraction
-from .network import MLP, ACTIVATIONS, Attention, Head, Layer, LayerNorm, Network
+from .exact import exact_decimal, exact_string, to_fraction
+from .network import MLP, ACTIVATIONS, CAUSAL, Attention, Head, Layer, LayerNorm, MaskError, Network
+from .variants import SOFTMAX, VARIANTS
 
 __all__ = ["Instance", "InstanceError", "FORMAT", "load_instance", "parse_instance", "read_json",
            "save_instance", "instance_to_json", "write_json_atomic"]
@@ -38,6 +39,9 @@ class InstanceError(ValueError):
 
 @dataclass(frozen=True)
 class Instance:
+    """An input and a network: what an instance file holds, what the strategies draw (as
+    ``strategies.Case``, the same class) and what ``check_network`` and the claim checks take."""
+
     X: np.ndarray  # object array of Fractions (or doubles), n x d
     net: Network
 
@@ -131,16 +135,49 @@ class _Reader:
                     self.vector(v.get("b_K"), f"{path}.b_K", d_qk, f" (d_qk = {d_qk})"),
                     self.vector(v.get("b_V"), f"{path}.b_V", d_v, f" (d_v = {d_v})"))
 
-    def layer(self, v, path, d, d_qk):
+    def mask(self, v, path, n):
+        """null, "causal" or an n x n matrix of 0/1 with a 1 in every row."""
+        if v is None or v == CAUSAL:
+            return v
+        if isinstance(v, str):
+            self.fail(path, f'expected null, "causal" or an n x n matrix of 0/1, got {json.dumps(v)}')
+        M = self.matrix(v, path, n, n, f" (n = {n} tokens)")
+        try:
+            return Attention.check_mask(M)
+        except MaskError as e:
+            self.fail(path, str(e))
+
+    def variant(self, v, path, n):
+        """``{"name": ..., parameters}``: a registered attention variant (null: softmax). A
+        parameter is a number, null, or an n x n matrix (e.g. an additive logit bias)."""
+        if v is None:
+            return SOFTMAX
+        if not isinstance(v, dict) or v.get("name") not in VARIANTS:
+            name = v.get("name") if isinstance(v, dict) else v
+            self.fail(f"{path}.name" if isinstance(v, dict) else path,
+                      f"unknown attention variant {json.dumps(name)}; known: {', '.join(sorted(VARIANTS))}")
+        cls = VARIANTS[v["name"]]
+        names = set(cls().params())
+        self.keys(v, path, {"name"}, names)
+        params = {k: None if x is None else self.matrix(x, f"{path}.{k}", n, n, f" (n = {n} tokens)")
+                  if isinstance(x, list) else self.number(x, f"{path}.{k}") for k, x in v.items() if k != "name"}
+        try:
+            return cls(**params)
+        except (ValueError, TypeError) as e:
+            self.fail(path, str(e))
+
+    def layer(self, v, path, n, d, d_qk):
         self.keys(v, path, {"attention"}, {"mlp"})
         a, ap = v["attention"], f"{path}.attention"
-        self.keys(a, ap, {"heads"}, {"b_O", "skip", "layernorm"})
+        self.keys(a, ap, {"heads"}, {"b_O", "skip", "layernorm", "mask", "variant"})
         if not isinstance(a["heads"], list) or not a["heads"]:
             self.fail(f"{ap}.heads", "expected a non-empty list of heads")
         attention = Attention(tuple(self.head(h, f"{ap}.heads[{i}]", d, d_qk) for i, h in enumerate(a["heads"])),
                               self.vector(a.get("b_O"), f"{ap}.b_O", d, f" (d = {d})"),
                               self.flag(a.get("skip"), f"{ap}.skip"),
-                              self.layernorm(a.get("layernorm"), f"{ap}.layernorm", d))
+                              self.layernorm(a.get("layernorm"), f"{ap}.layernorm", d),
+                              self.mask(a.get("mask"), f"{ap}.mask", n),
+                              self.variant(a.get("variant"), f"{ap}.variant", n))
         m, mp = v.get("mlp"), f"{path}.mlp"
         if m is None:
             return Layer(attention)
@@ -168,8 +205,8 @@ def parse_instance(obj, source: str = "<instance>") -> Instance:
         rd.fail("d_qk", f"expected a positive integer, got {json.dumps(d_qk, default=str)}")
     if not isinstance(obj["layers"], list):
         rd.fail("layers", "expected a list of layers")
-    d = X.shape[1]
-    layers = tuple(rd.layer(v, f"layers[{i}]", d, d_qk) for i, v in enumerate(obj["layers"]))
+    n, d = X.shape
+    layers = tuple(rd.layer(v, f"layers[{i}]", n, d, d_qk) for i, v in enumerate(obj["layers"]))
     return Instance(X, Network(d_qk, layers))
 
 
@@ -204,6 +241,22 @@ def _vec(v):
     return None if v is None else [exact_decimal(e) for e in np.asarray(v)]
 
 
+def _mask(mask):
+    return mask if mask is None or isinstance(mask, str) else np.asarray(mask, dtype=int).tolist()
+
+
+def _variant(variant):
+    if variant == SOFTMAX:
+        return None  # the default: files without the key stay as they were
+    params = {k: None if v is None else _exact_strings(v) for k, v in variant.params().items()}
+    return {"name": variant.name, **params}
+
+
+def _exact_strings(v):
+    a = np.asarray(v, dtype=object)
+    return exact_string(a.item()) if a.ndim == 0 else [_exact_strings(e) for e in a]
+
+
 def _ln(ln):
     return None if ln is None else {"position": ln.position, "gain": _vec(ln.gain),
                                     "bias": _vec(ln.bias), "eps": exact_decimal(ln.eps)}
@@ -217,8 +270,12 @@ def instance_to_json(X, net: Network) -> dict:
         heads = [{"W_Q": _mat(h.W_Q), "W_K": _mat(h.W_K), "W_V": _mat(h.W_V), "W_O": _mat(h.W_O),
                   "b_Q": _vec(h.b_Q), "b_K": _vec(h.b_K), "b_V": _vec(h.b_V)} for h in a.heads]
         m = layer.mlp
-        layers.append({"attention": {"heads": heads, "b_O": _vec(a.b_O), "skip": a.skip,
-                                     "layernorm": _ln(a.layernorm)},
+        attention = {"heads": heads, "b_O": _vec(a.b_O), "skip": a.skip, "layernorm": _ln(a.layernorm)}
+        if a.mask is not None:
+            attention["mask"] = _mask(a.mask)
+        if _variant(a.variant) is not None:
+            attention["variant"] = _variant(a.variant)
+        layers.append({"attention": attention,
                        "mlp": None if m is None else {
                            "W1": _mat(m.W1), "b1": _vec(m.b1), "W2": _mat(m.W2), "b2": _vec(m.b2),
                            "activation": m.activation, "skip": m.skip, "layernorm": _ln(m.layernorm)}})

@@ -41,9 +41,11 @@ import numpy as np
 
 from .context import Context
 from .exact import exact_array
+from .variants import SOFTMAX, AttentionVariant, Logits, softmax_rows
 
 __all__ = ["Head", "LayerNorm", "Attention", "MLP", "Layer", "Network", "Split", "forward", "forward_split", "scale_s",
-           "split", "attention_weights", "attention_probs", "single_head", "as_exact", "ACTIVATIONS"]
+           "split", "attention_weights", "attention_probs", "single_head", "as_exact", "ACTIVATIONS", "CAUSAL",
+           "mask_matrix", "MaskError"]
 
 ACTIVATIONS = ("relu", "gelu", "tanh")  # the instance format's; "gelu_tanh" (real models) is not in it
 
@@ -92,16 +94,68 @@ class LayerNorm:
         _frozen_arrays(self, ("gain", "bias"))
 
 
+CAUSAL = "causal"
+
+
+class MaskError(ValueError):
+    """A mask that is not a valid attention mask (the message says why)."""
+
+
+def _check_mask(mask):
+    """``None``, ``"causal"``, or an n x n matrix of 0/1 with a 1 in every row (as booleans)."""
+    if mask is None or (isinstance(mask, str) and mask == CAUSAL):
+        return mask
+    if isinstance(mask, str):
+        raise MaskError(f'expected null, "causal" or an n x n matrix of 0/1, got {mask!r}')
+    M = np.asarray(mask, dtype=object)
+    if M.ndim != 2 or M.shape[0] != M.shape[1] or not M.size:
+        raise MaskError(f"expected a square n x n matrix of 0/1, got shape {M.shape}")
+    bad = [(i, j) for (i, j), v in np.ndenumerate(M) if v not in (0, 1)]
+    if bad:
+        i, j = bad[0]
+        raise MaskError(f"entry [{i}][{j}] is {M[i, j]}; a mask holds 0 or 1")
+    M = M.astype(bool)
+    empty = np.flatnonzero(~M.any(axis=1))
+    if empty.size:
+        raise MaskError(f"row {empty[0]} has no 1: query {empty[0]} would attend to no key")
+    return M
+
+
+def mask_matrix(mask, n: int):
+    """The n x n boolean matrix of a mask (None stays None): 1 = query i may attend key j."""
+    if mask is None:
+        return None
+    if isinstance(mask, str):
+        return np.tril(np.ones((n, n), dtype=bool))
+    if mask.shape != (n, n):
+        raise MaskError(f"the mask is {mask.shape[0]} x {mask.shape[1]} but the input has n = {n} tokens")
+    return mask
+
+
 @dataclass(frozen=True)
 class Attention:
+    """Heads summed through ``W_O``, with a mask (None, ``"causal"`` or an n x n 0/1 matrix with
+    a 1 in every row) and an attention variant (softmax unless told otherwise), shared by
+    every head of the sublayer."""
+
     heads: tuple[Head, ...]
     b_O: np.ndarray | None = None
     skip: bool = False
     layernorm: LayerNorm | None = None
+    mask: object = None
+    variant: AttentionVariant = SOFTMAX
 
     def __post_init__(self):
         object.__setattr__(self, "heads", tuple(self.heads))
+        object.__setattr__(self, "mask", self.check_mask(self.mask))
         _frozen_arrays(self, ("b_O",))
+
+    check_mask = staticmethod(_check_mask)
+
+    @property
+    def plain(self) -> bool:
+        """The paper's attention: unmasked softmax, temperature 1, no bias."""
+        return self.mask is None and self.variant.plain
 
 
 @dataclass(frozen=True)
@@ -199,79 +253,55 @@ def _add_bias(Y, b):
     return Y if b is None else Y + b
 
 
-def _row_shift(ctx: Context, S, key_mask):
-    """An exact number at each row's largest (unmasked) entry, as a column, and ``S`` with masked
-    entries set to it (so they cannot overflow). Any exact shift cancels in a softmax; this
-    one leaves ``exp`` only the row's spread, which near collapse is tiny and cheap."""
-    F = ctx.to_float(S)
-    if key_mask is not None:
-        F = np.where(key_mask, F, -np.inf)
-    shift = ctx.centers(S[np.arange(S.shape[0]), np.argmax(F, axis=1)]).reshape(-1, 1)
-    if key_mask is not None:
-        S = np.where(key_mask, S, np.broadcast_to(shift, S.shape))
-    return shift, S
+def attention_weights(ctx: Context, Z: Split, head: Head, d_qk: int, mask=None,
+                      variant: AttentionVariant = SOFTMAX):
+    """``(Pi, D)`` with the head's weights ``P = Pi + D`` for the input ``Z = 1 c^T + R``
+    (:meth:`~rankcollapse.numerics.variants.AttentionVariant.split_weights`).
 
-
-def softmax_rows(ctx: Context, S, key_mask=None):
-    """Row-wise softmax; masked keys get probability exactly 0."""
-    shift, S = _row_shift(ctx, S, key_mask)
-    E = ctx.exp(S - shift)
-    if key_mask is not None:
-        E = E * ctx.array(key_mask.astype(np.float64))
-    return E / E.sum(axis=1, keepdims=True)
-
-
-def attention_weights(ctx: Context, Z: Split, head: Head, d_qk: int, key_mask=None):
-    """``(pi, D)`` with ``P_h = 1 pi^T + D`` for the input ``Z = 1 c^T + R``.
-
-    With ``Q = 1 q^T + R W_Q`` (``q = W_Q^T c + b_Q``) and ``K = 1 k^T + R W_K``, the logits are
-    ``q.k + (R W_Q k)_i`` (constant along each row: they cancel, and so does ``b_K``) plus
-    ``a_j + B_ij`` with ``a = s R W_K q`` and ``B = s R W_Q W_K^T R^T``. Hence ``pi = softmax(a)``
-    and ``P_ij = pi_j e^(B_ij) / sum_k pi_k e^(B_ik)``: with ``E = expm1(B)`` and ``sigma = E pi``,
-    ``D_ij = pi_j (E_ij - sigma_i) / (1 + sigma_i)``. Near collapse D is O(|B|) and this form
-    keeps its relative accuracy (no ``P - 1 pi^T``); far from it (some ``|B_ij| > 1``, judged
-    from doubles: both forms are exact) ``D = softmax(a + B) - 1 pi^T`` cannot overflow."""
+    With ``Q = 1 q^T + R W_Q`` (``q = W_Q^T c + b_Q``) and ``K = 1 k^T + R W_K``
+    (``k = W_K^T c + b_K``) the scaled logits are ``s q.k + s (R W_Q k)_i`` (constant along each
+    row: a softmax drops them) plus ``a_j + B_ij`` with ``a = s R W_K q`` and
+    ``B = s R W_Q W_K^T R^T``: every piece but ``s q.k`` is formed from R alone."""
     s = scale_s(ctx, d_qk)
     q = _add_bias(ctx.matmul(Z.c, ctx.array(head.W_Q)), _row(ctx, head.b_Q))
-    K_R = ctx.matmul(Z.R, ctx.array(head.W_K))
-    a = ctx.matmul(q, K_R.T) * s  # array first: mpmath's iv scalar * ndarray raises
-    if key_mask is not None and key_mask.shape[0] > 1:  # n x n mask: one pi per row
-        a = np.broadcast_to(a, key_mask.shape)
-    pi = softmax_rows(ctx, a, key_mask)
-    B = ctx.matmul(ctx.matmul(Z.R, ctx.array(head.W_Q)), K_R.T) * s
-    Bf = np.abs(ctx.to_float(B))
-    if not (Bf <= 1).all():  # (NaN: no finite enclosure yet)
-        return pi, softmax_rows(ctx, a + B, key_mask) - pi
-    if key_mask is not None:  # masked keys: E = 0, and pi = 0 there
-        B = B * ctx.array(key_mask.astype(np.float64))
-    E = ctx.expm1(B)
-    # an n x n key_mask (causal) gives each row its own pi: sigma_i = sum_j E_ij pi_ij
-    sigma = ctx.matmul(E, pi.T) if pi.shape[0] == 1 else (E * pi).sum(axis=1, keepdims=True)
-    return pi, pi * (E - sigma) / (1 + sigma)
+    k = _add_bias(ctx.matmul(Z.c, ctx.array(head.W_K)), _row(ctx, head.b_K))
+    Q_R, K_R = ctx.matmul(Z.R, ctx.array(head.W_Q)), ctx.matmul(Z.R, ctx.array(head.W_K))
+    # arrays first in every product: mpmath's iv scalar * ndarray raises
+    logits = Logits(ctx.matmul(q, k.T) * s, ctx.matmul(Q_R, k.T) * s, ctx.matmul(q, K_R.T) * s,
+                    ctx.matmul(Q_R, K_R.T) * s)
+    return variant.split_weights(ctx, logits, mask)
 
 
-def attention_probs(ctx: Context, X, head: Head, d_qk: int, key_mask=None):
-    """``P_h`` for input X (a matrix already in ``ctx``), from the logits as defined; every entry's
-    enclosure stays in [0, 1] (``1 pi^T + D`` would add the two enclosures' widths)."""
+def attention_probs(ctx: Context, X, head: Head, d_qk: int, mask=None, variant: AttentionVariant = SOFTMAX):
+    """``P_h`` for input X (a matrix already in ``ctx``), from the logits as defined; for softmax
+    every entry's enclosure stays in [0, 1] (``Pi + D`` would add the two enclosures' widths)."""
     q = _add_bias(ctx.matmul(X, ctx.array(head.W_Q)), _row(ctx, head.b_Q))
     k = _add_bias(ctx.matmul(X, ctx.array(head.W_K)), _row(ctx, head.b_K))
-    return softmax_rows(ctx, ctx.matmul(q, k.T) * scale_s(ctx, d_qk), key_mask)
+    return variant.weights(ctx, ctx.matmul(q, k.T) * scale_s(ctx, d_qk), mask)
 
 
-def _attention(ctx, Z: Split, att: Attention, d_qk, key_mask) -> Split:
-    """``sum_h (P_h Z W_V + 1 b_V^T) W_O + 1 b_O^T`` with ``P_h Z W_V = 1 (c + R^T pi)^T W_V
-    + D R W_V`` (``pi`` sums to 1, the rows of D to 0)."""
+def _attention(ctx, Z: Split, att: Attention, d_qk, mask) -> Split:
+    """``sum_h (P_h Z W_V + 1 b_V^T) W_O + 1 b_O^T`` with ``P_h Z = (P_h 1) c^T + P_h R``.
+
+    Row-stochastic weights (``P 1 = 1``) with a shared row ``pi``: ``P_h Z W_V = 1 (c + R^T
+    pi)^T W_V + D R W_V``, so only ``D R W_V`` (as small as D times R) stays in the residual.
+    Per-row ``Pi`` (masks, biases): ``Pi R W_V`` stays in the residual too (it is as small as
+    R). Other variants: ``(rho - rho_0) c^T W_V`` joins it, ``rho = P 1``."""
     c = R = None
     for head in att.heads:
-        pi, D = attention_weights(ctx, Z, head, d_qk, key_mask)
+        Pi, D = attention_weights(ctx, Z, head, d_qk, mask, att.variant)
         W_V = ctx.array(head.W_V)
-        V_R = ctx.matmul(Z.R, W_V)
-        if pi.shape[0] == 1:
-            c_h = _add_bias(ctx.matmul(Z.c, W_V) + ctx.matmul(pi, V_R), _row(ctx, head.b_V))
-            R_h = ctx.matmul(D, V_R)
-        else:  # rows with their own pi (n x n key_mask): pi R W_V differs by row, so it is residual
-            c_h = _add_bias(ctx.matmul(Z.c, W_V), _row(ctx, head.b_V))
-            R_h = ctx.matmul(pi, V_R) + ctx.matmul(D, V_R)
+        V_R, V_c = ctx.matmul(Z.R, W_V), ctx.matmul(Z.c, W_V)
+        if att.variant.row_stochastic and Pi.shape[0] == 1:
+            c_h, R_h = V_c + ctx.matmul(Pi, V_R), None
+        elif att.variant.row_stochastic:
+            c_h, R_h = V_c, ctx.matmul(Pi, V_R)
+        else:
+            rho = Pi.sum(axis=1, keepdims=True) + (0 if D is None else D.sum(axis=1, keepdims=True))
+            c_h, R_h = rho[0:1] * V_c, (rho - rho[0:1]) * V_c + ctx.matmul(Pi, V_R)
+        if D is not None:
+            R_h = ctx.matmul(D, V_R) if R_h is None else R_h + ctx.matmul(D, V_R)
+        c_h = _add_bias(c_h, _row(ctx, head.b_V))
         if head.W_O is not None:
             W_O = ctx.array(head.W_O)
             c_h, R_h = ctx.matmul(c_h, W_O), ctx.matmul(R_h, W_O)
@@ -379,9 +409,20 @@ def _sublayer(ctx, Z: Split, F, skip: bool, ln: LayerNorm | None) -> Split:
     return layer_norm_split(ctx, out, ln) if ln is not None and ln.position == "post" else out
 
 
+def layer_mask(att: Attention, n: int, key_mask=None):
+    """The n x n mask a layer applies: its own, and the input's padding (``key_mask``: the keys
+    every query may attend), combined."""
+    M = mask_matrix(att.mask, n)
+    if key_mask is None:
+        return M
+    keys = np.broadcast_to(np.asarray(key_mask, dtype=bool).reshape(1, -1), (n, n))
+    return keys if M is None else M & keys
+
+
 def layer_forward(ctx: Context, Z: Split, layer: Layer, d_qk: int, key_mask=None) -> Split:
     att = layer.attention
-    Y = _sublayer(ctx, Z, lambda W: _attention(ctx, W, att, d_qk, key_mask), att.skip, att.layernorm)
+    mask = layer_mask(att, Z.R.shape[0], key_mask)
+    Y = _sublayer(ctx, Z, lambda W: _attention(ctx, W, att, d_qk, mask), att.skip, att.layernorm)
     if layer.mlp is not None:
         m = layer.mlp
         Y = _sublayer(ctx, Y, lambda W: _mlp(ctx, W, m), m.skip, m.layernorm)
@@ -392,12 +433,9 @@ def forward_split(net: Network, X, ctx: Context, key_mask=None) -> list[Split]:
     """``[X^0, ..., X^L]`` as splits ``1 c_l^T + R_l`` (what certified checks use: ``r(X^l) =
     r(R_l)``, and ``R_l`` is accurate relative to its own size)."""
     Z = input_split(ctx, X)
-    mask = None if key_mask is None else np.asarray(key_mask, dtype=bool)
-    if mask is not None and mask.ndim == 1:
-        mask = mask.reshape(1, -1)
     outs = [Z]
     for layer in net.layers:
-        Z = layer_forward(ctx, Z, layer, net.d_qk, mask)
+        Z = layer_forward(ctx, Z, layer, net.d_qk, key_mask)
         outs.append(Z)
     return outs
 
@@ -405,8 +443,7 @@ def forward_split(net: Network, X, ctx: Context, key_mask=None) -> list[Split]:
 def forward(net: Network, X, ctx: Context, key_mask=None) -> list:
     """``[X^0, X^1, ..., X^L]``: the input and every layer's output, in ``ctx``.
 
-    ``key_mask`` (optional) excludes keys from every softmax: n booleans (padding keys), or an
-    n x n boolean matrix (query i may attend key j; e.g. causal ``j <= i``), every row with a
-    True.
+    ``key_mask`` (optional, n booleans) excludes padding keys from every layer's attention, on
+    top of each layer's own mask.
     """
     return [Z.X for Z in forward_split(net, X, ctx, key_mask)]

@@ -25,16 +25,17 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 from hypothesis import strategies as st
 
-from .network import MLP, Attention, Head, Layer, LayerNorm, Network
+from .instance import Instance
+from .network import CAUSAL, MLP, Attention, Head, Layer, LayerNorm, Network
+from .variants import SOFTMAX, Sigmoid, Softmax
 
 __all__ = ["Case", "shapes", "weight_scales", "matrices", "inputs", "near_rank_one", "identical_rows",
-           "heads", "single_head_cases", "network_cases"]
+           "heads", "masks", "variants", "single_head_cases", "network_cases"]
 
 # Entries on a grid of 1e-3 in [-1, 1] (zeros included), times a scale. Raw doubles in [-1, 1]
 # would include values like 1e-300, whose products make bounds of 10^-100000 that no
@@ -42,12 +43,9 @@ __all__ = ["Case", "shapes", "weight_scales", "matrices", "inputs", "near_rank_o
 _unit = st.integers(-1000, 1000).map(lambda k: k / 1000)
 
 
-@dataclass(frozen=True)
-class Case:
-    """An input and a network, ready for :func:`rankcollapse.numerics.certify.check_network`."""
-
-    X: np.ndarray
-    net: Network
+# An input and a network: the one type for both (what an instance file holds, what a strategy
+# draws and what a check evaluates), ready for rankcollapse.numerics.certify.check_network.
+Case = Instance
 
 
 def shapes(min_n: int = 2, max_n: int = 6, max_d: int = 4, min_d: int = 1):
@@ -97,6 +95,23 @@ def heads(d: int, d_qk: int, biases: bool = False, W_O: bool = False):
                      matrices(d, d) if W_O else st.none(), vec(d_qk), vec(d_qk), vec(d))
 
 
+def masks(n: int):
+    """Attention masks for n tokens: none, causal, or a random graph mask with 1 on the diagonal
+    (every token may attend to itself, as in decoders and graph transformers)."""
+    graph = st.lists(st.booleans(), min_size=n * n, max_size=n * n).map(
+        lambda bits: (np.array(bits).reshape(n, n) | np.eye(n, dtype=bool)).astype(int))
+    return st.one_of(st.none(), st.just(CAUSAL), graph)
+
+
+def variants(n: int):
+    """The built-in attention variants: softmax (plain, with a temperature, with an additive
+    logit bias) and sigmoid attention."""
+    bias = matrices(n, n, 1.0)
+    return st.one_of(st.just(SOFTMAX),
+                     st.builds(Softmax, st.sampled_from(["0.5", "2"]), st.one_of(st.none(), bias)),
+                     st.builds(Sigmoid, st.sampled_from(["0", "-1"])))
+
+
 @st.composite
 def single_head_cases(draw, min_depth: int = 1, max_depth: int = 6, max_n: int = 6, max_d: int = 4,
                       identical: bool = False, biases: bool = True):
@@ -111,12 +126,14 @@ def single_head_cases(draw, min_depth: int = 1, max_depth: int = 6, max_n: int =
 @st.composite
 def network_cases(draw, min_depth: int = 1, max_depth: int = 3, max_heads: int = 3, max_n: int = 5,
                   max_d: int = 3, skip: bool | None = False, mlp: bool | None = None,
-                  layernorm: bool = False, identical: bool = False, min_d: int = 1):
+                  layernorm: bool = False, identical: bool = False, min_d: int = 1,
+                  masked: bool = False, variant: bool = False):
     """General layers: several heads with W_O and biases, optional MLP, skip, LayerNorm.
 
     ``skip`` / ``mlp``: True = always, False = never, None = drawn per layer. ``min_d``: the
     smallest width (see :func:`shapes`; 3 to test a claim about LayerNorm, 1 to exercise the
-    arithmetic on every width).
+    arithmetic on every width). ``masked``: each layer draws a mask (:func:`masks`);
+    ``variant``: each layer draws an attention variant (:func:`variants`).
     """
     n, d = draw(shapes(max_n=max_n, max_d=max_d, min_d=min_d))
     d_qk = draw(st.integers(1, 3))
@@ -126,7 +143,8 @@ def network_cases(draw, min_depth: int = 1, max_depth: int = 3, max_heads: int =
         hs = tuple(draw(heads(d, d_qk, biases=True, W_O=True)) for _ in range(draw(st.integers(1, max_heads))))
         ln = (LayerNorm(draw(st.sampled_from(["pre", "post"])), draw(matrices(1, d)).ravel(),
                         draw(matrices(1, d)).ravel(), Fraction(1, 10**5)) if layernorm else None)
-        att = Attention(hs, draw(matrices(1, d)).ravel(), choose(skip), ln)
+        att = Attention(hs, draw(matrices(1, d)).ravel(), choose(skip), ln,
+                        draw(masks(n)) if masked else None, draw(variants(n)) if variant else SOFTMAX)
         m = None
         if choose(mlp):
             width = draw(st.integers(1, 4))

@@ -2,9 +2,10 @@
 
 Every claim of THEORY.md is a registered ``Claim``: its SymPy statement, its hypotheses and
 a sequence of ``Step`` objects, each ``proved`` (a SymPy proof runs here), ``numeric``
-(spot-checked by ``numerics/``) or ``assumed`` (a standard fact, reason given).  Importing
-this package registers every family, in this order: norms, single_head, multi_head, paths,
-skip, mlp, layernorm, erratum.  The package uses SymPy only.
+(spot-checked by ``rankcollapse.numerics.checks``) or ``assumed`` (a standard fact, reason
+given).  Importing this package discovers and registers every family: each module with a
+teaching ``ORDER`` (norms, single_head, multi_head, paths, skip, mlp, layernorm, erratum, ...).
+The package uses SymPy only.
 
 >>> from rankcollapse import proofs
 >>> [claim.id for claim in proofs.all_claims()][:4]
@@ -13,9 +14,10 @@ skip, mlp, layernorm, erratum.  The package uses SymPy only.
 True
 """
 
-# Importing a family module registers its claims; keep the family order.
-from . import norms, single_head, multi_head, paths, skip, mlp  # noqa: F401, I001
-from . import layernorm, erratum  # noqa: F401, I001
-from .registry import Claim, Step, all_claims, check_steps, get
+import sys
+
+from .registry import Claim, Step, all_claims, check_steps, discover, get
+
+discover(sys.modules[__name__])  # a family module registers its claims when imported
 
 __all__ = ["Claim", "Step", "all_claims", "check_steps", "get"]

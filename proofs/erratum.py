@@ -28,6 +28,8 @@ from .registry import Claim, Step, register
 from .single_head import proves_ratio_bound
 from .symbols import is_zero, nonneg_on_halfline, softmax_rows
 
+ORDER = 8  # the family's place in the teaching order (docs, verify, derive)
+
 __all__ = ["T_STAR", "proves_root", "violates_upper_bound", "nohyp_counterexample"]
 
 T_STAR = -Rational(1, 2) - LambertW(-exp(-Rational(1, 2)) / 2, -1)
@@ -89,7 +91,7 @@ def _rounded_hypothesis() -> bool:
 
 P_ij, pi_j, delta_i = sympy.symbols("P_ij pi_j delta_i", positive=True)
 _t_star = Symbol("t^*", positive=True)  # display name for T_STAR
-register(Claim(
+ERRATUM = register(Claim(
     id="erratum",
     title="Corrected technical lemma: bounds on P_ij relative to pi_j",
     source="official repo issue #1 (2023), reconstructed in THEORY 3",
@@ -166,7 +168,7 @@ def _sharp() -> bool:
     return is_zero(sympy.limit(ratio, p, 0, "+") - exp(dl)) and _window()
 
 
-register(Claim(
+ERRATUM_NOHYP = register(Claim(
     id="erratum.nohyp",
     title="Published technical lemma: upper bound on P_ij without a hypothesis",
     source="Dong, Cordonnier & Loukas, ICML 2021, appendix lemma (as described in the "
@@ -189,8 +191,7 @@ register(Claim(
              proof=_sharp),
         Step("search", "Search attention layers for violations of the unconditional bound.",
              None, "numeric", "refuted in general (Step 1); the search looks for violations "
-             "realised by actual layers E = s R W R^T",
-             numeric_check="erratum.nohyp:search"),
+             "realised by actual layers E = s R W R^T"),
     ),
     notes="Refuted: the unconditional upper bound is false (exact counterexample in Step 1, "
           "and it fails for every delta_i > t* once pi_j is small enough). The kind stays "

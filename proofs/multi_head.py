@@ -25,6 +25,8 @@ from .single_head import closed_form_B, proves_published_matches_E4, proves_valu
 from .symbols import (SA, SAN, H, L, Norm1, NormC, NormInf, R, X, beta, d, d_qk, gamma, h,
                       a, is_zero, lam, n, phi, pi_max, r, s, stochastic_matrix)
 
+ORDER = 3  # the family's place in the teaching order (docs, verify, derive)
+
 __all__ = ["beta_E2", "beta_per_head"]
 
 
@@ -92,7 +94,7 @@ W_h, W_QKh = MatrixSymbol("W_h", d, d), MatrixSymbol("W_QK,h", d, d)
 SUM_1 = Sum(n * c_h * pim_h * Norm1(W_h), (h, 1, H))
 SUM_INF = Sum(c_h * NormInf(W_h), (h, 1, H))
 
-register(Claim(
+E2 = register(Claim(
     id="E2",
     title="Lemma E2: one multi-head attention layer",
     source="THEORY 4 (explicit)",
@@ -139,7 +141,7 @@ register(Claim(
 
 
 COR23_BOUND = (4 * gamma * beta * H / sqrt(d_qk))**((3**L - 1) / 2) * r(X)**(3**L)
-register(Claim(
+COR23 = register(Claim(
     id="cor2.3",
     title="Cor 2.3 (multi-head)",
     source="Dong, Cordonnier & Loukas, ICML 2021, Cor 2.3 (transcribed, THEORY 3)",
@@ -160,8 +162,7 @@ register(Claim(
         Step("search", "Adversarial search for violations with gamma = 1 and the per-head "
              "composite beta.",
              Le(r(SAN(X)), COR23_BOUND.subs(gamma, 1)),
-             "numeric", "not implied by E2 (Step 2); tested by exact-precision search",
-             numeric_check="cor2.3:search"),
+             "numeric", "not implied by E2 (Step 2); tested by exact-precision search"),
     ),
     notes="The transcriptions do not say whether W_O is inside beta; the toolkit uses "
           "W_h = W_V,h W_O,h and the per-head composite beta max_h ||W_QK,h||_1 "

@@ -32,6 +32,8 @@ from sympy import Abs, Matrix, MatrixSymbol, Max, ones, sqrt
 from .registry import Claim, Step, register
 from .symbols import ONE, X, Norm1, NormC, NormInf, d, is_zero, n, r, sym_matrix
 
+ORDER = 1  # the family's place in the teaching order (docs, verify, derive)
+
 __all__ = ["norm_1", "norm_inf", "norm_composite", "triangle_counterexample",
            "violates_triangle", "proves_transpose_swap"]
 
@@ -82,7 +84,7 @@ def _transpose_invariant() -> bool:
             and is_zero(norm_composite(A.T) - norm_composite(A)))
 
 
-register(Claim(
+N1 = register(Claim(
     id="N1",
     title="The composite norm is submultiplicative and transpose-invariant",
     source="THEORY 1 (paper, Section 2)",
@@ -163,7 +165,7 @@ def _add_factors_separately() -> bool:
 
 
 _A2, _B2 = MatrixSymbol("A", n, d), MatrixSymbol("B", n, d)
-register(Claim(
+N2 = register(Claim(
     id="N2",
     title="The composite norm violates the triangle inequality",
     source="THEORY 1",
@@ -237,7 +239,7 @@ def _identical_rows_vanish() -> bool:
 
 _c = sympy.Symbol("c", real=True)
 _vs, _xs, _W = MatrixSymbol("v", d, 1), MatrixSymbol("x", d, 1), MatrixSymbol("W", d, d)
-register(Claim(
+N3 = register(Claim(
     id="N3",
     title="Algebraic facts about the residual r(X)",
     source="THEORY 1",

@@ -28,6 +28,8 @@ from sympy import Add, Eq, Function, Mul, Rational, Sum, Symbol, binomial, ones
 from .registry import Claim, Step, register
 from .symbols import ONE, H, L, is_zero, l, n, softmax_rows, sym_matrix
 
+ORDER = 4  # the family's place in the teaching order (docs, verify, derive)
+
 __all__ = ["path_counts", "path_length_shares", "path_sum", "network", "proves_path_sum",
            "proves_path_counts"]
 
@@ -174,7 +176,7 @@ _SAN_nc = Function("SAN", commutative=False)
 _b_total = Symbol("b^T", commutative=False)
 _k = Symbol("k", integer=True, nonnegative=True)
 
-register(Claim(
+THM21 = register(Claim(
     id="thm2.1",
     title="Thm 2.1: path decomposition",
     source="Dong, Cordonnier & Loukas, ICML 2021, Thm 2.1 (THEORY 3)",

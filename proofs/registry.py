@@ -5,11 +5,13 @@ A ``Claim`` is one statement from THEORY.md: a theorem the toolkit proves (kind
 ``published``).  A claim is a sequence of ``Step`` objects, each with an honest status:
 
 - ``proved``: ``step.proof()`` runs a SymPy proof here and returns True iff it goes through;
-- ``numeric``: spot-checked by ``numerics/`` under the id ``"<claim id>:<step label>"``;
+- ``numeric``: spot-checked by a numeric check in ``rankcollapse.numerics.checks``, which
+  links to the step object (the proofs layer never imports numerics); ``verify`` refuses to run
+  while a numeric step has no check;
 - ``assumed``: a standard fact, with the reason in ``step.reason``.
 
-Every family module calls ``register`` at import time, so ``import proofs`` fills the
-registry.
+A claim family is a module of this package with a teaching ``ORDER``; importing the package
+discovers every such module, whose ``register`` calls fill the registry.
 
 >>> from rankcollapse import proofs
 >>> get("N1").kind
@@ -27,8 +29,6 @@ import sympy
 
 Status = Literal["proved", "numeric", "assumed"]
 Kind = Literal["theorem", "published"]
-FAMILIES = ("norms", "single_head", "multi_head", "paths", "skip", "mlp", "layernorm",
-            "erratum")
 
 
 @dataclass(frozen=True)
@@ -39,15 +39,12 @@ class Step:
     status: Status
     reason: str
     proof: Callable[[], bool] | None = None
-    numeric_check: str | None = None
 
     def __post_init__(self):
         if self.status not in get_args(Status):
             raise ValueError(f"{self.label}: unknown status {self.status!r}")
         if (self.proof is not None) != (self.status == "proved"):
             raise ValueError(f"{self.label}: a step has a proof iff its status is 'proved'")
-        if (self.numeric_check is not None) != (self.status == "numeric"):
-            raise ValueError(f"{self.label}: a step has a numeric_check iff it is 'numeric'")
         if not self.reason:
             raise ValueError(f"{self.label}: every step needs a reason")
 
@@ -67,15 +64,16 @@ class Claim:
     def __post_init__(self):
         if self.kind not in get_args(Kind):
             raise ValueError(f"{self.id}: unknown kind {self.kind!r}")
-        if self.family not in FAMILIES:
-            raise ValueError(f"{self.id}: unknown family {self.family!r}")
         labels = [step.label for step in self.steps]
         if len(set(labels)) != len(labels):
             raise ValueError(f"{self.id}: duplicate step labels {labels}")
+
+    def step(self, label: str) -> Step:
+        """The step with this label (KeyError naming the labels there are)."""
         for step in self.steps:
-            if step.numeric_check not in (None, f"{self.id}:{step.label}"):
-                raise ValueError(f"{self.id}: numeric_check of {step.label} must be "
-                                 f"'{self.id}:{step.label}', got {step.numeric_check!r}")
+            if step.label == label:
+                return step
+        raise KeyError(f"{self.id} has no step {label!r}; steps: {', '.join(s.label for s in self.steps)}")
 
     def latex(self) -> str:
         """LaTeX (align*) of the statement and of every step's formula."""
@@ -99,8 +97,6 @@ class Claim:
             if step.statement is not None:
                 body.append(formula(step.statement))
             body.append(f"reason: {text(step.reason)}")
-            if step.numeric_check:
-                body.append(f"numeric check: {text(step.numeric_check)}")
             steps.append(body)
         lines = [f"{text(self.id)} ({self.kind}, family {text(self.family)}): {text(self.title)}",
                  f"Source: {text(self.source)}",
@@ -134,6 +130,21 @@ def _listing(items: list[list[str]], env: str, latex: bool) -> list[str]:
 
 
 _REGISTRY: dict[str, Claim] = {}
+_ORDER: dict[str, int] = {}  # family -> teaching order, filled by discover()
+
+
+def discover(package) -> None:
+    """Import every module of ``package`` and note the ``ORDER`` of those that are families."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        if hasattr(module, "ORDER"):
+            _ORDER[info.name] = module.ORDER
+    unknown = sorted({c.family for c in _REGISTRY.values()} - set(_ORDER))
+    if unknown:
+        raise ValueError(f"claims name families that are not modules with an ORDER: {unknown}")
 
 
 def register(claim: Claim) -> Claim:
@@ -154,8 +165,8 @@ def get(claim_id: str) -> Claim:
 
 
 def all_claims() -> list[Claim]:
-    """All claims, families in FAMILIES order, registration order within a family."""
-    return sorted(_REGISTRY.values(), key=lambda claim: FAMILIES.index(claim.family))
+    """All claims, families in teaching order, registration order within a family."""
+    return sorted(_REGISTRY.values(), key=lambda claim: _ORDER[claim.family])
 
 
 def check_steps(claim: Claim | str) -> list[tuple[Step, bool | None]]:

@@ -36,6 +36,8 @@ from .symbols import (B0, ONE, SA, SAN, W_V, X, X_L, B, H, L, Norm1, NormC, Norm
                       a, beta, d, d_qk, eps, gamma, is_zero, kappa, l, lam, n, nonneg_on_halfline,
                       phi, pi_max, r, s, same_log, softmax_rows, stochastic_matrix, sym_matrix)
 
+ORDER = 2  # the family's place in the teaching order (docs, verify, derive)
+
 __all__ = ["A_FACTOR", "closed_form_B", "depth_to_eps", "proves_closed_form",
            "proves_depth_formula", "proves_ratio_bound", "proves_value_centering",
            "centering_residual", "proves_phi_increasing", "proves_published_matches_E4",
@@ -174,7 +176,7 @@ _pi, _Q = MatrixSymbol("pi", n, 1), MatrixSymbol("Q", n, n)
 _x, _bV = MatrixSymbol("x", d, 1), MatrixSymbol("b_V", d, 1)
 P_ij, pi_j, E_ij, Z_i, delta_i, c = sympy.symbols("P_ij pi_j E_ij Z_i delta_i c", positive=True)
 
-register(Claim(
+E1 = register(Claim(
     id="E1",
     title="Lemma E1: one single-head attention layer",
     source="THEORY 4 (explicit)",
@@ -211,13 +213,11 @@ register(Claim(
              sympy.And(Le(NormInf(_Q * R), c * NormInf(R)),
                        Le(Norm1(_Q * R), n * c * pi_max * Norm1(R))),
              "numeric", "||Q||_inf <= c sum_j pi_j = c and ||Q||_1 <= n c pi_max by Step 2, "
-             "then submultiplicativity; spot-checked numerically",
-             numeric_check="E1:Step 4"),
+             "then submultiplicativity; spot-checked numerically"),
         Step("Step 5", "Submultiplicativity in each norm, then the geometric mean.",
              Le(r(SA(X)), c * sqrt(n * pi_max) * NormC(W_V) * NormC(R)),
              "numeric", "r(SA(X)) <= ||Q R W_V||_{1,inf} by Step 3, then Step 4 and N1; "
-             "spot-checked numerically",
-             numeric_check="E1:Step 5"),
+             "spot-checked numerically"),
         Step("Step 6", "|E_ij| <= ||E||_1 <= s ||R||_1 ||W||_1 ||R^T||_1 = eps, so "
              "delta_i <= 2 eps.",
              Le(delta_i, 2 * eps),
@@ -373,7 +373,7 @@ def proves_depth_formula(depth) -> bool:
 
 
 _a_l, _B_L = IndexedBase("a")[l], Symbol("B_L", positive=True)
-register(Claim(
+E4 = register(Claim(
     id="E4",
     title="Theorem E4: L layers, a priori bound",
     source="THEORY 4 (explicit)",
@@ -437,7 +437,7 @@ def proves_published_matches_E4(bound, fixed: dict) -> bool:
 
 
 THM22_BOUND = (4 * gamma * beta / sqrt(d_qk))**((3**L - 1) / 2) * r(X)**(3**L)
-register(Claim(
+THM22 = register(Claim(
     id="thm2.2",
     title="Thm 2.2 (single head, simplified)",
     source="Dong, Cordonnier & Loukas, ICML 2021, Thm 2.2 (transcribed, THEORY 3)",
@@ -454,8 +454,7 @@ register(Claim(
              proof=lambda: proves_published_matches_E4(THM22_BOUND, {H: 1, lam: 1})),
         Step("search", "Adversarial search for violations with gamma = 1.",
              Le(r(SAN(X)), THM22_BOUND.subs(gamma, 1)),
-             "numeric", "no proof with gamma = 1 is known; tested by exact-precision search",
-             numeric_check="thm2.2:search"),
+             "numeric", "no proof with gamma = 1 is known; tested by exact-precision search"),
     ),
     notes="The paper says gamma 'depends on the attention entries'; that is ambiguous, so the "
           "toolkit tests gamma = 1 and E1/E4 give an explicit gamma "

@@ -18,6 +18,8 @@ from sympy import Eq, Function, MatAdd, MatMul, Matrix, MatrixSymbol, ZeroMatrix
 from .registry import Claim, Step, register
 from .symbols import X, X_L, d, is_zero, n, r, s, softmax_rows, sym_matrix
 
+ORDER = 5  # the family's place in the teaching order (docs, verify, derive)
+
 __all__ = ["skip_layer", "proves_fixed_point"]
 
 _n, _d, _H = 2, 2, 2  # explicit sizes: 2 tokens, 2 features, 2 heads (d_qk = 1)
@@ -59,7 +61,7 @@ def _depth_induction() -> bool:
 
 _P_h = MatrixSymbol("P_h", n, n)
 
-register(Claim(
+E5 = register(Claim(
     id="E5",
     title="Claim E5 (paper's Claim 3.1): skip connections can prevent any collapse",
     source="Claim 3.1 (paper); THEORY 4",

@@ -43,9 +43,16 @@ def _json_out(path: str | None, obj) -> None:
 
 # -- verify -------------------------------------------------------------------------------
 def cmd_verify(args) -> int:
-    from .verify import run_verify, print_table, report_json, exit_code
+    from .verify import audit, run_verify, print_table, report_json, exit_code
 
     _check_writable(args.json)
+    problems = audit()
+    if problems:  # a missing check must never look like a proof
+        err = Console(stderr=True, soft_wrap=True)
+        for problem in problems:
+            err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False)
+        err.print("verify does not run while the claim catalogue is inconsistent (exit 1)")
+        return 1
     results = run_verify(args.suite, args.seed, Path(args.out), console)
     print_table(results, console)
     _json_out(args.json, report_json(results, args.suite, args.seed))
@@ -172,6 +179,10 @@ def cmd_derive(args) -> int:
         ids = ", ".join(c.id for c in proofs.all_claims())
         raise UsageError(f"unknown claim {args.claim!r}; known: {ids}") from None
     console.print(claim.render(latex=args.latex), markup=False, highlight=False)
+    from rankcollapse.numerics.checks import checks_for  # numeric steps are backed from numerics
+
+    for check in checks_for(claim):
+        console.print(f"numeric check {check.name}: {check.what}", markup=False, highlight=False)
     if args.check:
         for step, ok in proofs.check_steps(claim):
             mark = {True: "proved", False: "FAILED", None: step.status}[ok]

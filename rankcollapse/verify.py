@@ -22,13 +22,12 @@ from rich.progress import Progress
 from rich.table import Table
 
 from rankcollapse import proofs
-from rankcollapse.numerics.checks import CHECKS
-from rankcollapse.numerics.checks.steps import STEP_CHECKS
+from rankcollapse.numerics.checks import audit, checks_for
 from rankcollapse.numerics.checks.common import ExactCase, load_case, search
 from rankcollapse.numerics.exact import decimal_string
 from rankcollapse.numerics.verdict import HOLDS, INCONCLUSIVE, VIOLATED, worst
 
-__all__ = ["ClaimResult", "run_verify", "print_table", "report_json", "exit_code"]
+__all__ = ["ClaimResult", "run_verify", "print_table", "report_json", "exit_code", "audit"]
 
 SEEDS_PER_CLAIM = 1000  # claim k searches with seed + k * this, so claims do not share examples
 
@@ -50,18 +49,18 @@ def _verify_claim(claim, suite: str, seed: int, out: Path) -> ClaimResult:
     if failed:
         return ClaimResult(claim, VIOLATED, 0, None, None, f"symbolic step(s) failed: {', '.join(failed)}",
                            time.perf_counter() - t0)
-    # the claim's own search, then the numeric spot-checks of its steps (e.g. "E1:Step 4")
-    checks = [(claim.id, CHECKS[claim.id])] if claim.id in CHECKS else []
-    checks += [(step.numeric_check, STEP_CHECKS[step.numeric_check]) for step in claim.steps
-               if step.numeric_check in STEP_CHECKS]
+    # the claim's own search, then the numeric spot-checks of its steps (e.g. "E1:Step 4");
+    # audit() has made sure that every numeric step has one
+    checks = checks_for(claim)
     if not checks:
         verdict = HOLDS if claim.kind == "theorem" else INCONCLUSIVE
-        detail = "proved symbolically" if claim.kind == "theorem" else "no numeric check"
+        detail = ("every step proved symbolically or assumed" if claim.kind == "theorem"
+                  else "no numeric check")
         return ClaimResult(claim, verdict, 0, None, None, detail, time.perf_counter() - t0)
     results, details = [], []
-    for name, check in checks:
+    for check in checks:
         res = search(check.strategy(), check.evaluate, check.examples[suite], seed,
-                     save_as=out / f"{name.replace(':', '-').replace(' ', '')}.json")
+                     save_as=out / f"{check.name.replace(':', '-').replace(' ', '')}.json")
         results.append(res)
         details.append(f"{check.what}: " + (res.detail or ", ".join(f"{k} {v}" for k, v in sorted(res.counts.items()))))
     ratios = [r.worst_ratio for r in results if r.worst_ratio is not None]

@@ -11,7 +11,7 @@ def test_kind_and_every_proved_step():
     claim = proofs.get("sec3.3")
     assert (claim.kind, claim.family) == ("published", "layernorm")
     assert [ok for _, ok in proofs.check_steps(claim)] == [True, True, True, None]
-    assert claim.steps[-1].numeric_check == "sec3.3:search"
+    assert claim.steps[-1].status == "numeric" and claim.steps[-1].label == "search"
     assert "2405.18781" in claim.notes and "Shi" in claim.notes
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from rankcollapse.numerics.checks import CHECKS
+from rankcollapse import proofs
+from rankcollapse.numerics.checks import checks_for
 from rankcollapse.numerics.checks.common import certified_verdict, scale_log10, search
 from rankcollapse.numerics.checks.mlp import activation_lipschitz, mlp_case, mlp_cases, mlp_lambda, mlp_pairs
 from rankcollapse.numerics.certify import bound_pairs
@@ -89,7 +90,8 @@ def test_cor32_on_a_deterministic_attention_mlp_network():
                  dtype=object)
     verdict, _ = certified_verdict(bound_pairs("published"), Case(X, net), scale_log10(X))
     assert verdict.verdict == HOLDS, verdict
-    assert CHECKS["cor3.2"].evaluate.__qualname__.startswith("bound_pairs")
+    (cor,) = checks_for(proofs.get("cor3.2"))
+    assert cor.evaluate.__qualname__.startswith("bound_pairs")
 
 
 def test_mlp_lambda_matches_the_closed_form():

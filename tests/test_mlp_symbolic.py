@@ -21,8 +21,7 @@ def test_renders():
     assert "lambda*r(Y)" in proofs.get("E3").render()
     assert "erf(1)" in proofs.get("E3").render()
     assert r"\lambda" in proofs.get("cor3.2").render(latex=True)
-    assert [s.numeric_check for s in proofs.get("cor3.2").steps
-            if s.status == "numeric"] == ["cor3.2:search"]
+    assert [s.label for s in proofs.get("cor3.2").steps if s.status == "numeric"] == ["search"]
 
 
 def test_exact_constants():

@@ -7,11 +7,12 @@ from fractions import Fraction
 import numpy as np
 from hypothesis import given, settings
 
-from rankcollapse.numerics.checks import CHECKS
+from rankcollapse import proofs
+from rankcollapse.numerics.checks import checks_for
 from rankcollapse.numerics.checks.common import certified_verdict, scale_log10, search
 from rankcollapse.numerics.certify import bound_pairs
 from rankcollapse.numerics.checks.multi_head import gamma_needed, random_network
-from rankcollapse.numerics.checks.steps import STEP_CHECKS, step4_pairs, step5_pairs
+from rankcollapse.numerics.checks.steps import STEP4, STEP5, step4_pairs, step5_pairs
 from rankcollapse.numerics.examples import contracting_single_head
 from rankcollapse.numerics.instance import load_instance
 from rankcollapse.numerics.network import Attention, Head, Layer, Network
@@ -43,8 +44,10 @@ def test_E2_on_a_three_head_contracting_layer():
 
 
 def test_registered_checks_use_the_multi_head_strategy():
-    assert CHECKS["E2"].evaluate.__qualname__.startswith("bound_pairs")
-    res = search(CHECKS["cor2.3"].strategy(), CHECKS["cor2.3"].evaluate, examples=15, seed=3)
+    (e2,) = checks_for(proofs.get("E2"))
+    (cor,) = checks_for(proofs.get("cor2.3"))
+    assert e2.evaluate.__qualname__.startswith("bound_pairs")
+    res = search(cor.strategy(), cor.evaluate, examples=15, seed=3)
     assert res.verdict == HOLDS, res
 
 
@@ -104,10 +107,10 @@ def test_E1_steps_4_and_5_hold(case):
         assert verdict.verdict == HOLDS, verdict
 
 
-def test_step_checks_are_keyed_by_the_proof_step_ids():
-    from rankcollapse import proofs
-    ids = {s.numeric_check for c in proofs.all_claims() for s in c.steps if s.numeric_check}
-    assert set(STEP_CHECKS) <= ids and {"E1:Step 4", "E1:Step 5"} <= set(STEP_CHECKS)
+def test_step_checks_back_the_proof_steps_by_object():
+    E1 = proofs.get("E1")
+    assert STEP4.steps == (E1.step("Step 4"),) and STEP5.steps == (E1.step("Step 5"),)
+    assert STEP4.claim is E1 and STEP4 in checks_for(E1)
 
 
 def _step4_without_n(case, ctx):
@@ -123,6 +126,6 @@ def test_mutation_step4_without_n_is_caught():
 
 def test_step_checks_on_a_deterministic_layer():
     case = contracting_single_head(n=5, d=3, depth=1)
-    for key, check in STEP_CHECKS.items():
+    for check in (STEP4, STEP5):
         verdict, _ = certified_verdict(check.evaluate, case, scale_log10(case.X))
-        assert verdict.verdict == HOLDS and verdict.ratio < 1, key
+        assert verdict.verdict == HOLDS and verdict.ratio < 1, check.name

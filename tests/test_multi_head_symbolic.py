@@ -21,7 +21,7 @@ def test_renders():
     assert r"\sum_{h=1}^{H}" in proofs.get("E2").latex()
     cor = proofs.get("cor2.3")
     assert "H*beta*gamma" in cor.render() and "W_h = W_V,h W_O,h" in cor.notes
-    assert [s.numeric_check for s in cor.steps if s.status == "numeric"] == ["cor2.3:search"]
+    assert [s.label for s in cor.steps if s.status == "numeric"] == ["search"]
 
 
 HEADS = [((1, 4, 1), (1, 1, 4)), ((2, 1, 1), (1, 3, 5)), ((1, 2, 8), (3, 1, 1), (1, 1, 1))]

@@ -3,6 +3,7 @@
 back by :func:`rankcollapse.numerics.checkpoint.load`, and every hidden state of our forward
 pass is compared with Hugging Face's (skips without torch + transformers)."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from rankcollapse.numerics import architectures as arch
 from rankcollapse.numerics.checkpoint import CheckpointError, load
 from rankcollapse.numerics.context import get_context
-from rankcollapse.numerics.network import forward
+from rankcollapse.numerics.network import Network, forward
 
 torch = pytest.importorskip("torch", reason="needs torch (CPU) to build the reference checkpoints")
 transformers = pytest.importorskip("transformers", reason="needs transformers to build the reference checkpoints")
@@ -66,7 +67,7 @@ def test_every_hidden_state_matches_hugging_face(kind, dtype, tol, tmp_path):
     assert len(hf) == LAYERS + 1
     net = arch.variant(config, state, "full")
     for s, ids in enumerate(IDS):
-        ours = forward(net, arch.embed(config, state, ids), F64, key_mask=arch.key_mask(config, len(ids)))
+        ours = forward(net, arch.embed(config, state, ids), F64)
         if kind == "gpt2":  # Hugging Face's last hidden state has ln_f applied; ours is the block output
             ours[-1] = arch.final_norm(config, state, ours[-1])
         scale = max(np.abs(H[s]).max() for H in hf)
@@ -79,7 +80,11 @@ def test_causal_mask_is_needed_for_gpt2(tmp_path):
     passing by accident."""
     model = _checkpoint("gpt2", tmp_path, torch.float64)
     config, state = load(tmp_path)
-    X = forward(arch.variant(config, state, "full"), arch.embed(config, state, IDS[0]), F64)[1]
+    net = arch.variant(config, state, "full")
+    assert all(layer.attention.mask == "causal" for layer in net.layers)
+    unmasked = Network(net.d_qk, tuple(dataclasses.replace(layer, attention=dataclasses.replace(layer.attention, mask=None))
+                                       for layer in net.layers))
+    X = forward(unmasked, arch.embed(config, state, IDS[0]), F64)[1]
     assert np.abs(X - _hidden_states(model, IDS[:1])[1][0]).max() > 1e-3
 
 

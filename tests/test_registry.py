@@ -1,5 +1,6 @@
 """The registry API: ids, order, validation, check_steps and rendering."""
 
+import importlib
 import re
 from pathlib import Path
 
@@ -7,7 +8,8 @@ import pytest
 import sympy
 
 from rankcollapse import proofs
-from rankcollapse.proofs.registry import FAMILIES, Claim, Step, register
+from rankcollapse.numerics.checks import CHECKS, NumericCheck, audit
+from rankcollapse.proofs.registry import Claim, Step, register
 
 EXPECTED = {
     "N1": "theorem", "N2": "theorem", "N3": "theorem",
@@ -25,13 +27,32 @@ def test_ids_kinds_and_order():
     claims = proofs.all_claims()
     assert [c.id for c in claims] == list(EXPECTED)
     assert {c.id: c.kind for c in claims} == EXPECTED
-    families = [FAMILIES.index(c.family) for c in claims]
-    assert families == sorted(families)
+    orders = [importlib.import_module(f"rankcollapse.proofs.{c.family}").ORDER for c in claims]
+    assert orders == sorted(orders)
 
 
-def test_numeric_check_ids():
-    found = {s.numeric_check for c in proofs.all_claims() for s in c.steps if s.numeric_check}
-    assert found == NUMERIC
+def test_every_numeric_step_is_backed_by_a_check_object():
+    backed = {f"{c.claim.id}:{s.label}" for c in CHECKS for s in c.steps}
+    numeric = {f"{c.id}:{s.label}" for c in proofs.all_claims() for s in c.steps if s.status == "numeric"}
+    assert backed == numeric == NUMERIC
+    assert audit() == []
+
+
+def test_audit_names_a_numeric_step_without_check_and_a_check_without_claim():
+    step = Step("Step 9", "t", None, "numeric", "spot-checked")
+    lonely = _claim(step)  # not registered, and no check backs its numeric step
+    assert audit([lonely], []) == ["theorem test: numeric step 'Step 9' has no numeric check"]
+    orphan = NumericCheck(lonely, lambda: None, lambda case, ctx: [], {}, "nothing", (step,))
+    assert audit([], [orphan]) == ["check 'test:Step 9' (nothing) tests a claim that is not registered"]
+    assert audit([lonely], [orphan]) == []
+
+
+def test_verify_refuses_an_inconsistent_catalogue(monkeypatch, capsys):
+    from rankcollapse.cli import main
+    step4 = next(c for c in CHECKS if c.name == "E1:Step 4")
+    monkeypatch.setattr("rankcollapse.numerics.checks.CHECKS", [c for c in CHECKS if c is not step4])
+    assert main(["verify", "--suite", "quick"]) == 1
+    assert "theorem E1: numeric step 'Step 4' has no numeric check" in capsys.readouterr().err
 
 
 def test_get_unknown_lists_known_ids():
@@ -60,14 +81,10 @@ def test_step_and_claim_validation():
         Step("a", "t", None, "proved", "r")
     with pytest.raises(ValueError, match="proof iff"):
         Step("a", "t", None, "assumed", "r", proof=lambda: True)
-    with pytest.raises(ValueError, match="numeric_check iff"):
-        Step("a", "t", None, "numeric", "r")
     with pytest.raises(ValueError, match="reason"):
         Step("a", "t", None, "assumed", "")
     with pytest.raises(ValueError, match="unknown status"):
         Step("a", "t", None, "believed", "r")
-    with pytest.raises(ValueError, match="must be 'test:a'"):
-        _claim(Step("a", "t", None, "numeric", "r", numeric_check="other:a"))
     with pytest.raises(ValueError, match="duplicate step labels"):
         _claim(Step("a", "t", None, "assumed", "r"), Step("a", "u", None, "assumed", "r"))
 

@@ -35,7 +35,6 @@ from hypothesis import seed as hyp_seed
 from ..context import Context, get_context
 from ..exact import exact_string, log10_abs
 from ..instance import InstanceError, _Reader, instance_to_json, parse_instance, read_json, write_json_atomic
-from ..strategies import Case
 from ..verdict import HOLDS, INCONCLUSIVE, MAX_BITS, VIOLATED, Verdict, adaptive, decide, working_precision, worst
 
 __all__ = ["certified_verdict", "search", "SearchResult", "scale_log10", "Evaluate", "ExactCase",
@@ -100,7 +99,7 @@ def save_case(path, case) -> Path:
 
 
 def load_case(path):
-    """The case a file of :func:`save_case` holds: a :class:`rankcollapse.numerics.strategies.Case` for an
+    """The case a file of :func:`save_case` holds: a :class:`rankcollapse.numerics.instance.Instance` for an
     instance file, else the :class:`ExactCase` subclass it names."""
     obj = read_json(path)
     if isinstance(obj, dict) and obj.get("format") == CASE_FORMAT:
@@ -109,8 +108,7 @@ def load_case(path):
             raise InstanceError(f"{path}: type: unknown case type {obj.get('type')!r}; known: "
                                 f"{', '.join(sorted(CASE_TYPES))}")
         return kind.from_json(obj, str(path))
-    inst = parse_instance(obj, str(path))
-    return Case(inst.X, inst.net)
+    return parse_instance(obj, str(path))
 
 
 def scale_log10(X) -> float:

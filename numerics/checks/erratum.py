@@ -54,8 +54,10 @@ from rankcollapse.proofs.erratum import T_STAR
 
 from ..context import Context
 from ..exact import exact_array
-from ..network import Attention, Layer, Network, softmax_rows
+from ..network import Attention, Layer, Network
+from ..variants import softmax_rows
 from ..strategies import Case, heads, inputs, matrices, shapes
+from ...proofs import erratum as claims
 from . import NumericCheck, register
 from .common import ExactCase
 from .steps import UNDECIDED, all_finite, decompose
@@ -193,11 +195,12 @@ def nohyp_pairs(case, ctx: Context):
 
 
 ERRATUM = register(NumericCheck(
-    "erratum", lemma_cases, lemma_pairs, {"quick": 20, "default": 120, "thorough": 1200},
+    claims.ERRATUM, lemma_cases, lemma_pairs, {"quick": 20, "default": 120, "thorough": 1200},
     "pi_j (1 - delta_i) <= P_ij, and P_ij <= pi_j (1 + 2 delta_i) when delta_i < t* (exact root), "
     "on attention layers and arbitrary logit rows"))
 
 NOHYP = register(NumericCheck(
-    "erratum.nohyp", lemma_cases, nohyp_pairs, {"quick": 20, "default": 120, "thorough": 1200},
+    claims.ERRATUM_NOHYP, lemma_cases, nohyp_pairs, {"quick": 20, "default": 120, "thorough": 1200},
     "P_ij against pi_j (1 + 2 delta_i) with no hypothesis on delta_i, on attention layers and "
-    "arbitrary logit rows"))
+    "arbitrary logit rows",
+    steps=(claims.ERRATUM_NOHYP.step("search"),)))

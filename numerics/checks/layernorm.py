@@ -44,6 +44,7 @@ from ..network import Attention, Head, Layer, LayerNorm, Network, forward
 from ..norms import norm_1, norm_inf
 from ..residual import residual_bracket
 from ..strategies import Case, heads, inputs, matrices, shapes
+from ...proofs import layernorm as claims
 from . import NumericCheck, register
 from .steps import UNDECIDED, all_finite
 
@@ -198,6 +199,7 @@ def collapsing_example(seed: int = 0, n: int = 4, d: int = 4, position: str = "p
 
 
 SEC33 = register(NumericCheck(
-    "sec3.3", ln_cases, ln_pairs, {"quick": 60, "default": 200, "thorough": 2000},
+    claims.SEC33, ln_cases, ln_pairs, {"quick": 60, "default": 200, "thorough": 2000},
     "depth 12: if the stack without LayerNorm has r/||X||_{1,inf} <= 1/100, the same stack with "
-    "LayerNorm (pre/post, any gain, bias, eps > 0) must too"))
+    "LayerNorm (pre/post, any gain, bias, eps > 0) must too",
+    steps=(claims.SEC33.step("search"),)))

@@ -35,6 +35,7 @@ from ..network import MLP, Attention, Head, Layer, Network, forward
 from ..norms import norm_1, norm_inf
 from ..residual import residual_bracket
 from ..strategies import Case, inputs, matrices, shapes, network_cases
+from ...proofs import mlp as claims
 from . import NumericCheck, register
 
 __all__ = ["identity_attention", "mlp_case", "mlp_cases", "activation_lipschitz", "mlp_lambda",
@@ -88,10 +89,11 @@ def mlp_pairs(case, ctx: Context):
 
 
 E3 = register(NumericCheck(
-    "E3", mlp_cases, mlp_pairs, {"quick": 20, "default": 120, "thorough": 1200},
+    claims.E3, mlp_cases, mlp_pairs, {"quick": 20, "default": 120, "thorough": 1200},
     "r(f(Y)) against L_s ||W1||_{1,inf} ||W2||_{1,inf} r(Y) for the MLP alone (ReLU, GELU, tanh)"))
 
 COR32 = register(NumericCheck(
-    "cor3.2", lambda: network_cases(max_depth=3, max_heads=3, skip=False, mlp=True), bound_pairs("published"),
+    claims.COR32, lambda: network_cases(max_depth=3, max_heads=3, skip=False, mlp=True), bound_pairs("published"),
     {"quick": 12, "default": 60, "thorough": 600},
-    "r(X^l) against (4 beta H lam s)^((3^l-1)/2) r(X)^(3^l), gamma = 1, attention + MLP depth 1-3"))
+    "r(X^l) against (4 beta H lam s)^((3^l-1)/2) r(X)^(3^l), gamma = 1, attention + MLP depth 1-3",
+    steps=(claims.COR32.step("search"),)))

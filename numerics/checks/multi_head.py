@@ -36,21 +36,23 @@ from ..network import MLP, Attention, Head, Layer, Network, forward, scale_s
 from ..residual import residual_bracket
 from ..strategies import Case, network_cases
 from ..verdict import working_precision
+from ...proofs import multi_head as claims
 from . import NumericCheck, register
 
 __all__ = ["E2", "COR23", "GammaNeeded", "gamma_needed", "random_network", "gamma_needed_survey"]
 
 
 E2 = register(NumericCheck(
-    "E2", lambda: network_cases(max_depth=1, max_heads=3, skip=False, mlp=False), bound_pairs("one_step"),
+    claims.E2, lambda: network_cases(max_depth=1, max_heads=3, skip=False, mlp=False), bound_pairs("one_step"),
     {"quick": 20, "default": 100, "thorough": 1000},
     "r(SA(X)) against Lemma E2's bound (heads summed per norm) with the actual attention, 1-3 heads"))
 
 COR23 = register(NumericCheck(
-    "cor2.3", lambda: network_cases(max_depth=3, max_heads=3, skip=False, mlp=False), bound_pairs("published"),
+    claims.COR23, lambda: network_cases(max_depth=3, max_heads=3, skip=False, mlp=False), bound_pairs("published"),
     {"quick": 20, "default": 100, "thorough": 1000},
     "r(X^l) against (4 beta H s)^((3^l-1)/2) r(X)^(3^l), gamma = 1, per-head composite beta, "
-    "multi-head depth 1-3"))
+    "multi-head depth 1-3",
+    steps=(claims.COR23.step("search"),)))
 
 
 # ----------------------------------------------------------------------------- gamma needed

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ..norms import norm_1, norm_composite, norm_inf
 from ..residual import residual_bracket
 from ..strategies import matrices, shapes
+from ...proofs import norms as claims
 from . import NumericCheck, register
 from .common import ExactCase
 
@@ -50,9 +51,9 @@ def _residual_of_product(case, ctx):
     return [((lhs.lower, lhs.upper), (rx.lower * ctx.lo(w), rx.upper * ctx.hi(w)))]
 
 
-register(NumericCheck("N1", matrix_cases, _submultiplicative,
+register(NumericCheck(claims.N1, matrix_cases, _submultiplicative,
                       {"quick": 30, "default": 100, "thorough": 1000},
                       "||AB||_{1,inf} against ||A||_{1,inf} ||B||_{1,inf}"))
-register(NumericCheck("N3", matrix_cases, _residual_of_product,
+register(NumericCheck(claims.N3, matrix_cases, _residual_of_product,
                       {"quick": 20, "default": 60, "thorough": 600},
                       "r(XW) against r(X) ||W||_{1,inf}"))

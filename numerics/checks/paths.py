@@ -48,6 +48,7 @@ from rankcollapse.proofs.paths import path_counts
 from ..context import Context
 from ..network import Attention, Network, attention_probs, forward
 from ..strategies import network_cases
+from ...proofs import paths as claims
 from . import NumericCheck, register
 from .steps import UNDECIDED, all_finite
 
@@ -117,7 +118,7 @@ def path_pairs(case, ctx: Context):
 
 
 THM21 = register(NumericCheck(
-    "thm2.1", lambda: network_cases(max_depth=3, max_heads=3, skip=None, mlp=False), path_pairs,
+    claims.THM21, lambda: network_cases(max_depth=3, max_heads=3, skip=None, mlp=False), path_pairs,
     {"quick": 10, "default": 50, "thorough": 500},
     "X^L against the sum over paths P_path X W_path + 1 b_total^T (multi-head, W_O, biases, "
     "skips drawn per layer): |difference| <= 2^(-bits/2) x scale"))

@@ -1,4 +1,4 @@
-"""Numeric checks of proof steps that SymPy does not prove (``Step.numeric_check`` ids).
+"""Numeric checks of proof steps that SymPy does not prove.
 
 ``proofs`` marks two steps of Lemma E1 as ``numeric``; they are checked here with the actual
 attention of random single-head layers (:func:`rankcollapse.numerics.strategies.single_head_cases`, with
@@ -19,15 +19,14 @@ When every row of ``E = s R W R^T`` is exactly constant (decided in exact ration
 e.g. ``W_QK = 0`` or identical rows), ``c = 0`` and ``P = 1 pi^T`` exactly (E1 Step 1, proved):
 both sides are 0 and there is nothing to check numerically; the check returns no pair.
 
-These checks are not claims, so they live in :data:`STEP_CHECKS` (keyed by the step id) rather
-than in :data:`rankcollapse.numerics.checks.CHECKS`. The ``"<id>:search"`` numeric steps are the claim
-checks themselves (``CHECKS[id]``).
+Each is registered with the step object it backs (``steps=``); the ``search`` steps of the
+published claims are backed by those claims' own searches.
 
 >>> from rankcollapse.numerics.checks.common import certified_verdict
 >>> from rankcollapse.numerics.examples import contracting_single_head
 >>> case = contracting_single_head(n=4, d=3, depth=1)
->>> [certified_verdict(STEP_CHECKS[k].evaluate, case, 0.0)[0].verdict for k in STEP_CHECKS]
-['holds', 'holds']
+>>> [(c.name, certified_verdict(c.evaluate, case, 0.0)[0].verdict) for c in (STEP4, STEP5)]
+[('E1:Step 4', 'holds'), ('E1:Step 5', 'holds')]
 """
 
 from __future__ import annotations
@@ -40,13 +39,15 @@ import numpy as np
 
 from ..context import Context
 from ..exact import exact_array
-from ..network import Head, attention_probs, scale_s, softmax_rows
+from ..network import Head, attention_probs, scale_s
+from ..variants import softmax_rows
 from ..norms import norm_1, norm_inf
 from ..strategies import single_head_cases
-from . import NumericCheck
+from ...proofs import single_head as claims
+from . import NumericCheck, register
 
 __all__ = ["Decomposition", "decompose", "exact_mean", "all_finite", "UNDECIDED",
-           "step4_pairs", "step5_pairs", "STEP_CHECKS"]
+           "step4_pairs", "step5_pairs", "STEP4", "STEP5"]
 
 # A pair no precision decides as it stands: "the enclosures overlap" (not "zero on both sides"),
 # so the adaptive precision keeps doubling. Returned when a computation at the current precision
@@ -153,13 +154,14 @@ def step5_pairs(case, ctx: Context):
             (_enc(ctx, ctx.sqrt_nonneg(m1 * minf)), _enc(ctx, geo))]
 
 
-STEP_CHECKS: dict[str, NumericCheck] = {
-    "E1:Step 4": NumericCheck(
-        "E1:Step 4", lambda: single_head_cases(max_depth=1), step4_pairs,
-        {"quick": 20, "default": 100, "thorough": 1000},
-        "||Q R||_inf against c ||R||_inf and ||Q R||_1 against n c pi_max ||R||_1, actual attention"),
-    "E1:Step 5": NumericCheck(
-        "E1:Step 5", lambda: single_head_cases(max_depth=1), step5_pairs,
-        {"quick": 20, "default": 100, "thorough": 1000},
-        "||Q R W_V|| in each norm against Step 4 x ||W_V||, then the geometric mean"),
-}
+STEP4 = register(NumericCheck(
+    claims.E1, lambda: single_head_cases(max_depth=1), step4_pairs,
+    {"quick": 20, "default": 100, "thorough": 1000},
+    "||Q R||_inf against c ||R||_inf and ||Q R||_1 against n c pi_max ||R||_1, actual attention",
+    steps=(claims.E1.step("Step 4"),)))
+
+STEP5 = register(NumericCheck(
+    claims.E1, lambda: single_head_cases(max_depth=1), step5_pairs,
+    {"quick": 20, "default": 100, "thorough": 1000},
+    "||Q R W_V|| in each norm against Step 4 x ||W_V||, then the geometric mean",
+    steps=(claims.E1.step("Step 5"),)))

@@ -23,7 +23,7 @@ from rankcollapse.errors import UsageError
 from rankcollapse.numerics import architectures as arch
 from rankcollapse.numerics import checkpoint
 from rankcollapse.numerics.context import get_context
-from rankcollapse.numerics.network import attention_probs, forward_split, layer_forward
+from rankcollapse.numerics.network import attention_probs, forward_split, layer_forward, mask_matrix
 from rankcollapse.numerics.norms import norm_composite
 from rankcollapse.parallel import map_tasks
 
@@ -196,11 +196,10 @@ def _sequence_task(folder: str, init: str, seed: int, ids, bracket: bool) -> dic
 def _sequence(folder: str, init: str, seed: int, ids, bracket: bool) -> dict:
     config, state, block_list = _blocks(folder, init, seed)
     X0 = arch.embed(config, state, ids)
-    mask = arch.key_mask(config, len(ids))
     out, first = {}, None
     for name in arch.VARIANTS:
         net = arch.variant(config, block_list, name)
-        outputs = forward_split(net, X0, ctx, key_mask=mask)
+        outputs = forward_split(net, X0, ctx)
         first = first or ratios(outputs[0], bracket)  # layer 0 is the same in every variant
         out[name] = [first] + [ratios(Z, bracket) for Z in outputs[1:]]
     return out
@@ -250,9 +249,9 @@ def _attention_paths(config, state, block_list, ids, samples, exact_samples, rng
     model: k distinct layers l_1 < ... < l_k and a head per layer, drawn at random, on a random
     sequence, as in the paper's path experiment (GPT-2: causal attention matrices)."""
     net = arch.variant(config, block_list, "full")
-    mask = arch.key_mask(config, len(ids[0]))
+    mask = mask_matrix(config.mask, len(ids[0]))
     # P^l_h is computed on the actual input of layer l in the full model.
-    inputs = [[Z.X for Z in forward_split(net, arch.embed(config, state, x), ctx, key_mask=mask)[:-1]]
+    inputs = [[Z.X for Z in forward_split(net, arch.embed(config, state, x), ctx)[:-1]]
               for x in ids]
     out = {}
     for k in PATH_LENGTHS if config.layers >= max(PATH_LENGTHS) else range(1, config.layers + 1):
