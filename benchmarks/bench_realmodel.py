@@ -103,7 +103,7 @@ def architectures(out: str, sequences: int = 4, tokens: int = 64):
     (docs/figures/real_model_<kind>.*), one line of time and memory per architecture."""
     with tempfile.TemporaryDirectory() as tmp:
         _input_ids(Path(tmp) / "ids.json", sequences, tokens)
-        for kind in BASE:
+        for kind in (sys.argv[3].split(",") if len(sys.argv) > 3 else BASE):
             _random_checkpoint(kind, Path(tmp) / kind)
             target = Path(out) / f"real_model_{kind}"
             rc, wall, cpu, rss = _run(["--model", str(Path(tmp) / kind), "--input-ids", str(Path(tmp) / "ids.json"),

@@ -305,3 +305,13 @@ def test_cli_rejects_bad_options(capsys):
         text = " ".join((out.out + out.err).split())
         assert f"error: {message}" in text, (options, text)
         assert "Traceback" not in text
+
+
+def test_residual_norm_is_accurate_below_the_square_of_the_double_range():
+    """The composite norm's product of two norms underflows near 1e-160; residual_norm scales
+    first, so a residual of 1e-200 is measured, not read as 0."""
+    R = np.random.default_rng(7).normal(size=(6, 5))
+    expected = realmodel.residual_norm(R)
+    assert expected > 0
+    for k in (-200, -300):
+        assert realmodel.residual_norm(R * 10.0**k) == pytest.approx(expected * 10.0**k, rel=1e-12)

@@ -144,6 +144,19 @@ def read_input_ids(path: str, model: Model) -> list[list[int]]:
 
 # -- measurements ---------------------------------------------------------------------------
 
+def residual_norm(R) -> float:
+    """``||R - 1 mean(R)^T||_{1,inf}`` of a residual part, accurate however small: the composite
+    norm multiplies two norms before its square root, which underflows for entries near
+    1e-160, so R is scaled by a power of two (exactly) first."""
+    from rankcollapse.numerics.residual import token_mean_residual
+
+    top = float(np.abs(R).max())
+    if top == 0 or not math.isfinite(top):
+        return top
+    e = math.frexp(top)[1]
+    return math.ldexp(float(norm_composite(ctx, token_mean_residual(ctx, np.ldexp(R, -e)))), e)
+
+
 def ratios(Z, bracket: bool) -> tuple[float, tuple | None]:
     """``(token-mean ratio, r-ratio bracket or None)`` of one layer output ``Z`` (a split).
 
@@ -151,10 +164,10 @@ def ratios(Z, bracket: bool) -> tuple[float, tuple | None]:
     in the split pass), divided by ``||X||_{1,inf}``. The bracket encloses ``r(R) / ||X||`` for
     the computed doubles: the fast bracket, or the LP one where the fast one is wider than
     :data:`BRACKET_WIDTH`; the division rounds outward by a relative 2^-50."""
-    from rankcollapse.numerics.residual import residual_bracket, token_mean_residual
+    from rankcollapse.numerics.residual import residual_bracket
 
     size = float(norm_composite(ctx, Z.X))
-    token_mean = float(norm_composite(ctx, token_mean_residual(ctx, Z.R))) / size
+    token_mean = residual_norm(Z.R) / size
     if token_mean < BELOW_DOUBLES:  # underflow (or exactly equal rows): no measurement
         return math.nan, None
     if not bracket:
@@ -354,9 +367,7 @@ def _residual_norm(X) -> float:
 def _log10_residual(Z) -> float | None:
     """log10 of the token-mean residual norm of a split, from its residual part alone (accurate
     relative to itself); None where the rows are exactly equal."""
-    from rankcollapse.numerics.residual import token_mean_residual
-
-    value = float(norm_composite(ctx, token_mean_residual(ctx, Z.R)))
+    value = residual_norm(Z.R)
     return math.log10(value) if value > 0 else None
 
 
