@@ -43,10 +43,10 @@ def plot_curves(exp: Experiment, path: str) -> None:
     axes[0].set_ylabel(r"$\|res(X^l)\|_{1,\infty} / \|X^l\|_{1,\infty}$")
     axes[0].legend(loc="lower left", fontsize=8)
     fig.text(0.5, 0.01, f"lines: token-mean residual over {exp.sequences} sequences (band: quartiles); "
-             f"open markers: r (bracket's upper end) on the first {exp.bracket_sequences}; dotted: "
-             f"1e-12, where a whole matrix of doubles would stop (the split pass goes below)",
-             ha="center", fontsize=8)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+             f"open markers: r (bracket's upper end) on the first {exp.bracket_sequences}\n"
+             f"dotted: 1e-12, where a whole matrix of doubles would stop (the split pass goes below); "
+             f"points below 1e-290 are left out", ha="center", fontsize=8)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
