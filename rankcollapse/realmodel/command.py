@@ -59,9 +59,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--paths-plot", metavar="FILE", help="box plot of attention-path residuals (PNG)")
     p.add_argument("--sequences", type=int, default=32, help="passages to run (default 32)")
     p.add_argument("--tokens", type=int, default=128, help="tokens per passage (default 128)")
-    p.add_argument("--bracket-sequences", type=int, default=1,
+    p.add_argument("--bracket-sequences", type=int, default=0,
                    help="sequences (and path samples per length) that also get a bracket of r at most "
-                        "1%% wide at every layer: 0.5-2 s per matrix, LPs where needed (default 1)")
+                        "1%% wide at every layer: 0.5 s per matrix, and an LP family (10-40 s) where "
+                        "the fast bracket is wider (default 0)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (results do not depend on it)")
     p.add_argument("--path-samples", type=int, default=64, help="random paths per length (default 64)")
     p.add_argument("--seed", type=int, default=0, help="random initialisation and path sampling")

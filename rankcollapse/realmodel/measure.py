@@ -372,7 +372,7 @@ def _log10_residual(Z) -> float | None:
 
 
 def run_experiment(model_dir: str | None = None, sequences: int = 32, tokens: int = 128,
-                   input_ids: str | None = None, bracket_sequences: int = 1, path_samples: int = 64,
+                   input_ids: str | None = None, bracket_sequences: int = 0, path_samples: int = 64,
                    seed: int = 0, jobs: int = 1, progress=None) -> Experiment:
     """The whole measurement. ``progress(total)`` returns an ``advance()`` callback (or None)."""
     if bracket_sequences < 0 or path_samples < 1 or jobs < 1:
