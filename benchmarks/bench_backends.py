@@ -4,7 +4,7 @@ Prints side-by-side tables (the numbers in ``docs/performance.md`` come from thi
 
 (b) depth scaling of ``check_network`` (arb) on ``rankcollapse.numerics.examples.deep_single_head``: the
     bits it settles on, the digits of the smallest bound it certifies (the one-step bound at
-    the last layer), the bits a whole-matrix forward pass would need for that bound (THEORY 5:
+    the last layer), the bits a whole-matrix forward pass would need for that bound (docs/theory.md §5:
     ``digits + log10(scale)`` plus 64 guard bits), its total time (all adaptive runs), and the
     time of one pass at the final precision, per layer;
 (a) the certified forward pass (``forward_split``) in arb and in mpmath intervals, same
@@ -93,7 +93,7 @@ def backends(bits_of, repeat, mpmath_max_bits):
             for name in ("arb", "mpmath"):
                 ctx = get_context(name)
                 with ctx.workprec(bits):
-                    times[name] = best_time(lambda: forward_split(case.net, case.X, ctx), repeat)
+                    times[name] = best_time(lambda: forward_split(ctx, case.net, case.X), repeat)
             ratio = times["mpmath"] / times["arb"]
             print(f"{depth:>5}{bits:>9}{label:>14}{times['arb']:>10.4f}{times['mpmath']:>10.4f}{ratio:>8.1f}",
                   flush=True)

@@ -11,7 +11,7 @@ Every block becomes a :class:`Block` of matrices that act on token rows from the
 GPT-2's ``Conv1D`` stores in x out and computes ``x W + b``, so its weights are not, and its
 fused ``c_attn`` splits into the query, key and value columns. Head h takes the columns ``h
 d_qk .. (h+1) d_qk - 1`` of ``W_Q``, ``W_K``, ``W_V`` and the same rows of ``W_O``, because
-concatenating the heads and projecting is ``sum_h SA_h(X) W_O,h + 1 b_O^T`` (THEORY 2).
+concatenating the heads and projecting is ``sum_h SA_h(X) W_O,h + 1 b_O^T`` (docs/theory.md §2).
 
 * BERT, RoBERTa: word + position + token type 0 embeddings, LayerNorm; RoBERTa numbers its
   positions from ``pad_token_id + 1``, skipping padding tokens, as Hugging Face does. Blocks: attention, skip, post-LN; MLP, skip,
@@ -321,7 +321,7 @@ def embed(config: Config, state: dict, input_ids) -> np.ndarray:
     """``X^0`` (n x d, float64) for one sequence of token ids (token type 0).
 
     Always computed in float64: its doubles are then the exact input of the network in every
-    context, as THEORY's networks start from a given X."""
+    context, as the networks of docs/theory.md start from a given X."""
     names = _NAMES[config.architecture]
     ids = np.asarray(input_ids, dtype=np.int64)
     if ids.ndim != 1 or not 1 <= len(ids) <= config.max_tokens:

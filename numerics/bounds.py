@@ -1,9 +1,9 @@
-"""The explicit bounds of THEORY 4 and the published forms, evaluated in any number context.
+"""The explicit bounds of docs/theory.md §4 and the published forms, evaluated in any number context.
 
 * :func:`one_step_bound` -- Lemmas E1/E2 with the actual attention of a layer (and E3's MLP
   factor). It tracks a pair ``(u, v)`` bounding ``||Res||_1`` and ``||Res||_inf`` of one
   representative residual, and only takes the geometric mean at the end, because the
-  composite "norm" must never be added (THEORY 1).
+  composite "norm" must never be added (docs/theory.md §1).
 * :func:`apriori_bounds` -- Theorem E4: ``B_l = lam_l 4 Gamma_l beta_l H s B_{l-1}^3``.
 * :func:`published_bounds` -- Thm 2.2 / Cor 2.3 / Cor 3.2 as published, with gamma = 1:
   ``P_l = (4 beta_l H lam_l s) P_{l-1}^3``, ``P_0 = r(X)``.
@@ -128,7 +128,7 @@ def _mlp_factors(ctx, mlp):
 
 
 def one_step_bound(ctx: Context, Z: Split, x_R, layer: Layer, d_qk: int):
-    """An enclosure of the E1/E2 (x E3) bound on ``r(layer(X))`` (THEORY 4) for the input
+    """An enclosure of the E1/E2 (x E3) bound on ``r(layer(X))`` (docs/theory.md §4) for the input
     ``X = 1 c^T + R`` (a :class:`~rankcollapse.numerics.network.Split` in ``ctx``) at the point
     ``x = c + x_R``, ``x_R`` exact: then ``X - 1 x^T = R - 1 x_R^T`` exactly, so the bound's
     residual keeps R's relative accuracy. The lemmas hold for every point x, hence for the
@@ -145,11 +145,11 @@ def one_step_bound(ctx: Context, Z: Split, x_R, layer: Layer, d_qk: int):
     A1 = Ainf = ctx.number(0)
     for head in layer.attention.heads:
         W = _W_QK(ctx, head)
-        E = s * (R @ W @ R.T)
+        E = (R @ W @ R.T) * s  # array first: mpmath's iv scalar * ndarray raises
         r = R @ W.T @ xc
         if head.b_Q is not None:
             r = r + R @ ctx.array(head.W_K) @ ctx.array(head.b_Q).reshape(-1, 1)
-        pi = softmax_rows(ctx, (s * r).T)[0]
+        pi = softmax_rows(ctx, (r * s).T)[0]
         c = _lower_if_saturated([_expm1(ctx, ctx.max(row) - ctx.min(row)) for row in E], lambda *cs: ctx.max(cs))
         W_h = _W_h(ctx, head)
         A1 = _lower_if_saturated([A1, c], lambda a, c: a + n * c * ctx.max(pi) * norm_1(ctx, W_h))
@@ -169,7 +169,7 @@ def _finish_one_step(ctx, layer, u_out, v_out, u, v):
 
 
 def layer_constants(ctx: Context, layer: Layer):
-    """``(kappa, beta_E2, beta_published, H, lam)`` of a layer (THEORY 4 and Cor 2.3):
+    """``(kappa, beta_E2, beta_published, H, lam)`` of a layer (docs/theory.md §4 and Cor 2.3):
     ``kappa = max_h ||W_QK,h||_1``, ``beta_E2 = sqrt(max_h k_h||W_h||_1 * max_h k_h||W_h||_inf)``,
     ``beta_published = max_h k_h ||W_h||_{1,inf}`` with ``W_h = W_V,h W_O,h``, and the MLP's
     ``lam = L_s ||W1||_{1,inf} ||W2||_{1,inf}`` (1 without an MLP)."""

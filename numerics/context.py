@@ -100,8 +100,15 @@ def _align(m: int, e: int, r: int, f: int, sign: int) -> Fraction | float:
         return sign * math.inf
     if top < -_CAP_BITS:
         return dyadic(sign, -_CAP_BITS)
-    lo = min(e, f)
-    return dyadic((m << (e - lo)) + sign * (r << (f - lo)), lo)
+    # a term more than _CAP_BITS below the other (e.g. a radius 2^-(10^400) on 1) is rounded
+    # outward to that grid: an exact end of it would be a 10^400-bit integer
+    lo = max(min(e, f), top - _CAP_BITS)
+    return dyadic(_scaled(m, e - lo, sign) + _scaled(sign * r, f - lo, sign), lo)
+
+
+def _scaled(v: int, k: int, direction: int) -> int:
+    """``v 2^k`` rounded towards ``direction`` (+1 up, -1 down) to an integer."""
+    return v << k if k >= 0 else v >> -k if direction < 0 else -((-v) >> -k)
 
 
 def _dyadic_float(m: int, e: int) -> float:
@@ -127,12 +134,14 @@ def _common_exponent(mans, exps, round_up_bits: int | None = None):
 
 
 def _round_to_grid(mans, exps, rads, rexps, bits: int):
-    """Midpoints ``m 2^e`` finer than ``2^g``, ``g = bits`` below the largest, rounded down to
-    multiples of ``2^g``; each rounded entry's radius grows by ``2^g``, more than the rounding.
-    Without this, one entry 2^-10^8 next to entries near 1 makes 10^8-bit integers."""
-    nonzero = [e + abs(m).bit_length() for m, e in zip(mans, exps) if m]
-    if not nonzero:
+    """Midpoints ``m 2^e`` finer than ``2^g``, ``g = bits`` below the largest midpoint or radius,
+    rounded down to multiples of ``2^g``; each rounded entry's radius grows by ``2^g``, more than
+    the rounding; radii below ``2^g`` grow to ``2^g``. Without this, one entry 2^-10^8 next to
+    entries near 1 makes 10^8-bit integers (and so do midpoints 2^-10^8 inside radii near 1, or
+    radii 2^-10^8 on midpoints near 1: e^-(10^400) at 1024 bits)."""
+    if not any(mans):
         return mans, exps, rads, rexps
+    nonzero = [e + abs(m).bit_length() for m, e in (*zip(mans, exps), *zip(rads, rexps)) if m]
     g = max(nonzero) - bits
     out = ([], [], [], [])
     for m, e, r, f in zip(mans, exps, rads, rexps):
@@ -146,6 +155,23 @@ def _round_to_grid(mans, exps, rads, rexps, bits: int):
                 r, f = (r << (f - g)) + 1, g
             else:  # g - f < bit_length(r): a bounded shift
                 r = r + (1 << (g - f))
+        elif r and f + r.bit_length() <= g:
+            r, f = 1, g
+        for lst, v in zip(out, (m, e, r, f)):
+            lst.append(v)
+    return out
+
+
+def _floor_tiny(mans, exps, rads, rexps):
+    """Entries below ``2^-_CAP_BITS`` (a ball 0 +- 2^-(10^400) after a saturated softmax) as
+    the wider ``0 +- 2^-_CAP_BITS``, radii below it grown to it: exact integers over one
+    exponent would otherwise need 10^400 bits."""
+    out = ([], [], [], [])
+    for m, e, r, f in zip(mans, exps, rads, rexps):
+        if m and e + abs(m).bit_length() < -_CAP_BITS:
+            m, e, r, f = 0, 0, 1, (max(f + r.bit_length(), -_CAP_BITS) + 1 if r else -_CAP_BITS)
+        elif r and f + r.bit_length() < -_CAP_BITS:
+            r, f = 1, -_CAP_BITS
         for lst, v in zip(out, (m, e, r, f)):
             lst.append(v)
     return out
@@ -272,6 +298,7 @@ class Context:
 
     @staticmethod
     def _assemble(shape, mm, me, rm, re, rad_bits, mid_bits=None):
+        mm, me, rm, re = _floor_tiny(mm, me, rm, re)
         if mid_bits is not None:
             mm, me, rm, re = _round_to_grid(mm, me, rm, re, mid_bits)
         M, E = _common_exponent(mm, me)
@@ -417,7 +444,12 @@ class MpmathContext(Context):
 
     _exp = staticmethod(iv.exp)
     _expm1 = staticmethod(iv.expm1)
-    _sqrt = staticmethod(iv.sqrt)
+
+    @staticmethod
+    def _sqrt(x):
+        # iv.sqrt raises ComplexResult for an interval reaching below 0; arb's sqrt is NaN there:
+        # both mean "no finite enclosure at this precision" (e.g. a LayerNorm variance near 0)
+        return iv.sqrt(x) if x.a >= 0 else iv.mpf(["-inf", "inf"])
 
     @staticmethod
     def _hull(a, b):
@@ -465,7 +497,7 @@ class MpmathContext(Context):
     # the raw endpoint tuples: converting through mpmath.mpf would round to mp.prec
     def _end(self, x, which: int, infinity: float):
         parts = _mpf_parts(self.number(x)._mpi_[which])
-        return infinity if parts is None else dyadic(*parts)
+        return infinity if parts is None else _align(*parts, 0, 0, 1 if which else -1)
 
     def lo(self, x):
         return self._end(x, 0, -math.inf)

@@ -1,4 +1,4 @@
-"""Network instance files (THEORY 6): one JSON file holds an input and a network, exactly.
+"""Network instance files (docs/theory.md §6): one JSON file holds an input and a network, exactly.
 
 Numbers are decimal strings (read exactly) or JSON numbers (their decimal text is read
 exactly too, never through a double). ``null`` or a missing optional key means absent.
@@ -27,7 +27,7 @@ from .exact import exact_decimal, exact_string, to_fraction
 from .network import MLP, ACTIVATIONS, CAUSAL, Attention, Head, Layer, LayerNorm, MaskError, Network
 from .variants import SOFTMAX, VARIANTS
 
-__all__ = ["Instance", "InstanceError", "FORMAT", "load_instance", "parse_instance", "read_json",
+__all__ = ["Instance", "InstanceError", "FORMAT", "load_instance", "parse_instance", "read_json", "read_text",
            "save_instance", "instance_to_json", "write_json_atomic"]
 
 FORMAT = "rankcollapse-instance/1"
@@ -72,10 +72,8 @@ class _Reader:
         try:
             # a float decoded elsewhere: its shortest repr is the decimal that was written
             return to_fraction(repr(v) if isinstance(v, float) else v)
-        except ZeroDivisionError:
-            self.fail(path, f"{v!r} is not a finite decimal number")
-        except ValueError as e:  # e.g. an exponent too large to read exactly
-            self.fail(path, f"{v!r} is not a finite decimal number ({e})")
+        except ValueError as e:  # not ASCII decimal syntax, an exponent too large to read exactly, ...
+            self.fail(path, str(e))
 
     def matrix(self, v, path, rows: int | None = None, cols: int | None = None, what=""):
         if not isinstance(v, list) or not v or not all(isinstance(r, list) for r in v):
@@ -115,9 +113,11 @@ class _Reader:
         self.keys(v, path, {"position"}, {"gain", "bias", "eps"})
         if v["position"] not in ("pre", "post"):
             self.fail(f"{path}.position", f"expected \"pre\" or \"post\", got {json.dumps(v['position'])}")
-        eps = self.number(v.get("eps") or 0, f"{path}.eps")
+        eps = self.number(0 if v.get("eps") is None else v["eps"], f"{path}.eps")
         if eps < 0:
             self.fail(f"{path}.eps", f"must be >= 0, got {v.get('eps')!r}")
+        if eps == 0 and d == 1:
+            self.fail(f"{path}.eps", "eps = 0 with d = 1: every row is constant and LayerNorm is 0/0; give eps > 0")
         return LayerNorm(v["position"], self.vector(v.get("gain"), f"{path}.gain", d, f" (d = {d})"),
                          self.vector(v.get("bias"), f"{path}.bias", d, f" (d = {d})"), eps)
 
@@ -207,6 +207,12 @@ def parse_instance(obj, source: str = "<instance>") -> Instance:
         rd.fail("layers", "expected a list of layers")
     n, d = X.shape
     layers = tuple(rd.layer(v, f"layers[{i}]", n, d, d_qk) for i, v in enumerate(obj["layers"]))
+    ln = layers[0].attention.layernorm if layers else None
+    if ln is not None and ln.position == "pre" and ln.eps == 0:
+        constant = [i for i, row in enumerate(X) if all(e == row[0] for e in row)]
+        if constant:
+            rd.fail("layers[0].attention.layernorm.eps", f"eps = 0 and input[{constant[0]}] is a constant "
+                    "row: LayerNorm is 0/0 there; give eps > 0")
     return Instance(X, Network(d_qk, layers))
 
 
@@ -214,18 +220,45 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not a finite number")
 
 
-def read_json(path):
-    """A decoded JSON file whose numbers keep their exact decimal value: non-integers stay their
-    decimal text (read exactly, with the exponent checked, where a field is read)."""
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs):
+    obj = {}
+    for key, value in pairs:
+        if key in obj:  # json.loads would keep the last one silently
+            raise _DuplicateKey(f"duplicate key {key!r}")
+        obj[key] = value
+    return obj
+
+
+def read_text(path) -> str:
+    """The UTF-8 text of a file; InstanceError naming the file when it cannot be read."""
     path = Path(path)
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as e:
         raise InstanceError(f"{path}: cannot read: {e.strerror or e}") from None
     try:
-        return json.loads(text, parse_float=str, parse_constant=_reject_constant)
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InstanceError(f"{path}: not UTF-8 text (byte {e.start}: {data[e.start:e.start + 1]!r})") from None
+
+
+def read_json(path):
+    """A decoded JSON file whose numbers keep their exact decimal value: non-integers stay their
+    decimal text (read exactly, with the exponent checked, where a field is read). Duplicate
+    keys are errors."""
+    text = read_text(path)
+    try:
+        return json.loads(text, parse_float=str, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as e:
+        raise InstanceError(f"{path}: {e}") from None
     except ValueError as e:
         raise InstanceError(f"{path}: not valid JSON: {e}") from None
+    except RecursionError:
+        raise InstanceError(f"{path}: not valid JSON: nested too deeply") from None
 
 
 def load_instance(path) -> Instance:

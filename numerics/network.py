@@ -1,7 +1,7 @@
-"""Self-attention networks (THEORY 2), one implementation for every number context.
+"""Self-attention networks (docs/theory.md §2), one implementation for every number context.
 
 A layer is an attention sublayer followed by an optional MLP sublayer. A sublayer F with
-input Z computes (THEORY 6)::
+input Z computes (docs/theory.md §6)::
 
     no LayerNorm:  F(Z) + (Z if skip else 0)
     pre-LN:        F(LN(Z)) + (Z if skip else 0)
@@ -15,7 +15,7 @@ strings); a :class:`~rankcollapse.numerics.context.Context` encloses them at its
 >>> from rankcollapse.numerics.context import get_context
 >>> net = single_head([[1.0]], [[1.0]], [[1.0]])           # d = d_qk = 1
 >>> X = [["0"], ["1"]]
->>> outs = forward(net, X, get_context("float64"))
+>>> outs = forward(get_context("float64"), net, X)
 >>> [round(float(v), 6) for v in outs[1][:, 0]]            # both tokens move to the softmax average
 [0.5, 0.731059]
 
@@ -25,8 +25,8 @@ precision stays accurate (two layers on tokens ``1/2`` and ``1/2 + 2^-40``, at 6
 >>> from fractions import Fraction
 >>> ctx = get_context("arb")
 >>> with ctx.workprec(64):
-...     Z = forward_split(single_head([["1"]], [["1"]], [["1"]], depth=2),
-...                       [["0.5"], [Fraction(1, 2) + Fraction(1, 2**40)]], ctx)[-1]
+...     Z = forward_split(ctx, single_head([["1"]], [["1"]], [["1"]], depth=2),
+...                       [["0.5"], [Fraction(1, 2) + Fraction(1, 2**40)]])[-1]
 >>> Z.R[1, 0] - Z.R[0, 0]                                  # r(X^2): ~1e-111, to 15 digits
 [1.66326556250318e-111 +/- 3.89e-126]
 >>> Z.X[1, 0] - Z.X[0, 0]                                  # formed as one matrix: rounding noise
@@ -429,7 +429,7 @@ def layer_forward(ctx: Context, Z: Split, layer: Layer, d_qk: int, key_mask=None
     return Y
 
 
-def forward_split(net: Network, X, ctx: Context, key_mask=None) -> list[Split]:
+def forward_split(ctx: Context, net: Network, X, key_mask=None) -> list[Split]:
     """``[X^0, ..., X^L]`` as splits ``1 c_l^T + R_l`` (what certified checks use: ``r(X^l) =
     r(R_l)``, and ``R_l`` is accurate relative to its own size)."""
     Z = input_split(ctx, X)
@@ -440,10 +440,10 @@ def forward_split(net: Network, X, ctx: Context, key_mask=None) -> list[Split]:
     return outs
 
 
-def forward(net: Network, X, ctx: Context, key_mask=None) -> list:
+def forward(ctx: Context, net: Network, X, key_mask=None) -> list:
     """``[X^0, X^1, ..., X^L]``: the input and every layer's output, in ``ctx``.
 
     ``key_mask`` (optional, n booleans) excludes padding keys from every layer's attention, on
     top of each layer's own mask.
     """
-    return [Z.X for Z in forward_split(net, X, ctx, key_mask)]
+    return [Z.X for Z in forward_split(ctx, net, X, key_mask)]

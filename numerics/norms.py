@@ -1,4 +1,4 @@
-"""The norms of THEORY 1, on matrices of any number context (enclosures in, enclosures out).
+"""The norms of docs/theory.md §1, on matrices of any number context (enclosures in, enclosures out).
 
 ``||A||_1`` is the largest column sum of |a_ij|, ``||A||_inf`` the largest row sum, and the
 paper's composite ``||A||_{1,inf} = sqrt(||A||_1 ||A||_inf)``, which is submultiplicative but

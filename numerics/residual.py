@@ -1,4 +1,4 @@
-"""The residual ``r(X) = min_x ||X - 1 x^T||_{1,inf}``, bracketed rigorously (THEORY 1).
+"""The residual ``r(X) = min_x ||X - 1 x^T||_{1,inf}``, bracketed rigorously (docs/theory.md §1).
 
 **The problem.** Write ``f(x) = ||X - 1x^T||_1`` (largest column sum of ``|X_ij - x_j|``) and
 ``g(x) = ||X - 1x^T||_inf`` (largest row sum). Both are convex and piecewise linear, and
@@ -135,7 +135,7 @@ class Bracket:
     certified: bool       # False for float64 input (exact for its doubles, which carry no error bound)
     n_lp: int             # number of LPs solved (HiGHS calls)
     seconds: float
-    vertices: tuple       # Pareto vertices (f, g) found, as floats (for docs/plots)
+    vertices: tuple       # Pareto vertices (f, g) found, as floats (for docs/plots; inf past the double range)
 
 
 def token_mean_residual(ctx: Context, X):
@@ -412,6 +412,14 @@ def _sqrt_enclosure(q: Fraction) -> tuple[int, int, int]:
     return math.isqrt(num // den), math.isqrt(-(-num // den) - 1) + 1, k
 
 
+def _ldexp(v: float, e: int) -> float:
+    """``v 2^e`` as a double, ``inf`` past the double range (vertices are for plots only)."""
+    try:
+        return math.ldexp(v, e)
+    except OverflowError:
+        return math.copysign(math.inf, v)
+
+
 def _log(q: Fraction) -> float:
     return math.log(q.numerator) - math.log(q.denominator) if q else -math.inf
 
@@ -495,7 +503,7 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
     upper = dyadic(hi, E - k)
     x = np.array([dyadic((int(m) << _BITS) + int(o), E - _BITS)
                   for m, o in zip(median, np.broadcast_to(x_best, (d,)))], dtype=object)
-    vertices = tuple((math.ldexp(f, E + s), math.ldexp(g, E + s)) for f, g in _pareto_filter(vertices))
+    vertices = tuple((_ldexp(f, E + s), _ldexp(g, E + s)) for f, g in _pareto_filter(vertices))
     return Bracket(lower, upper, x, ctx.certified, n_lp, time.perf_counter() - t0, vertices)
 
 

@@ -71,7 +71,11 @@ def _row_shift(ctx: Context, S, mask):
     F = ctx.to_float(S)
     if mask is not None:
         F = np.where(mask, F, -np.inf)
-    shift = ctx.centers(S[np.arange(S.shape[0]), np.argmax(F, axis=1)]).reshape(-1, 1)
+    rows, top = np.arange(S.shape[0]), np.argmax(F, axis=1)
+    for i in rows[~np.isfinite(F[rows, top])]:  # doubles tied at +-inf: the exact upper ends decide
+        keys = np.flatnonzero(np.broadcast_to(True if mask is None else mask, S.shape)[i])
+        top[i] = max(keys, key=lambda j: ctx.hi(S[i, j]))
+    shift = ctx.centers(S[rows, top]).reshape(-1, 1)
     if mask is not None:
         S = np.where(mask, S, np.broadcast_to(shift, S.shape))
     return shift, S

@@ -1,4 +1,4 @@
-"""Three-valued verdicts (THEORY 5) and the working-precision rule.
+"""Three-valued verdicts (docs/theory.md §5) and the working-precision rule.
 
 A claim ``lhs <= rhs`` is
 
@@ -56,8 +56,9 @@ class Verdict:
     def equality_case(self) -> bool:
         """Undecided because both sides are equal to working precision: both enclosures reach
         down to 0 (e.g. r = 0 = bound), or both are narrow and overlap (e.g. an equality
-        ||AB|| = ||A|| ||B||). More bits cannot separate equal numbers."""
-        return self.reason == EQUALITY_CASE
+        ||AB|| = ||A|| ||B||). More bits cannot separate equal numbers. (A reason may go on
+        after :data:`EQUALITY_CASE` with what sets the width.)"""
+        return self.reason.startswith(EQUALITY_CASE)
 
     @property
     def width(self):
@@ -107,7 +108,7 @@ def _narrow(enc) -> bool:
 def working_precision(bound_log10: float, scale_log10: float = 0.0, guard_bits: int = GUARD_BITS) -> int:
     """Bits for a forward pass whose residual is compared with a bound of size 10^bound_log10
     on top of entries of size 10^scale_log10: the residual must survive the cancellation of
-    the O(scale) common row, with ``guard_bits`` to spare (THEORY 5)."""
+    the O(scale) common row, with ``guard_bits`` to spare (docs/theory.md §5)."""
     digits = max(0.0, scale_log10 - bound_log10)
     return max(53, math.ceil(digits * math.log2(10)) + guard_bits)
 

@@ -1,6 +1,6 @@
 """rankcollapse.proofs: what the toolkit states about rank collapse, and why.
 
-Every claim of THEORY.md is a registered ``Claim``: its SymPy statement, its hypotheses and
+Every claim of docs/theory.md is a registered ``Claim``: its SymPy statement, its hypotheses and
 a sequence of ``Step`` objects, each ``proved`` (a SymPy proof runs here), ``numeric``
 (spot-checked by ``rankcollapse.numerics.checks``) or ``assumed`` (a standard fact, reason
 given).  Importing this package discovers and registers every family: each module with a

@@ -94,7 +94,7 @@ _t_star = Symbol("t^*", positive=True)  # display name for T_STAR
 ERRATUM = register(Claim(
     id="erratum",
     title="Corrected technical lemma: bounds on P_ij relative to pi_j",
-    source="official repo issue #1 (2023), reconstructed in THEORY 3",
+    source="official repo issue #1 (2023), reconstructed in docs/theory.md §3",
     kind="theorem",
     family="erratum",
     hypotheses=("P = softmax_rows(1 r^T + E), pi = softmax(r) (E1 Step 1)",
@@ -125,7 +125,7 @@ ERRATUM = register(Claim(
              "proved", "SymPy: e^1.256 < 3.512 and 1.256 < t*",
              proof=_rounded_hypothesis),
     ),
-    notes="THEORY 3 quotes the hypothesis as delta_i < 1.256; the toolkit certifies with the "
+    notes="docs/theory.md §3 quotes the hypothesis as delta_i < 1.256; the toolkit certifies with the "
           "exact t* = 1.25643..., of which 1.256 is a safe rounding down.",
 ))
 
@@ -172,7 +172,7 @@ ERRATUM_NOHYP = register(Claim(
     id="erratum.nohyp",
     title="Published technical lemma: upper bound on P_ij without a hypothesis",
     source="Dong, Cordonnier & Loukas, ICML 2021, appendix lemma (as described in the "
-           "official repo issue #1; THEORY 3)",
+           "official repo issue #1; docs/theory.md §3)",
     kind="published",
     family="erratum",
     hypotheses=("P = softmax_rows(1 r^T + E), pi = softmax(r)",

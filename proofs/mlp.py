@@ -41,7 +41,7 @@ ACTIVATIONS = {
     "tanh": tanh(x),
     "gelu": x * (1 + erf(x / sqrt(2))) / 2,  # x Phi(x)
 }
-GELU_LIPSCHITZ = (1 + erf(1)) / 2 + exp(-1) / sqrt(pi)  # the closed form THEORY asks for
+GELU_LIPSCHITZ = (1 + erf(1)) / 2 + exp(-1) / sqrt(pi)  # the closed form docs/theory.md §4 asks for
 
 
 def _sup_abs_derivative(f) -> sympy.Expr:
@@ -126,7 +126,7 @@ f = Function("f")
 E3 = register(Claim(
     id="E3",
     title="Lemma E3: an MLP block is lam-Lipschitz for r",
-    source="THEORY 4 (explicit)",
+    source="docs/theory.md §4 (explicit)",
     kind="theorem",
     family="mlp",
     hypotheses=("f(Y) = s(Y W1 + 1 b1^T) W2 + 1 b2^T with s entrywise L_s-Lipschitz",
@@ -167,7 +167,7 @@ COR32_BOUND = (4 * gamma * beta * H * lam / sqrt(d_qk))**((3**L - 1) / 2) * r(X)
 COR32 = register(Claim(
     id="cor3.2",
     title="Cor 3.2 (attention with MLP blocks)",
-    source="Dong, Cordonnier & Loukas, ICML 2021, Cor 3.2 (transcribed, THEORY 3)",
+    source="Dong, Cordonnier & Loukas, ICML 2021, Cor 3.2 (transcribed, docs/theory.md §3)",
     kind="published",
     family="mlp",
     hypotheses=("beta as in Cor 2.3 for every layer; lam bounds the MLP's Lipschitz "

@@ -97,7 +97,7 @@ SUM_INF = Sum(c_h * NormInf(W_h), (h, 1, H))
 E2 = register(Claim(
     id="E2",
     title="Lemma E2: one multi-head attention layer",
-    source="THEORY 4 (explicit)",
+    source="docs/theory.md §4 (explicit)",
     kind="theorem",
     family="multi_head",
     hypotheses=(
@@ -144,7 +144,7 @@ COR23_BOUND = (4 * gamma * beta * H / sqrt(d_qk))**((3**L - 1) / 2) * r(X)**(3**
 COR23 = register(Claim(
     id="cor2.3",
     title="Cor 2.3 (multi-head)",
-    source="Dong, Cordonnier & Loukas, ICML 2021, Cor 2.3 (transcribed, THEORY 3)",
+    source="Dong, Cordonnier & Loukas, ICML 2021, Cor 2.3 (transcribed, docs/theory.md §3)",
     kind="published",
     family="multi_head",
     hypotheses=("||W_QK,h^l||_1 ||W_h^l||_{1,inf} <= beta for every head h and layer l, "

@@ -1,4 +1,4 @@
-"""Norms (THEORY 1): the composite "norm" and the residual r.
+"""Norms (docs/theory.md §1): the composite "norm" and the residual r.
 
 The paper measures matrices with ``||A||_{1,inf} = sqrt(||A||_1 ||A||_inf)``, the geometric
 mean of the induced l1 norm (max column sum) and the induced l-inf norm (max row sum).  It
@@ -87,7 +87,7 @@ def _transpose_invariant() -> bool:
 N1 = register(Claim(
     id="N1",
     title="The composite norm is submultiplicative and transpose-invariant",
-    source="THEORY 1 (paper, Section 2)",
+    source="docs/theory.md §1 (paper, Section 2)",
     kind="theorem",
     family="norms",
     hypotheses=("||A||_{1,inf} = sqrt(||A||_1 ||A||_inf) for real matrices of compatible shapes",),
@@ -168,7 +168,7 @@ _A2, _B2 = MatrixSymbol("A", n, d), MatrixSymbol("B", n, d)
 N2 = register(Claim(
     id="N2",
     title="The composite norm violates the triangle inequality",
-    source="THEORY 1",
+    source="docs/theory.md §1",
     kind="theorem",
     family="norms",
     hypotheses=("for some A, B of the same shape (found by exhaustive search over 2x2 integer "
@@ -242,7 +242,7 @@ _vs, _xs, _W = MatrixSymbol("v", d, 1), MatrixSymbol("x", d, 1), MatrixSymbol("W
 N3 = register(Claim(
     id="N3",
     title="Algebraic facts about the residual r(X)",
-    source="THEORY 1",
+    source="docs/theory.md §1",
     kind="theorem",
     family="norms",
     hypotheses=("r(X) = min_x ||X - 1 x^T||_{1,inf} for X of shape n x d",),

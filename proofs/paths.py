@@ -179,7 +179,7 @@ _k = Symbol("k", integer=True, nonnegative=True)
 THM21 = register(Claim(
     id="thm2.1",
     title="Thm 2.1: path decomposition",
-    source="Dong, Cordonnier & Loukas, ICML 2021, Thm 2.1 (THEORY 3)",
+    source="Dong, Cordonnier & Loukas, ICML 2021, Thm 2.1 (docs/theory.md §3)",
     kind="theorem",
     family="paths",
     hypotheses=(

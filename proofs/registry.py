@@ -1,6 +1,6 @@
 """The claim registry: what the toolkit states, and how each step is backed.
 
-A ``Claim`` is one statement from THEORY.md: a theorem the toolkit proves (kind
+A ``Claim`` is one statement from docs/theory.md: a theorem the toolkit proves (kind
 ``theorem``) or a published statement it encodes as written and then tests (kind
 ``published``).  A claim is a sequence of ``Step`` objects, each with an honest status:
 

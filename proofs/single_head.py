@@ -179,7 +179,7 @@ P_ij, pi_j, E_ij, Z_i, delta_i, c = sympy.symbols("P_ij pi_j E_ij Z_i delta_i c"
 E1 = register(Claim(
     id="E1",
     title="Lemma E1: one single-head attention layer",
-    source="THEORY 4 (explicit)",
+    source="docs/theory.md §4 (explicit)",
     kind="theorem",
     family="single_head",
     hypotheses=(
@@ -241,7 +241,7 @@ E1 = register(Claim(
     notes="No smallness assumption is needed. gamma >= 1/2 (phi >= 1, pi_max >= 1/n) and "
           "gamma -> sqrt(n pi_max)/2 as R -> 0, which exceeds 1 once n pi_max > 4: the "
           "published gamma = 1 is not implied. Step 3 keeps the value bias b_V explicitly "
-          "(THEORY 4 omits it; it is row-constant).",
+          "(docs/theory.md §4 omits it; it is row-constant).",
 ))
 
 
@@ -376,7 +376,7 @@ _a_l, _B_L = IndexedBase("a")[l], Symbol("B_L", positive=True)
 E4 = register(Claim(
     id="E4",
     title="Theorem E4: L layers, a priori bound",
-    source="THEORY 4 (explicit)",
+    source="docs/theory.md §4 (explicit)",
     kind="theorem",
     family="single_head",
     hypotheses=(
@@ -440,7 +440,7 @@ THM22_BOUND = (4 * gamma * beta / sqrt(d_qk))**((3**L - 1) / 2) * r(X)**(3**L)
 THM22 = register(Claim(
     id="thm2.2",
     title="Thm 2.2 (single head, simplified)",
-    source="Dong, Cordonnier & Loukas, ICML 2021, Thm 2.2 (transcribed, THEORY 3)",
+    source="Dong, Cordonnier & Loukas, ICML 2021, Thm 2.2 (transcribed, docs/theory.md §3)",
     kind="published",
     family="single_head",
     hypotheses=("||W_QK^l||_1 ||W_V^l||_{1,inf} <= beta for every layer l",

@@ -1,13 +1,13 @@
 """Shared notation and the few proof tactics every family uses.
 
-The symbols follow the paper (THEORY.md section 1): ``n`` tokens, ``d`` features, ``d_qk``
+The symbols follow the paper (docs/theory.md §1): ``n`` tokens, ``d`` features, ``d_qk``
 the query/key width, ``L`` layers, ``H`` heads, ``s = 1/sqrt(d_qk)``.  Matrix-valued
 quantities that only appear in *statements* are SymPy ``MatrixSymbol`` objects, and the
 norms and the residual ``r`` are printable functions of them; the *proofs* work on small
 explicit matrices of scalar symbols instead, where SymPy can compute.
 
 ``phi(t) = (e^t - 1)/t`` with ``phi(0) = 1`` is the function through which the softmax
-enters every bound (THEORY 4, Step 7).
+enters every bound (docs/theory.md §4, Step 7).
 
 >>> phi(0)
 1

@@ -29,6 +29,7 @@ _PUBLIC = {
     # inputs and networks on disk
     **{name: ("numerics.instance", name) for name in (
         "Instance", "InstanceError", "load_instance", "parse_instance", "save_instance")},
+    "read_matrix": ("numerics.matrices", "read_matrix"),
     # certified computation
     "residual_bracket": ("numerics.residual", "residual_bracket"),
     "Bracket": ("numerics.residual", "Bracket"),

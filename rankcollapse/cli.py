@@ -7,8 +7,9 @@ input errors (a message naming the problem, no traceback, nothing written).
 from __future__ import annotations
 
 import argparse
-import json
 import math
+import os
+import re
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +20,7 @@ from rich.table import Table
 
 from rankcollapse.numerics.exact import decimal_string
 from rankcollapse.numerics.instance import InstanceError, write_json_atomic
+from rankcollapse.numerics.verdict import MAX_BITS
 
 from .errors import UsageError, check_writable as _check_writable
 
@@ -41,11 +43,36 @@ def _json_out(path: str | None, obj) -> None:
         console.print(f"wrote {path}")
 
 
+def _check_folder(path: str, option: str) -> None:
+    """Fail before any work if ``path`` cannot be (or become) a writable directory."""
+    p = Path(path)
+    while not p.exists() and p != p.parent:  # the first existing ancestor decides
+        p = p.parent
+    if not p.is_dir():
+        raise UsageError(f"{option} {path}: {p} exists and is not a directory")
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: {p} is not writable")
+
+
+def _show(q, rounding: str) -> str:
+    """An exact end for the tables: 4 significant digits, rounded outward, never 0 unless it
+    is 0, any size (a float() of it could overflow or underflow)."""
+    return str(q) if isinstance(q, float) else decimal_string(Fraction(q), 4, rounding)
+
+
+def ascii_int(text: str) -> int:
+    """argparse type: an integer in ASCII digits (int() would also read other Unicode digits)."""
+    if not re.fullmatch(r"[+-]?[0-9]+", text.strip()) or len(text.strip()) > 20:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer (ASCII digits, at most 20)")
+    return int(text)
+
+
 # -- verify -------------------------------------------------------------------------------
 def cmd_verify(args) -> int:
     from .verify import audit, run_verify, print_table, report_json, exit_code
 
     _check_writable(args.json)
+    _check_folder(args.out, "--out")
     problems = audit()
     if problems:  # a missing check must never look like a proof
         err = Console(stderr=True, soft_wrap=True)
@@ -61,13 +88,16 @@ def cmd_verify(args) -> int:
 
 # -- check --------------------------------------------------------------------------------
 def cmd_check(args) -> int:
-    from rankcollapse.numerics.certify import BOUND_NAMES, check_network
+    from rankcollapse.numerics.certify import BOUND_NAMES, UndefinedLayerNorm, check_network
     from rankcollapse.numerics.instance import load_instance
 
     _check_writable(args.json)
     inst = load_instance(args.instance)
     with console.status(f"checking {inst.net.depth} layer(s) with {args.backend}"):
-        report = check_network(inst.net, inst.X, backend=args.backend)
+        try:
+            report = check_network(inst.net, inst.X, backend=args.backend)
+        except UndefinedLayerNorm as e:
+            raise UsageError(f"{args.instance}: {e}") from None
     table = Table(title=f"{args.instance}: {args.backend}, {report.bits} bits, {report.seconds:.2f} s")
     table.add_column("layer", justify="right")
     table.add_column("r(X^l) in")
@@ -77,61 +107,62 @@ def cmd_check(args) -> int:
         cells = []
         for name in BOUND_NAMES:
             b, v = r.bounds.get(name), r.verdicts.get(name)
-            cells.append("n/a" if b is None else f"{float(b[1]):.4g}  {v.verdict}")
-        table.add_row(str(r.layer), f"[{float(r.residual.lower):.4g}, {float(r.residual.upper):.4g}]", *cells)
+            shown = f">= {_show(b[0], 'down')}" if b is not None and b[1] == math.inf else None
+            cells.append("n/a" if b is None else f"{shown or _show(b[1], 'up')}  {v.verdict}")
+        table.add_row(str(r.layer), f"[{_show(r.residual.lower, 'down')}, {_show(r.residual.upper, 'up')}]", *cells)
     console.print(table)
     for note in report.notes:
         console.print(f"note: {note}")
+    for r in report.layers:
+        for k, v in r.verdicts.items():
+            if v.verdict == "inconclusive" and args.backend != "float64":
+                console.print(f"layer {r.layer} {k}: inconclusive: {v.reason}")
+    sec33 = _sec33(inst, args.backend)
     _json_out(args.json, {
         "format": "rankcollapse-check/1", "backend": args.backend, "bits": report.bits,
         "layers": [{"layer": r.layer, "residual_lower": dec(r.residual.lower, "down"),
                     "residual_upper": dec(r.residual.upper, "up"),
                     "bounds": {k: None if b is None else dec(b[0], "down") for k, b in r.bounds.items()},
-                    "verdicts": {k: v.verdict for k, v in r.verdicts.items()}} for r in report.layers]})
+                    "verdicts": {k: v.verdict for k, v in r.verdicts.items()},
+                    "reasons": {k: v.reason for k, v in r.verdicts.items() if v.reason}} for r in report.layers],
+        "sec3.3": sec33})
     verdicts = [v.verdict for r in report.layers for k, v in r.verdicts.items() if k != "published"]
+    verdicts += ["inconclusive" for r in report.layers if r.residual.upper == math.inf]  # no enclosure
     return 1 if "violated" in verdicts else 3 if "inconclusive" in verdicts else 0
 
 
+def _sec33(inst, backend: str) -> dict | None:
+    """sec3.3 (LayerNorm plays no role) re-checked on a network with LayerNorm: printed, and
+    its JSON (None without LayerNorm). A published claim: its verdict leaves the exit code."""
+    from rankcollapse.numerics.checks.layernorm import THRESHOLD, sec33_check
+    from rankcollapse.numerics.strategies import Case
+
+    net = inst.net
+    if not any(l.attention.layernorm is not None or (l.mlp is not None and l.mlp.layernorm is not None)
+               for l in net.layers):
+        return None
+    with console.status("sec3.3: the same stack without LayerNorm"):
+        rep = sec33_check(Case(inst.X, net), backend)
+    ends = lambda e: None if e is None else [dec(e[0], "down"), dec(e[1], "up")]  # noqa: E731
+    shown = lambda e: "[no finite enclosure]" if e is None else f"[{_show(e[0], 'down')}, {_show(e[1], 'up')}]"  # noqa: E731
+    verdict = None if rep.verdict is None else rep.verdict.verdict
+    console.print(f"sec3.3 at depth {rep.depth} ({rep.bits} bits): rho = r(X^L)/||X^L||_(1,inf) without LayerNorm "
+                  f"in {shown(rep.rho_without)}, with LayerNorm in {shown(rep.rho_with)}; claim: rho <= 1/100 with "
+                  f"LayerNorm if without: {verdict or 'nothing claimed'}" + (f" ({rep.reason})" if rep.reason else ""))
+    return {"depth": rep.depth, "threshold": dec(THRESHOLD), "bits": rep.bits,
+            "rho_without_layernorm": ends(rep.rho_without), "rho_with_layernorm": ends(rep.rho_with),
+            "verdict": verdict, "reason": rep.reason}
+
+
 # -- residual -----------------------------------------------------------------------------
-def read_matrix(path: str):
-    """A matrix from .npy, .csv or JSON {"matrix": [[...]]} (decimal strings or numbers)."""
-    import numpy as np
-
-    from rankcollapse.numerics.instance import _Reader
-
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"{path}: no such file")
-    suffix = p.suffix.lower()
-    try:
-        if suffix == ".npy":
-            A = np.load(p, allow_pickle=False)
-            if A.ndim != 2 or A.dtype.kind not in "fiu" or not np.isfinite(A).all():
-                raise UsageError(f"{path}: expected a finite 2-D numeric array, got shape {A.shape} dtype {A.dtype}")
-            return A.astype(np.float64)
-        if suffix == ".csv":
-            rows = [[c.strip() for c in line.split(",")] for line in p.read_text().splitlines() if line.strip()]
-            return _Reader(path).matrix(rows, "matrix")
-        if suffix == ".json":
-            # numbers stay their decimal text (read exactly, exponent checked, by _Reader)
-            obj = json.loads(p.read_text(), parse_float=str)
-            if not isinstance(obj, dict) or set(obj) != {"matrix"}:
-                raise UsageError(f'{path}: expected an object with the single key "matrix"')
-            return _Reader(path).matrix(obj["matrix"], "matrix")
-    except InstanceError:
-        raise  # already names the file and the entry
-    except ValueError as e:
-        raise UsageError(f"{path}: cannot read: {e}") from None
-    raise UsageError(f"{path}: unknown file type {suffix!r}; use .npy, .csv or .json")
-
-
 def cmd_residual(args) -> int:
     from rankcollapse.numerics.context import get_context
+    from rankcollapse.numerics.matrices import read_matrix
     from rankcollapse.numerics.norms import norm_composite
     from rankcollapse.numerics.residual import residual_bracket, token_mean_residual
 
-    if args.bits < 2:
-        raise UsageError(f"--bits must be at least 2, got {args.bits}")
+    if not 2 <= args.bits <= MAX_BITS:
+        raise UsageError(f"--bits must be between 2 and {MAX_BITS} (2^18), got {args.bits}")
     _check_writable(args.json)
     X = read_matrix(args.file)
     ctx = get_context("arb")
@@ -141,9 +172,10 @@ def cmd_residual(args) -> int:
         tm = norm_composite(ctx, token_mean_residual(ctx, Xc))
     console.print(f"r(X) in [{decimal_string(b.lower, 17, 'down')}, {decimal_string(b.upper, 17, 'up')}]"
                   f"  ({b.n_lp} LPs, {b.seconds:.3f} s)")
-    console.print(f"token-mean residual ||X - 1 mean^T||_(1,inf) = {decimal_string(ctx.hi(tm), 17, 'up')}")
+    # an enclosure computed at --bits: both ends, never one end shown as the value
+    console.print(f"token-mean residual ||X - 1 mean^T||_(1,inf) in [{dec(ctx.lo(tm), 'down')}, {dec(ctx.hi(tm), 'up')}]")
     _json_out(args.json, {"r_lower": dec(b.lower, "down"), "r_upper": dec(b.upper, "up"),
-                          "r_token_mean": dec(ctx.hi(tm), "up")})
+                          "r_token_mean": dec(ctx.hi(tm), "up"), "r_token_mean_lower": dec(ctx.lo(tm), "down")})
     return 0
 
 
@@ -196,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("verify", help="prove and test every registered claim")
     v.add_argument("--suite", choices=("quick", "default", "thorough"), default="default")
-    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--seed", type=ascii_int, default=0)
     v.add_argument("--json", metavar="FILE")
     v.add_argument("--out", default="rankcollapse-out", help="where counterexample files are saved")
     v.set_defaults(func=cmd_verify)
@@ -209,13 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("residual", help="certified bracket of r(X) for a matrix file")
     r.add_argument("file")
-    r.add_argument("--bits", type=int, default=256, help="working precision in bits")
+    r.add_argument("--bits", type=ascii_int, default=256, help=f"working precision in bits (2 to {MAX_BITS})")
     r.add_argument("--json", metavar="FILE")
     r.set_defaults(func=cmd_residual)
 
     b = sub.add_parser("bound", help="the published-form bound in mpmath")
-    b.add_argument("--depth", type=int, required=True)
-    b.add_argument("--heads", type=int, default=1)
+    b.add_argument("--depth", type=ascii_int, required=True)
+    b.add_argument("--heads", type=ascii_int, default=1)
     for name in ("beta", "gamma", "dqk", "r0"):
         b.add_argument(f"--{name}", required=name != "gamma", default="1" if name == "gamma" else None)
     b.add_argument("--lam", default="1")

@@ -43,7 +43,7 @@ def _minus_log10(q) -> float:
 
 
 def single_head_depth(path: Path, depth: int = 6) -> None:
-    """Certified residual r(X^l) and the three bounds against depth, as -log10 (THEORY 4)."""
+    """Certified residual r(X^l) and the three bounds against depth, as -log10 (docs/theory.md §4)."""
     from rankcollapse.numerics.certify import check_network
     from rankcollapse.numerics.examples import contracting_single_head
 

@@ -1,7 +1,7 @@
 """The three number contexts agree, enclose the truth, and avoid the known ball-arithmetic traps.
 
 The reference :func:`reference_forward` shares no code with ``rankcollapse.numerics.network``: a plain
-transcription of THEORY 2/6 in ``mpmath.mp`` at 600 bits (points, not intervals).
+transcription of docs/theory.md §2, §6 in ``mpmath.mp`` at 600 bits (points, not intervals).
 """
 
 import math
@@ -64,7 +64,7 @@ def reference_forward(net, X):
 
 def _enclosures(ctx, net, X):
     with ctx.workprec(PREC):
-        out = forward(net, X, ctx)[-1]
+        out = forward(ctx, net, X)[-1]
     return [[(ctx.lo(v), ctx.hi(v)) for v in row] for row in out]
 
 
@@ -94,7 +94,7 @@ def test_split_residual_encloses_the_reference_row_differences(case):
     slack = (max(abs(v) for row in ref for v in row) + 1) * Fraction(1, 2 ** 500)
     for ctx in (ARB, IV):
         with ctx.workprec(PREC):
-            R = forward_split(case.net, case.X, ctx)[-1].R
+            R = forward_split(ctx, case.net, case.X)[-1].R
         for i in range(1, len(ref)):
             for j, truth in enumerate(np.subtract(ref[i], ref[0])):
                 lo, hi = ctx.lo(R[i, j]) - ctx.hi(R[0, j]), ctx.hi(R[i, j]) - ctx.lo(R[0, j])
@@ -106,11 +106,11 @@ def test_split_residual_encloses_the_reference_row_differences(case):
 @settings(max_examples=15)
 @given(network_cases(max_depth=2, skip=None, mlp=None))
 def test_three_backends_agree_to_working_accuracy(case):
-    approx = forward(case.net, case.X, F64)[-1]
+    approx = forward(F64, case.net, case.X)[-1]
     mids = []
     for ctx in (ARB, IV):
         with ctx.workprec(PREC):
-            out = forward(case.net, case.X, ctx)[-1]
+            out = forward(ctx, case.net, case.X)[-1]
         widths = [float(ctx.hi(v) - ctx.lo(v)) for v in out.ravel() if math.isfinite(ctx.hi(v) - ctx.lo(v))]
         assert max(widths, default=0.0) <= 2.0 ** (60 - PREC) * (1 + np.abs(approx).max())
         mids.append(ctx.to_float(out))

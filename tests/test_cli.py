@@ -26,7 +26,8 @@ def test_check_json_format(tmp_path, capsys):
     assert rep["format"] == "rankcollapse-check/1"
     assert [l["layer"] for l in rep["layers"]] == [0, 1]
     layer1 = rep["layers"][1]
-    assert set(layer1) == {"layer", "residual_lower", "residual_upper", "bounds", "verdicts"}
+    assert set(layer1) == {"layer", "residual_lower", "residual_upper", "bounds", "verdicts", "reasons"}
+    assert layer1["reasons"] == {} and rep["sec3.3"] is None  # every verdict decided; no LayerNorm
     assert layer1["verdicts"] == {"one_step": "holds", "E4": "holds", "published": "holds"}
     assert Fraction(layer1["residual_upper"]) <= Fraction(layer1["bounds"]["one_step"])
     assert len(layer1["residual_upper"].replace("-", "").split("e")[0].replace(".", "")) >= 15
@@ -51,9 +52,9 @@ def test_residual_reads_three_formats(tmp_path, fmt):
     out = tmp_path / "r.json"
     assert run("residual", str(path), "--json", str(out)) == 0
     rep = json.loads(out.read_text())
-    assert set(rep) == {"r_lower", "r_upper", "r_token_mean"}
-    lo, hi, tm = (Fraction(rep[k]) for k in ("r_lower", "r_upper", "r_token_mean"))
-    assert 0 < lo <= hi <= tm
+    assert set(rep) == {"r_lower", "r_upper", "r_token_mean", "r_token_mean_lower"}
+    lo, hi, tm, tm_lo = (Fraction(rep[k]) for k in ("r_lower", "r_upper", "r_token_mean", "r_token_mean_lower"))
+    assert 0 < lo <= hi <= tm and tm_lo <= tm
 
 
 def test_bound_depth_40_is_fast_and_exact_in_log_space(tmp_path):
@@ -178,9 +179,11 @@ def test_to_fraction_caps_the_exponent_only():
 
     assert to_fraction(f"2e-{MAX_EXPONENT}") == Fraction(2, 10**MAX_EXPONENT)
     assert to_fraction("1.5E+3") == 1500
-    for s in (f"1e-{MAX_EXPONENT + 1}", "1e+99999999999999999999", "-3E1_000_001"):
+    for s in (f"1e-{MAX_EXPONENT + 1}", "1e+99999999999999999999"):
         with pytest.raises(ValueError, match="exponent too large"):
             to_fraction(s)
+    with pytest.raises(ValueError, match="not a finite decimal number"):  # underscores are not decimal syntax
+        to_fraction("-3E1_000_001")
 
 
 def test_bound_depth_too_large_names_depth_and_the_limit(tmp_path, capsys):

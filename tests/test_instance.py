@@ -1,4 +1,4 @@
-"""Instance files (THEORY 6): exact round trips and errors that name the field."""
+"""Instance files (docs/theory.md §6): exact round trips and errors that name the field."""
 
 import copy
 import json
@@ -46,7 +46,7 @@ def test_round_trip_is_exact(case):
         path = save_instance(Path(d) / "case.json", case.X, case.net)
         back = load_instance(path)
     ctx = get_context("float64")
-    assert (forward(back.net, back.X, ctx)[-1] == forward(case.net, case.X, ctx)[-1]).all()
+    assert (forward(ctx, back.net, back.X)[-1] == forward(ctx, case.net, case.X)[-1]).all()
 
 
 def _broken(path, value):

@@ -64,7 +64,7 @@ def test_literal_formalisation_fails_without_layernorm_too():
     net = Network(3, (Layer(Attention((head,))),) * 5)
     ctx = get_context("arb")
     with ctx.workprec(1024):
-        outs = forward(net, np.array([u, -u]), ctx)
+        outs = forward(ctx, net, np.array([u, -u]))
         rhos = [normalised_residual(ctx, Y) for Y in outs]
         size = float(abs(outs[-1][0, 0]).mid())
     assert all(lo > Fraction(999, 1000) and hi <= 1 for lo, hi in rhos)

@@ -167,7 +167,7 @@ def test_a_mask_changes_the_output():
     token attends only to itself (its output is its own value row)."""
     net_c, net_u = _net(CAUSAL, depth=1), _net(None, depth=1)
     F = get_context("float64")
-    out_c, out_u = forward(net_c, X4, F)[1], forward(net_u, X4, F)[1]
+    out_c, out_u = forward(F, net_c, X4)[1], forward(F, net_u, X4)[1]
     assert not np.allclose(out_c, out_u)
     h = net_c.layers[0].attention.heads[0]
     x0 = np.array(X4[0], dtype=float)
@@ -179,12 +179,12 @@ def test_a_mask_changes_the_output():
 def test_a_padding_key_mask_combines_with_the_layer_mask():
     net = _net(CAUSAL, depth=1)
     F = get_context("float64")
-    both = forward(net, X4, F, key_mask=[True, False, True, True])[1]
+    both = forward(F, net, X4, key_mask=[True, False, True, True])[1]
     graph = np.tril(np.ones((4, 4), dtype=int))
     graph[:, 1] = 0
     graph[1, 1] = 0
     graph[1, 0] = 1  # query 1 keeps key 0: the combined mask of row 1 is {0}
-    alone = forward(_net(graph.tolist(), depth=1), X4, F)[1]
+    alone = forward(F, _net(graph.tolist(), depth=1), X4)[1]
     np.testing.assert_allclose(both, alone, rtol=1e-12)
 
 

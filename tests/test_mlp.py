@@ -30,7 +30,7 @@ def test_identity_attention_passes_the_input_through_exactly():
     case = mlp_case([[Fraction(1, 3)], [2.0]], [[1.0]], [[1.0]], "relu")
     ctx = get_context("arb")
     with ctx.workprec(128):
-        Y = forward_split(case.net, case.X, ctx)[0]
+        Y = forward_split(ctx, case.net, case.X)[0]
         out = layer_forward(ctx, Y, Layer(case.net.layers[0].attention), case.net.d_qk)
     for got, want in ((out.c, Y.c), (out.R, Y.R)):
         assert all(a.mid() == b.mid() and a.rad() == b.rad() for a, b in zip(got.ravel(), want.ravel()))

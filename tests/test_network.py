@@ -1,4 +1,4 @@
-"""The network model: one forward pass for every context, matching THEORY 2 and 6."""
+"""The network model: one forward pass for every context, matching docs/theory.md §2 and 6."""
 
 import numpy as np
 import pytest
@@ -12,7 +12,7 @@ ARB = get_context("arb")
 
 
 def _reference_forward(net, X):
-    """An independent float64 transcription of THEORY 2/6, written without rankcollapse.numerics.network."""
+    """An independent float64 transcription of docs/theory.md §2, §6, written without rankcollapse.numerics.network."""
     from scipy.special import erf
 
     def ln(Y, p):
@@ -56,7 +56,7 @@ def _reference_forward(net, X):
 
 @given(network_cases(max_depth=2, skip=None, mlp=None, layernorm=False))
 def test_forward_matches_independent_reference(case):
-    out = forward(case.net, case.X, get_context("float64"))[-1]
+    out = forward(get_context("float64"), case.net, case.X)[-1]
     ref = _reference_forward(case.net, case.X)
     np.testing.assert_allclose(out, ref, rtol=1e-9, atol=1e-9 * (1 + np.abs(ref).max()))
 
@@ -67,8 +67,8 @@ def test_arb_forward_with_layernorm_agrees_with_float64(case):
     pass gives narrow balls whose midpoints agree with the float64 pass and with the independent
     float64 transcription above. A closeness test: float64 is no reference to enclose."""
     with ARB.workprec(200):
-        out = forward(case.net, case.X, ARB)[-1]
-    approx = forward(case.net, case.X, get_context("float64"))[-1]
+        out = forward(ARB, case.net, case.X)[-1]
+    approx = forward(get_context("float64"), case.net, case.X)[-1]
     ref = _reference_forward(case.net, case.X)
     scale = 1 + np.abs(ref).max()
     widths = [float(ARB.hi(v) - ARB.lo(v)) for v in out.ravel()]
@@ -93,8 +93,8 @@ def test_key_mask_excludes_padding():
     h = Head([[1.0]], [[1.0]], [[1.0]])
     net = Network(1, (Layer(Attention((h,))),))
     X = [[0.0], [1.0], [100.0]]
-    masked = forward(net, X, get_context("float64"), key_mask=[True, True, False])[1]
-    unmasked_two = forward(net, X[:2], get_context("float64"))[1]
+    masked = forward(get_context("float64"), net, X, key_mask=[True, True, False])[1]
+    unmasked_two = forward(get_context("float64"), net, X[:2])[1]
     np.testing.assert_allclose(masked[:2], unmasked_two)
 
 
@@ -104,13 +104,13 @@ def test_skip_with_zero_values_is_identity():
     net = Network(1, tuple(Layer(Attention((Head(np.ones((2, 1)), np.ones((2, 1)), z),), skip=True))
                            for _ in range(5)))
     X = np.array([[1.0, -2.0], [3.0, 0.5]])
-    assert (forward(net, X, get_context("float64"))[-1] == X).all()
+    assert (forward(get_context("float64"), net, X)[-1] == X).all()
 
 
 def test_layernorm_post_output_rows_are_normalised():
     h = Head(np.ones((2, 1)), np.ones((2, 1)), np.eye(2))
     net = Network(1, (Layer(Attention((h,), skip=True, layernorm=LayerNorm("post", eps=0))),))
-    out = forward(net, [[1.0, 2.0], [0.0, -1.0]], get_context("float64"))[1]
+    out = forward(get_context("float64"), net, [[1.0, 2.0], [0.0, -1.0]])[1]
     np.testing.assert_allclose(out.mean(1), 0, atol=1e-12)
     np.testing.assert_allclose(out.var(1), 1, atol=1e-12)
 
@@ -119,4 +119,4 @@ def test_unknown_activation_is_an_error():
     net = Network(1, (Layer(Attention((Head(np.ones((1, 1)), np.ones((1, 1)), np.ones((1, 1))),)),
                             MLP(np.ones((1, 1)), np.ones((1, 1)), activation="swish")),))
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
-        forward(net, [[1.0], [2.0]], get_context("float64"))
+        forward(get_context("float64"), net, [[1.0], [2.0]])

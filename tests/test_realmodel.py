@@ -71,20 +71,20 @@ def test_heads_slice_the_concatenated_projection(tiny_state):
         heads.append(P / P.sum(axis=1, keepdims=True) @ V[:, h * k:(h + 1) * k])
     expected = lin("attention.output.dense", np.hstack(heads))
     layer = bert.network(TINY, bert.blocks(TINY, tiny_state), skip=False, mlp=False, layernorm=False).layers[0]
-    got = forward(Network(TINY.d_qk, (layer,)), X, F64)[1]
+    got = forward(F64, Network(TINY.d_qk, (layer,)), X)[1]
     np.testing.assert_allclose(got, expected, atol=1e-12)
 
 
 def test_identical_rows_stay_identical_in_pure_attention(tiny_state):
     """Rank 1 in, rank 1 out: attention averages equal rows and LayerNorm acts row-wise."""
     row = np.random.default_rng(3).normal(size=TINY.hidden)
-    for X in forward(bert.variant(TINY, tiny_state, "pure-attention"), np.tile(row, (6, 1)), F64):
+    for X in forward(F64, bert.variant(TINY, tiny_state, "pure-attention"), np.tile(row, (6, 1))):
         np.testing.assert_allclose(X, np.tile(X[0], (6, 1)), atol=1e-12)
 
 
 def test_skip_keeps_what_pure_attention_collapses(tiny_state):
     X0 = bert.embed(TINY, tiny_state, [3, 1, 4, 1, 5, 9, 2, 6])
-    ratio = {name: realmodel.residual_ratios(forward(bert.variant(TINY, tiny_state, name), X0, F64)[-1],
+    ratio = {name: realmodel.residual_ratios(forward(F64, bert.variant(TINY, tiny_state, name), X0)[-1],
                                              exact=False)[0] for name in bert.VARIANTS}
     assert ratio["attention+skip"] > ratio["pure-attention"]
     assert ratio["full"] > ratio["attention+mlp"]
@@ -159,7 +159,7 @@ def test_certified_context_encloses_a_high_precision_reference():
     X0 = bert.embed(small, state, [1, 2, 3])
     truth = _bert_reference(small, state, X0)
     with arb.workprec(128):
-        got = forward(net, X0, arb)[-1]
+        got = forward(arb, net, X0)[-1]
     scale = 1 + max(abs(v) for row in truth for v in row)
     slack = scale * Fraction(1, 2**350)  # the reference's own rounding error
     for g, t in zip(got.ravel(), (v for row in truth for v in row)):
@@ -167,7 +167,7 @@ def test_certified_context_encloses_a_high_precision_reference():
         assert lo - slack <= t <= hi + slack
         assert hi - lo < scale * Fraction(1, 2**90)
     # the float64 pass agrees with it to double accuracy
-    expected = forward(net, X0, F64)[-1]
+    expected = forward(F64, net, X0)[-1]
     np.testing.assert_allclose(expected, np.array(truth, dtype=float), rtol=1e-9, atol=1e-9 * float(scale))
 
 
@@ -200,7 +200,7 @@ def _max_diff(config, state, model, sequences) -> float:
     net, worst = bert.network(config, bert.blocks(config, state)), 0.0
     for i in range(len(sequences)):
         valid = mask[i].astype(bool)
-        ours = forward(net, bert.embed(config, state, ids[i]), F64, key_mask=valid)
+        ours = forward(F64, net, bert.embed(config, state, ids[i]), key_mask=valid)
         worst = max(worst, max(np.abs(X[valid] - H[i][valid]).max() for X, H in zip(ours, hf)))
     return worst
 

@@ -67,7 +67,7 @@ def test_every_hidden_state_matches_hugging_face(kind, dtype, tol, tmp_path):
     assert len(hf) == LAYERS + 1
     net = arch.variant(config, state, "full")
     for s, ids in enumerate(IDS):
-        ours = forward(net, arch.embed(config, state, ids), F64)
+        ours = forward(F64, net, arch.embed(config, state, ids))
         if kind == "gpt2":  # Hugging Face's last hidden state has ln_f applied; ours is the block output
             ours[-1] = arch.final_norm(config, state, ours[-1])
         scale = max(np.abs(H[s]).max() for H in hf)
@@ -84,7 +84,7 @@ def test_causal_mask_is_needed_for_gpt2(tmp_path):
     assert all(layer.attention.mask == "causal" for layer in net.layers)
     unmasked = Network(net.d_qk, tuple(dataclasses.replace(layer, attention=dataclasses.replace(layer.attention, mask=None))
                                        for layer in net.layers))
-    X = forward(unmasked, arch.embed(config, state, IDS[0]), F64)[1]
+    X = forward(F64, unmasked, arch.embed(config, state, IDS[0]))[1]
     assert np.abs(X - _hidden_states(model, IDS[:1])[1][0]).max() > 1e-3
 
 

@@ -258,7 +258,7 @@ def test_non_finite_entries_are_rejected():
             residual_bracket(get_context(name), bad)
 
 
-# -- the float trap (THEORY 5) ------------------------------------------------------------------
+# -- the float trap (docs/theory.md §5) ------------------------------------------------------------------
 
 def test_tiny_residual_under_a_large_common_row():
     """rows = 1e6 v + 1e-300 N: doubles round every row to 1e6 v, the certified path does not."""

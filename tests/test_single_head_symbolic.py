@@ -25,8 +25,8 @@ def test_kind_and_every_proved_step(claim_id, kind, proved):
 def test_E1_steps_follow_theory():
     labels = [step.label for step in proofs.get("E1").steps]
     assert labels == [f"Step {k}" for k in range(1, 8)] + ["Final"]
-    numeric = {s.numeric_check for s in proofs.get("E1").steps if s.status == "numeric"}
-    assert numeric == {"E1:Step 4", "E1:Step 5"}
+    numeric = {s.label for s in proofs.get("E1").steps if s.status == "numeric"}
+    assert numeric == {"Step 4", "Step 5"}
 
 
 def test_renders_show_the_constants():

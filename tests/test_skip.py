@@ -28,7 +28,7 @@ def test_without_biases_the_output_equals_the_input_exactly():
     case = e5_case([["0.1", "-2"], ["3.5", "0.25"], ["1e-30", "7"]], depth=4, heads=3, seed=2)
     ctx = get_context("arb")
     with ctx.workprec(EXACT_BITS):
-        outs = forward(case.net, case.X, ctx)
+        outs = forward(ctx, case.net, case.X)
     assert all((a - b).is_zero() for a, b in zip(outs[-1].ravel(), outs[0].ravel()))
     assert len(identity_pairs(case, ctx)) == 4  # spread, size, and the two overlap pairs
 
@@ -37,7 +37,7 @@ def test_with_biases_the_change_is_an_exact_row_constant():
     case = e5_case([[1, 2], [3, -1], [0.5, 0.25]], depth=3, heads=2, biases=True, seed=1)
     ctx = get_context("arb")
     with ctx.workprec(EXACT_BITS):
-        outs = forward(case.net, case.X, ctx)
+        outs = forward(ctx, case.net, case.X)
         D = outs[-1] - outs[0]
     assert not D[0, 0].is_zero()                        # the biases moved every token ...
     assert all((D[i] - D[0])[j].is_zero() for i in range(3) for j in range(2))  # ... by the same row

@@ -25,7 +25,7 @@ def _ratio(net, c, N, eps):
     X = np.array([[Fraction(c[j]) + eps * Fraction(N[i, j]) for j in range(c.size)]
                   for i in range(N.shape[0])], dtype=object)
     with ARB.workprec(256):
-        r0, r1 = (residual_bracket(ARB, Z.R) for Z in forward_split(net, X, ARB))
+        r0, r1 = (residual_bracket(ARB, Z.R) for Z in forward_split(ARB, net, X))
     if r1.lower <= 0:
         return None
     # the split pass keeps R accurate; the bracket's width is the residual LP's (~1e-14 relative)

@@ -1,4 +1,4 @@
-"""Three-valued verdicts and the precision rule (THEORY 5)."""
+"""Three-valued verdicts and the precision rule (docs/theory.md §5)."""
 
 import math
 from fractions import Fraction as F

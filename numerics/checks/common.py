@@ -7,7 +7,7 @@ A check is a function ``evaluate(case, ctx) -> [(lhs, rhs), ...]`` returning enc
 the precision that size needs, doubling while undecided. :func:`search` feeds it Hypothesis
 examples, steers towards the largest ratio lhs/rhs (``hypothesis.target``), and on a
 violation lets Hypothesis shrink it, re-checks the shrunk case at twice the precision, and
-saves it with :func:`save_case`: a network case as an instance file (THEORY 6), any other case
+saves it with :func:`save_case`: a network case as an instance file (docs/theory.md §6), any other case
 (an :class:`ExactCase`, e.g. bare logit rows) as a ``rankcollapse-case/1`` file of its exact
 values. :func:`load_case` reads either back, so every counterexample can be re-checked:
 
@@ -186,7 +186,7 @@ def search(strategy, evaluate: Evaluate, examples: int, seed: int, save_as: Path
     try:
         run()
     except _Found as found:
-        # THEORY 5: a violation is re-checked at higher precision before it is reported.
+        # docs/theory.md §5: a violation is re-checked at higher precision before it is reported.
         again, bits = certified_verdict(evaluate, found.case, scale_log10(found.case.X),
                                         2 * max_bits, min_bits=2 * found.bits)
         if again.verdict == HOLDS:  # two certified verdicts disagree: an enclosure is wrong

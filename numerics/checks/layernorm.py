@@ -31,7 +31,8 @@ or 12 independent layers, LayerNorm pre or post with random gain, random or no b
 
 from __future__ import annotations
 
-from dataclasses import replace
+import math
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -44,12 +45,13 @@ from ..network import Attention, Head, Layer, LayerNorm, Network, forward
 from ..norms import norm_1, norm_inf
 from ..residual import residual_bracket
 from ..strategies import Case, heads, inputs, matrices, shapes
+from ..verdict import INCONCLUSIVE, MAX_BITS, Verdict, adaptive, decide
 from ...proofs import layernorm as claims
 from . import NumericCheck, register
 from .steps import UNDECIDED, all_finite
 
 __all__ = ["DEPTH", "THRESHOLD", "MIN_D", "without_layernorm", "normalised_residual", "seeded_case",
-           "ln_cases", "ln_pairs", "rho_trajectory", "collapsing_example", "SEC33"]
+           "ln_cases", "ln_pairs", "rho_trajectory", "collapsing_example", "SEC33", "Sec33Report", "sec33_check"]
 
 THRESHOLD = Fraction(_THRESHOLD.p, _THRESHOLD.q)
 MIN_D = 3  # d = 1, 2 degenerate (module docstring)
@@ -57,8 +59,10 @@ EPS = (Fraction(1, 10**5), Fraction(1, 10**3), Fraction(1, 10))
 
 
 def without_layernorm(net: Network) -> Network:
-    """The same weights with every LayerNorm removed."""
-    return replace(net, layers=tuple(replace(l, attention=replace(l.attention, layernorm=None)) for l in net.layers))
+    """The same weights with every LayerNorm (attention and MLP sublayers) removed."""
+    return replace(net, layers=tuple(
+        replace(l, attention=replace(l.attention, layernorm=None),
+                mlp=None if l.mlp is None else replace(l.mlp, layernorm=None)) for l in net.layers))
 
 
 _TINY = Fraction(1, 2**200)
@@ -119,7 +123,7 @@ def normalised_residual(ctx: Context, Y) -> tuple[Fraction, Fraction] | None:
 def ln_pairs(case, ctx: Context, depth: int = DEPTH):
     """sec3.3 at depth 12: ``rho(no-LN stack) <= 1/100`` implies ``rho(LN stack) <= 1/100``."""
     net = Network(case.net.d_qk, case.net.layers[:depth])
-    free = normalised_residual(ctx, forward(without_layernorm(net), case.X, ctx)[-1])
+    free = normalised_residual(ctx, forward(ctx, without_layernorm(net), case.X)[-1])
     t = (THRESHOLD, THRESHOLD)
     if free is None:
         return [UNDECIDED]
@@ -127,7 +131,7 @@ def ln_pairs(case, ctx: Context, depth: int = DEPTH):
         return []  # the stack without LayerNorm has not collapsed: nothing is claimed
     if free[1] > THRESHOLD:
         return [(free, t)]  # undecided hypothesis: inconclusive, so the precision goes up
-    rho = normalised_residual(ctx, forward(net, case.X, ctx)[-1])
+    rho = normalised_residual(ctx, forward(ctx, net, case.X)[-1])
     return [UNDECIDED] if rho is None else [(rho, t)]
 
 
@@ -182,7 +186,7 @@ def rho_trajectory(case, depth: int = DEPTH, layernorm: bool = True, bits: int =
     net = net if layernorm else without_layernorm(net)
     while True:
         with ctx.workprec(bits):
-            outs = forward(net, case.X, ctx)
+            outs = forward(ctx, net, case.X)
             rhos = [normalised_residual(ctx, Y) for Y in outs]
         if all(r is not None for r in rhos) or bits >= 1 << 14:
             return rhos
@@ -196,6 +200,56 @@ def collapsing_example(seed: int = 0, n: int = 4, d: int = 4, position: str = "p
     ln = LayerNorm(position, np.ones(d), np.zeros(d), Fraction(1, 10**5))
     layer = Layer(Attention((Head(g(d, d), g(d, d), np.eye(d)),), None, False, ln))
     return Case(rng.normal(size=(n, d)), Network(d, (layer,) * DEPTH))
+
+
+@dataclass(frozen=True)
+class Sec33Report:
+    """sec3.3 for one network at its full depth (``rankcollapse check``): enclosures of ``rho`` at
+    the last layer without and with LayerNorm (None: no finite enclosure), and the verdict on
+    ``rho_LN <= 1/100`` -- None when the stack without LayerNorm has certainly not collapsed
+    (``rho > 1/100``): the claim then says nothing."""
+
+    depth: int
+    rho_without: tuple | None
+    rho_with: tuple | None
+    verdict: Verdict | None
+    bits: int
+    reason: str
+
+
+def _sec33_at(ctx: Context, bits: int, case) -> Sec33Report:
+    with ctx.workprec(bits):
+        free = normalised_residual(ctx, forward(ctx, without_layernorm(case.net), case.X)[-1])
+        rho = normalised_residual(ctx, forward(ctx, case.net, case.X)[-1])
+    t, depth = (THRESHOLD, THRESHOLD), case.net.depth
+    if free is None or rho is None:
+        verdict = Verdict(INCONCLUSIVE, (Fraction(0), math.inf), t, "no finite enclosure of rho at this precision")
+    elif free[0] > THRESHOLD:
+        return Sec33Report(depth, free, rho, None, bits, "the stack without LayerNorm has not collapsed "
+                           "(rho > 1/100): sec3.3 claims nothing here")
+    elif free[1] > THRESHOLD:
+        verdict = Verdict(INCONCLUSIVE, free, t, "whether the stack without LayerNorm has collapsed is undecided")
+    else:
+        verdict = decide(rho, t, ctx.certified)
+    return Sec33Report(depth, free, rho, verdict, bits, verdict.reason)
+
+
+def sec33_check(case, backend: str = "arb", start_bits: int = 128, max_bits: int = MAX_BITS) -> Sec33Report:
+    """The sec3.3 comparison for one network at its full depth: if the same stack without
+    LayerNorm has ``rho(X^L) <= 1/100``, the stack as given must too (the claim is stated at
+    depth :data:`DEPTH`; at another depth this is the same implication there). Precision as in
+    ``check``: start at ``start_bits``, double while undecided.
+
+    >>> report = sec33_check(collapsing_example())
+    >>> report.depth, report.verdict.verdict, report.rho_with[1] <= THRESHOLD
+    (12, 'holds', True)
+    """
+    ctx = get_context(backend)
+    if not ctx.certified:
+        return _sec33_at(ctx, 53, case)
+    report, _, undecided = adaptive(lambda bits: _sec33_at(ctx, bits, case),
+                                    lambda r: [] if r.verdict is None else [r.verdict], start_bits, max_bits)
+    return replace(report, reason=undecided or report.reason)
 
 
 SEC33 = register(NumericCheck(

@@ -82,7 +82,7 @@ def mlp_lambda(ctx: Context, mlp: MLP):
 
 def mlp_pairs(case, ctx: Context):
     """``r(f(Y)) <= lam r(Y)``: brackets of both residuals, lam enclosed."""
-    Y, fY = forward(case.net, case.X, ctx)
+    Y, fY = forward(ctx, case.net, case.X)
     lam = mlp_lambda(ctx, case.net.layers[0].mlp)
     rY, rf = residual_bracket(ctx, Y), residual_bracket(ctx, fY)
     return [((rf.lower, rf.upper), (ctx.lo(lam) * rY.lower, ctx.hi(lam) * rY.upper))]

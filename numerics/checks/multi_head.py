@@ -68,7 +68,7 @@ class GammaNeeded:
 
 def _ratio_at(ctx: Context, net: Network, X, bits: int):
     with ctx.workprec(bits):
-        outs = forward(net, X, ctx)
+        outs = forward(ctx, net, X)
         br = [residual_bracket(ctx, Y) for Y in outs]
         s = scale_s(ctx, net.d_qk)
         out = []
@@ -91,7 +91,7 @@ def gamma_needed(case, rel_width: float = 1e-6, max_bits: int = 1 << 14) -> list
     until every bracket is relatively narrower than ``rel_width`` (or ``max_bits``)."""
     ctx = get_context("arb")
     with ctx.workprec(64):
-        rough = [residual_bracket(ctx, Y).upper for Y in forward(case.net, case.X, ctx)]
+        rough = [residual_bracket(ctx, Y).upper for Y in forward(ctx, case.net, case.X)]
     smallest = min((q for q in rough if q > 0), default=Fraction(1))
     scale = max(1.0, max(abs(float(v)) for v in np.ravel(case.X)))
     bits = working_precision(log10_abs(smallest), float(np.log10(scale)))

@@ -78,7 +78,7 @@ def path_terms(ctx: Context, net: Network, X):
     (Thm 2.1 is about attention layers)."""
     if any(l.mlp is not None or l.attention.layernorm is not None for l in net.layers):
         raise ValueError("the path decomposition is stated for attention layers only")
-    outs = forward(net, X, ctx)
+    outs = forward(ctx, net, X)
     n, d = outs[0].shape
     eye_n, eye_d = ctx.array(np.eye(n)), ctx.array(np.eye(d))
     options = []  # per layer: [(label, P, W)]

@@ -114,7 +114,7 @@ def identity_pairs(case, ctx: Context):
     """E5, exactly: the change ``X^L - X`` has identical rows (and is 0 without biases); the
     residual brackets of ``X^L`` and ``X`` overlap. See the module docstring."""
     with ctx.workprec(max(ctx.prec, EXACT_BITS)):
-        outs = forward(case.net, case.X, ctx)
+        outs = forward(ctx, case.net, case.X)
         if not all_finite(ctx, outs[-1]):
             return [UNDECIDED]
         D = outs[-1] - outs[0]
@@ -163,7 +163,7 @@ def skip_ratio_survey(seed: int = 0, trials: int = 20, n: int = 6, d: int = 4, h
                 b = bits
                 while True:  # raise the precision until the forward pass is finite (big logits)
                     with ctx.workprec(b):
-                        outs = forward(net, X, ctx)
+                        outs = forward(ctx, net, X)
                         if all_finite(ctx, outs[-1]) or b >= 1 << 14:
                             break
                     b *= 2

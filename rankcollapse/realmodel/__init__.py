@@ -12,7 +12,7 @@ passages (``data/english.txt``) or given token ids and measures, layer by layer 
 for the four variants of the paper's Figure 2 (pure attention, attention + MLP, attention + skip,
 full), with the checkpoint's weights and at the architecture's random initialisation. It also
 measures the residual of products of attention matrices along random paths (Thm 2.1) and how far
-the explicit bounds (THEORY 4) are from what the weights do.
+the explicit bounds (docs/theory.md §4) are from what the weights do.
 
 Modules by role: :mod:`.measure` (inputs and measurements), :mod:`.report` (JSON and tables),
 :mod:`.plots` (figures), :mod:`.command` (the subcommand; :mod:`rankcollapse.cli` imports it,

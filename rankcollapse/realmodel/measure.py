@@ -212,7 +212,7 @@ def _sequence(folder: str, init: str, seed: int, ids, bracket: bool) -> dict:
     out, first = {}, None
     for name in arch.VARIANTS:
         net = arch.variant(config, block_list, name)
-        outputs = forward_split(net, X0, ctx)
+        outputs = forward_split(ctx, net, X0)
         first = first or ratios(outputs[0], bracket)  # layer 0 is the same in every variant
         out[name] = [first] + [ratios(Z, bracket) for Z in outputs[1:]]
     return out
@@ -264,7 +264,7 @@ def _attention_paths(config, state, block_list, ids, samples, exact_samples, rng
     net = arch.variant(config, block_list, "full")
     mask = mask_matrix(config.mask, len(ids[0]))
     # P^l_h is computed on the actual input of layer l in the full model.
-    inputs = [[Z.X for Z in forward_split(net, arch.embed(config, state, x), ctx)[:-1]]
+    inputs = [[Z.X for Z in forward_split(ctx, net, arch.embed(config, state, x))[:-1]]
               for x in ids]
     out = {}
     for k in PATH_LENGTHS if config.layers >= max(PATH_LENGTHS) else range(1, config.layers + 1):
@@ -308,7 +308,7 @@ def _e4_log10(constants, n: int, d_qk: int, log10_B0: float) -> list:
 
 
 def _explicit_bounds(config, state, block_list, ids, advance) -> list[dict]:
-    """THEORY 4 on the pretrained weights, per layer and sequence, as log10 values.
+    """docs/theory.md §4 on the pretrained weights, per layer and sequence, as log10 values.
 
     * ``one_step`` (Lemma E2): the attention sublayer of layer l (its LayerNorm removed, since
       the lemma is about ``SA`` alone) at the actual input ``X^{l-1}`` of the pure-attention
@@ -336,7 +336,7 @@ def _explicit_bounds(config, state, block_list, ids, advance) -> list[dict]:
         X0 = arch.embed(config, state, x)
         # splits (rankcollapse.numerics.network.Split): their residual parts stay accurate far below the
         # float64 floor, except where a LayerNorm (pure-attention variant) rounds them to 0
-        pure_inputs, san_outputs = forward_split(pure, X0, ctx), forward_split(san, X0, ctx)
+        pure_inputs, san_outputs = forward_split(ctx, pure, X0), forward_split(ctx, san, X0)
         r0 = _residual_norm(X0)
         e4 = _e4_log10([(k, b, H, lam) for k, b, _, H, lam in constants], len(x), config.d_qk,
                        math.log10(r0))
@@ -353,7 +353,7 @@ def _explicit_bounds(config, state, block_list, ids, advance) -> list[dict]:
     return [{"layer": l, **row} for l, row in rows.items()]
 
 
-# A relative residual below this is float64 rounding noise, not a measurement (THEORY 5): the
+# A relative residual below this is float64 rounding noise, not a measurement (docs/theory.md §5): the
 # entries are O(||X||_max) and each carries a relative rounding error of about 1e-16 times the
 # number of terms summed into it.
 FLOAT64_FLOOR = 1e-12
