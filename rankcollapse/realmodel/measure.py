@@ -1,8 +1,9 @@
 """Inputs and measurements of the real-model experiment.
 
 The collapse curves run in float64 with the split forward pass (``X^l = 1 c^T + R``), one task
-per (initialisation, sequence) through :func:`rankcollapse.parallel.map_tasks`, so the results
-are the same for every ``--jobs``. Each worker reads the weights once (a per-process cache).
+per (initialisation, sequence), one per initialisation for the attention paths (drawn
+beforehand) and one per job for the explicit bounds, through
+:func:`rankcollapse.parallel.map_tasks`, so the results are the same for every ``--jobs``. Each worker reads the weights once (a per-process cache).
 """
 
 from __future__ import annotations
@@ -200,12 +201,6 @@ def one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _sequence_task(folder: str, init: str, seed: int, ids, bracket: bool) -> dict:
-    """One sequence at one initialisation: ``{variant: [(token_mean, bracket), ...]}`` per layer."""
-    with one_blas_thread():
-        return _sequence(folder, init, seed, ids, bracket)
-
-
 def _sequence(folder: str, init: str, seed: int, ids, bracket: bool) -> dict:
     config, state, block_list = _blocks(folder, init, seed)
     X0 = arch.embed(config, state, ids)
@@ -244,12 +239,11 @@ class Experiment:
     jobs: int = 1
 
 
-def _collapse_curves(model: Model, ids, seed, bracket_sequences, jobs, advance) -> list[Curves]:
-    tasks = [(model.folder, init, seed, x, s < bracket_sequences) for init in INITS for s, x in enumerate(ids)]
-    results = map_tasks(_sequence_task, tasks, jobs=jobs, star=True, on_done=lambda k: advance())
+def _curves(results, n: int) -> list[Curves]:
+    """The sequence tasks' results (``INITS`` x sequences, in order) as curves."""
     curves = []
     for i, init in enumerate(INITS):
-        rows = results[i * len(ids):(i + 1) * len(ids)]
+        rows = results[i * n:(i + 1) * n]
         for name in arch.VARIANTS:
             tm = np.array([[v[0] for v in row[name]] for row in rows])
             br = np.array([[v[1] if v[1] else (math.nan, math.nan) for v in row[name]] for row in rows])
@@ -257,27 +251,50 @@ def _collapse_curves(model: Model, ids, seed, bracket_sequences, jobs, advance) 
     return curves
 
 
-def _attention_paths(config, state, block_list, ids, samples, exact_samples, rng, advance) -> dict:
+def _draw_paths(rng, sequences: int, config, lengths, samples: int) -> dict:
+    """``{k: [(sequence, layers l_1 < ... < l_k, heads), ...]}``, drawn before any task runs so
+    that the paths do not depend on which worker computes them."""
+    specs = {}
+    for k in lengths:
+        rows = []
+        for _ in range(samples):
+            s = int(rng.integers(sequences))
+            layers = [int(l) for l in sorted(rng.choice(config.layers, size=k, replace=False))]
+            rows.append((s, layers, [int(rng.integers(config.heads)) for _ in layers]))
+        specs[k] = rows
+    return specs
+
+
+def _task(kind: str, *args):
+    """One unit of work for :func:`rankcollapse.parallel.map_tasks` (one BLAS thread)."""
+    with one_blas_thread():
+        if kind == "sequence":
+            return _sequence(*args)
+        folder, init, seed, *rest = args
+        config, state, block_list = _blocks(folder, init, seed)
+        if kind == "paths":
+            return _attention_paths(config, state, block_list, *rest)
+        return _explicit_bounds(config, state, block_list, *rest)
+
+
+def _attention_paths(config, state, block_list, ids, specs, exact_samples) -> dict:
     """Residual ratios of ``P_path = P^{l_k}_{h_k} ... P^{l_1}_{h_1}`` (Thm 2.1) in the full
-    model: k distinct layers l_1 < ... < l_k and a head per layer, drawn at random, on a random
-    sequence, as in the paper's path experiment (GPT-2: causal attention matrices)."""
+    model: k distinct layers l_1 < ... < l_k and a head per layer, drawn at random
+    (:func:`_draw_paths`), on a random sequence, as in the paper's path experiment (GPT-2:
+    causal attention matrices)."""
     net = arch.variant(config, block_list, "full")
     mask = mask_matrix(config.mask, len(ids[0]))
     # P^l_h is computed on the actual input of layer l in the full model.
-    inputs = [[Z.X for Z in forward_split(ctx, net, arch.embed(config, state, x))[:-1]]
-              for x in ids]
+    used = sorted({s for rows in specs.values() for s, _, _ in rows})
+    inputs = {s: [Z.X for Z in forward_split(ctx, net, arch.embed(config, state, ids[s]))[:-1]] for s in used}
     out = {}
-    for k in PATH_LENGTHS if config.layers >= max(PATH_LENGTHS) else range(1, config.layers + 1):
-        rows = []
-        for i in range(samples):
-            s = rng.integers(len(ids))
+    for k, rows in specs.items():
+        out[k] = []
+        for i, (s, layers, heads) in enumerate(rows):
             P = np.eye(len(ids[s]))
-            for l in sorted(rng.choice(config.layers, size=k, replace=False)):
-                head = net.layers[l].attention.heads[rng.integers(config.heads)]
-                P = attention_probs(ctx, inputs[s][l], head, config.d_qk, mask) @ P
-            rows.append(residual_ratios(P, exact=i < exact_samples))
-            advance()
-        out[k] = rows
+            for l, h in zip(layers, heads):
+                P = attention_probs(ctx, inputs[s][l], net.layers[l].attention.heads[h], config.d_qk, mask) @ P
+            out[k].append(residual_ratios(P, exact=i < exact_samples))
     return out
 
 
@@ -307,7 +324,7 @@ def _e4_log10(constants, n: int, d_qk: int, log10_B0: float) -> list:
     return out
 
 
-def _explicit_bounds(config, state, block_list, ids, advance) -> list[dict]:
+def _explicit_bounds(config, state, block_list, ids) -> list[dict]:
     """docs/theory.md §4 on the pretrained weights, per layer and sequence, as log10 values.
 
     * ``one_step`` (Lemma E2): the attention sublayer of layer l (its LayerNorm removed, since
@@ -349,7 +366,6 @@ def _explicit_bounds(config, state, block_list, ids, advance) -> list[dict]:
             row["published"].append(float(published_closed_form(
                 l, config.heads, beta_published, "1", config.d_qk, r0)["log10"]))
             row["san_observed"].append(_log10_residual(san_outputs[l]))
-        advance()
     return [{"layer": l, **row} for l, row in rows.items()]
 
 
@@ -388,18 +404,30 @@ def _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_sample
     config = model.config
     lengths = [k for k in PATH_LENGTHS if k <= config.layers]
     with_bounds = config.mask is None  # the explicit bounds are stated for unmasked attention
-    total = len(INITS) * (len(ids) + len(lengths) * path_samples) + (len(ids) if with_bounds else 0)
-    advance = progress(total) if progress else (lambda: None)
+    rng = np.random.default_rng(seed)
+    specs = {init: _draw_paths(rng, len(ids), config, lengths, path_samples) for init in INITS}
+    exact_paths = min(bracket_sequences, path_samples)
+    # the long tasks (paths, bounds in one chunk per job) first, the sequences fill in after
+    chunks = [ids[i::jobs] for i in range(jobs)] if with_bounds else []
+    tasks = ([("paths", model.folder, init, seed, ids, specs[init], exact_paths) for init in INITS]
+             + [("bounds", model.folder, "pretrained", seed, chunk) for chunk in chunks if chunk]
+             + [("sequence", model.folder, init, seed, x, s < bracket_sequences)
+                for init in INITS for s, x in enumerate(ids)])
+    advance = progress(len(tasks)) if progress else (lambda: None)
+    results = map_tasks(_task, tasks, jobs=jobs, star=True, on_done=lambda k: advance())
     exp = Experiment(model.name, config.architecture, len(ids), len(ids[0]), min(bracket_sequences, len(ids)),
                      seed, jobs=jobs)
-    exp.curves = _collapse_curves(model, ids, seed, bracket_sequences, jobs, advance)
-    rng = np.random.default_rng(seed)
-    for init in INITS:
-        _, state, block_list = _blocks(model.folder, init, seed)
-        exp.paths[init] = _attention_paths(config, state, block_list, ids, path_samples,
-                                           min(bracket_sequences, path_samples), rng, advance)
-    if with_bounds:
-        _, state, block_list = _blocks(model.folder, "pretrained", seed)
-        exp.bounds = {"weights": "pretrained", "layers": _explicit_bounds(config, state, block_list, ids, advance)}
+    exp.paths = dict(zip(INITS, results[:len(INITS)]))
+    bounds = results[len(INITS):len(INITS) + len([c for c in chunks if c])]
+    exp.curves = _curves(results[len(INITS) + len(bounds):], len(ids))
+    if with_bounds:  # chunk j holds sequences j, j + jobs, ...: back to sequence order
+        layers = []
+        for l, row in enumerate(bounds[0]):
+            merged = {key: [None] * len(ids) for key in row if key != "layer"}
+            for j, chunk_rows in enumerate(bounds):
+                for key in merged:
+                    merged[key][j::jobs] = chunk_rows[l][key]
+            layers.append({"layer": row["layer"], **merged})
+        exp.bounds = {"weights": "pretrained", "layers": layers}
     exp.seconds = time.perf_counter() - start
     return exp
