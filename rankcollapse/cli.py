@@ -23,7 +23,7 @@ from rankcollapse.numerics.instance import InstanceError, write_json_atomic
 from rankcollapse.numerics.verdict import MAX_BITS
 
 from . import parallel
-from .errors import UsageError
+from .errors import UsageError, check_writable as _check_writable
 
 console = Console(soft_wrap=True)  # long paths and numbers stay on one line
 
@@ -42,19 +42,6 @@ def _json_out(path: str | None, obj) -> None:
     if path:
         write_json_atomic(path, obj)
         console.print(f"wrote {path}")
-
-
-def _check_writable(path: str | None, option: str = "--json") -> None:
-    """Fail before any work if an output file cannot be written (nothing is overwritten)."""
-    if not path:
-        return
-    if Path(path).is_dir():
-        raise UsageError(f"{option} {path}: is a directory; give a file name")
-    folder = Path(path).resolve().parent
-    if not folder.is_dir():
-        raise UsageError(f"{option} {path}: the directory {Path(path).parent} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"{option} {path}: the directory {Path(path).parent} is not writable")
 
 
 def _check_folder(path: str, option: str) -> None:
@@ -287,11 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--check", action="store_true", help="also run the symbolic proofs of the steps")
     d.set_defaults(func=cmd_derive)
 
-    from . import figures, realmodel
+    from . import figures
     from .experiments import command as experiment
+    from .realmodel import command as realmodel_command
 
     figures.register(sub)
-    realmodel.register(sub)
+    realmodel_command.register(sub)
     experiment.register(sub)
     return p
 

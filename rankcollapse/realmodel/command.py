@@ -1,0 +1,71 @@
+"""``rankcollapse real-model``: the command line of the real-model experiment.
+
+Only argparse at import time (``rankcollapse --help`` stays fast); the measurement, report and
+plot modules load when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rankcollapse.errors import check_writable
+
+def cmd_real_model(args) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rankcollapse.numerics.instance import write_json_atomic
+
+    from .measure import run_experiment
+    from .plots import plot_curves, plot_paths
+    from .report import print_report, report_json
+
+    for option in ("json", "plot", "paths_plot"):
+        check_writable(getattr(args, option), "--" + option.replace("_", "-"))
+    console = Console()
+    with Progress(TextColumn("real model"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        def progress(total):
+            task = bar.add_task("", total=total)
+            return lambda: bar.advance(task)
+
+        exp = run_experiment(args.model, args.sequences, args.tokens, args.input_ids, args.bracket_sequences,
+                             args.path_samples, args.seed, args.jobs, progress)
+    print_report(exp, console)
+    if args.json:
+        write_json_atomic(args.json, report_json(exp))
+        console.print(f"wrote {args.json}")
+    for target, plot in ((args.plot, plot_curves), (args.paths_plot, plot_paths)):
+        if target:
+            plot(exp, target)
+            console.print(f"wrote {target}")
+    return 0
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add ``real-model`` to the ``rankcollapse`` command line."""
+    p = subparsers.add_parser(
+        "real-model", help="rank collapse in a real transformer checkpoint (the paper's Section 4)",
+        description="The paper's Section 4 (Figure 2) on a real transformer: docs/real_model.md.")
+    p.add_argument("--model", metavar="DIR",
+                   help="a Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json "
+                        "when present): bert, roberta, albert, distilbert or gpt2 (default: the "
+                        "all-MiniLM-L6-v2 weights package)")
+    p.add_argument("--input-ids", metavar="FILE",
+                   help='token ids instead of the packaged text: JSON {"input_ids": [[...], ...]}, '
+                        "sequences of equal length")
+    p.add_argument("--json", metavar="FILE", help="write the measurements (rankcollapse-realmodel/3)")
+    p.add_argument("--plot", metavar="FILE", help="the Figure-2-style plot (PNG)")
+    p.add_argument("--paths-plot", metavar="FILE", help="box plot of attention-path residuals (PNG)")
+    p.add_argument("--sequences", type=int, default=32, help="passages to run (default 32)")
+    p.add_argument("--tokens", type=int, default=128, help="tokens per passage (default 128)")
+    p.add_argument("--bracket-sequences", type=int, default=0,
+                   help="sequences (and path samples per length) that also get a bracket of r at most "
+                        "1%% wide at every layer: 0.5 s per matrix, and an LP family (10-40 s) where "
+                        "the fast bracket is wider (default 0)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (results do not depend on it)")
+    p.add_argument("--path-samples", type=int, default=64, help="random paths per length (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="random initialisation and path sampling")
+    p.set_defaults(func=cmd_real_model)
+    return p
+

@@ -1,0 +1,433 @@
+"""Inputs and measurements of the real-model experiment.
+
+The collapse curves run in float64 with the split forward pass (``X^l = 1 c^T + R``), one task
+per (initialisation, sequence), one per initialisation for the attention paths (drawn
+beforehand) and one per job for the explicit bounds, through
+:func:`rankcollapse.parallel.map_tasks`, so the results are the same for every ``--jobs``. Each worker reads the weights once (a per-process cache).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from rankcollapse.errors import UsageError
+from rankcollapse.numerics import architectures as arch
+from rankcollapse.numerics import checkpoint
+from rankcollapse.numerics.context import get_context
+from rankcollapse.numerics.network import attention_probs, forward_split, layer_forward, mask_matrix
+from rankcollapse.numerics.norms import norm_composite
+from rankcollapse.parallel import map_tasks
+
+INITS = ("pretrained", "random")
+PATH_LENGTHS = range(1, 7)
+# Ratios under this are not reported as numbers: near the end of the double range (2.2e-308)
+# the split pass's products go subnormal and lose digits, and 0 may be underflow. They are
+# counted per layer as "below_double_range" (their true values are below it, not 0).
+BELOW_DOUBLES = 1e-290
+BRACKET_WIDTH = Fraction(1, 100)  # r brackets at most 1 % wide (relative to their upper end)
+ctx = get_context("float64")
+
+
+# -- model and inputs -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Model:
+    """A checkpoint folder and what the experiment needs to know about it."""
+
+    name: str
+    folder: str
+    config: arch.Config
+
+
+def open_model(folder: str | None) -> Model:
+    """``folder`` (a Hugging Face checkpoint) or, without one, the MiniLM weights package; the
+    weights themselves are read by each worker (:func:`_blocks`)."""
+    try:
+        if folder is None:
+            path, name = checkpoint.minilm_dir(), checkpoint.MINILM_NAME
+        else:
+            path, name = Path(folder), str(folder)
+        config, _ = _load(str(path))
+    except (checkpoint.ModelUnavailable, checkpoint.CheckpointError) as e:
+        raise UsageError(str(e)) from None
+    return Model(name, str(path), config)
+
+
+def _stamp(folder: str) -> tuple:
+    """What identifies the files' contents for the caches below (a rewritten file is re-read)."""
+    return tuple((f.stat().st_mtime_ns, f.stat().st_size) if f.is_file() else None
+                 for f in (Path(folder) / "config.json", Path(folder) / "model.safetensors"))
+
+
+def _load(folder: str):
+    return _load_cached(folder, _stamp(folder))
+
+
+@functools.lru_cache(maxsize=1)
+def _load_cached(folder: str, stamp: tuple):
+    return checkpoint.load(folder)
+
+
+def _blocks(folder: str, init: str, seed: int):
+    """``(config, state, blocks)`` of one initialisation; one at a time per process (memory)."""
+    return _blocks_cached(folder, init, seed, _stamp(folder))
+
+
+@functools.lru_cache(maxsize=1)
+def _blocks_cached(folder: str, init: str, seed: int, stamp: tuple):
+    config, state = _load(folder)
+    if init == "random":
+        state = arch.random_state(config, seed)
+    return config, state, arch.blocks(config, state)
+
+
+def load_passages() -> list[str]:
+    """The packaged passages: paragraphs separated by blank lines, '#' lines are comments."""
+    text = (resources.files("rankcollapse") / "data" / "english.txt").read_text(encoding="utf-8")
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", body) if p.strip()]
+
+
+def token_ids(model: Model, sequences: int, tokens: int) -> list[list[int]]:
+    """The first ``sequences`` passages as exactly ``tokens`` ids each (the tokenizer's special
+    tokens included), so no padding is needed and every sequence has the same n."""
+    passages = load_passages()
+    if not 1 <= sequences <= len(passages):
+        raise UsageError(f"--sequences must be between 1 and {len(passages)}, got {sequences}")
+    if not 2 <= tokens <= model.config.max_tokens:
+        raise UsageError(f"--tokens must be between 2 and {model.config.max_tokens}, got {tokens}")
+    try:
+        tok = checkpoint.load_tokenizer(model.folder, tokens)
+    except checkpoint.ModelUnavailable as e:
+        raise UsageError(str(e)) from None
+    if tok is None:
+        raise UsageError(f"{model.folder} has no tokenizer.json: give the token ids with --input-ids FILE")
+    ids = [tok.encode(p).ids for p in passages[:sequences]]
+    short = [i for i, x in enumerate(ids) if len(x) < tokens]
+    if short:
+        raise UsageError(f"--tokens {tokens}: passage(s) {short} are shorter than that")
+    return ids
+
+
+def read_input_ids(path: str, model: Model) -> list[list[int]]:
+    """``{"input_ids": [[...], ...]}``: sequences of equal length (no padding mask needed) of
+    valid token ids."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UsageError(f"--input-ids {path}: cannot read JSON ({e})") from None
+    seqs = data.get("input_ids") if isinstance(data, dict) else None
+    if not (isinstance(seqs, list) and seqs and all(isinstance(s, list) and s for s in seqs)):
+        raise UsageError(f'--input-ids {path}: expected {{"input_ids": [[...], ...]}} with nonempty lists')
+    for i, s in enumerate(seqs):
+        bad = [v for v in s if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < model.config.vocab]
+        if bad:
+            raise UsageError(f"--input-ids {path}: input_ids[{i}] has {bad[0]!r}, not a token id "
+                             f"between 0 and {model.config.vocab - 1}")
+        if len(s) != len(seqs[0]):
+            raise UsageError(f"--input-ids {path}: input_ids[{i}] has {len(s)} ids, input_ids[0] has "
+                             f"{len(seqs[0])}: sequences must have equal length (no padding)")
+    n = len(seqs[0])
+    if not 2 <= n <= model.config.max_tokens:
+        raise UsageError(f"--input-ids {path}: sequences of {n} ids; need 2 to {model.config.max_tokens}")
+    return seqs
+
+
+# -- measurements ---------------------------------------------------------------------------
+
+def residual_norm(R) -> float:
+    """``||R - 1 mean(R)^T||_{1,inf}`` of a residual part, accurate however small: the composite
+    norm multiplies two norms before its square root, which underflows for entries near
+    1e-160, so R is scaled by a power of two (exactly) first."""
+    from rankcollapse.numerics.residual import token_mean_residual
+
+    top = float(np.abs(R).max())
+    if top == 0 or not math.isfinite(top):
+        return top
+    e = math.frexp(top)[1]
+    return math.ldexp(float(norm_composite(ctx, token_mean_residual(ctx, np.ldexp(R, -e)))), e)
+
+
+def ratios(Z, bracket: bool) -> tuple[float, tuple | None]:
+    """``(token-mean ratio, r-ratio bracket or None)`` of one layer output ``Z`` (a split).
+
+    Both are read from the residual part R (``r(X) = r(R)``, and R keeps its relative accuracy
+    in the split pass), divided by ``||X||_{1,inf}``. The bracket encloses ``r(R) / ||X||`` for
+    the computed doubles: the fast bracket, or the LP one where the fast one is wider than
+    :data:`BRACKET_WIDTH`; the division rounds outward by a relative 2^-50."""
+    from rankcollapse.numerics.residual import residual_bracket
+
+    size = float(norm_composite(ctx, Z.X))
+    token_mean = residual_norm(Z.R) / size
+    if token_mean < BELOW_DOUBLES:  # underflow (or exactly equal rows): no measurement
+        return math.nan, None
+    if not bracket:
+        return token_mean, None
+    b = residual_bracket(ctx, Z.R, exact=False)
+    if b.upper and b.upper - b.lower > BRACKET_WIDTH * b.upper:
+        b = residual_bracket(ctx, Z.R, exact=True)
+    q = Fraction(size)
+    pad = Fraction(1, 2**50)
+    return token_mean, (float(b.lower / q * (1 - pad)), float(b.upper / q * (1 + pad)))
+
+
+def residual_ratios(X, exact: bool) -> tuple[float, float]:
+    """``(token-mean ratio, r-ratio upper end or nan)`` of a plain matrix (attention paths)."""
+    from rankcollapse.numerics.network import split
+
+    tm, b = ratios(split(ctx, np.asarray(X, dtype=np.float64)), exact)
+    return tm, (b[1] if b else math.nan)
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread: the products here are small (128 x 384), and
+    OpenBLAS's own threads on a shared 2-core machine cost 10 times the CPU time of the work
+    (measured: 17.8 s against 1.5 s for one sequence); ``--jobs`` is the parallelism."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # the realmodel extra is missing it: run with the library's default
+        import contextlib
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _sequence(folder: str, init: str, seed: int, ids, bracket: bool) -> dict:
+    config, state, block_list = _blocks(folder, init, seed)
+    X0 = arch.embed(config, state, ids)
+    out, first = {}, None
+    for name in arch.VARIANTS:
+        net = arch.variant(config, block_list, name)
+        outputs = forward_split(ctx, net, X0)
+        first = first or ratios(outputs[0], bracket)  # layer 0 is the same in every variant
+        out[name] = [first] + [ratios(Z, bracket) for Z in outputs[1:]]
+    return out
+
+
+@dataclass
+class Curves:
+    """One variant at one initialisation: ratios[sequence, layer]; r brackets [sequence, layer,
+    (lower, upper)] (nan = not computed)."""
+
+    name: str
+    init: str
+    token_mean: np.ndarray
+    bracket: np.ndarray
+
+
+@dataclass
+class Experiment:
+    model: str
+    architecture: str
+    sequences: int
+    tokens: int
+    bracket_sequences: int
+    seed: int
+    curves: list = field(default_factory=list)
+    paths: dict = field(default_factory=dict)     # init -> {length: [(token_mean, r upper), ...]}
+    bounds: dict | None = None
+    seconds: float = 0.0
+    jobs: int = 1
+
+
+def _curves(results, n: int) -> list[Curves]:
+    """The sequence tasks' results (``INITS`` x sequences, in order) as curves."""
+    curves = []
+    for i, init in enumerate(INITS):
+        rows = results[i * n:(i + 1) * n]
+        for name in arch.VARIANTS:
+            tm = np.array([[v[0] for v in row[name]] for row in rows])
+            br = np.array([[v[1] if v[1] else (math.nan, math.nan) for v in row[name]] for row in rows])
+            curves.append(Curves(name, init, tm, br))
+    return curves
+
+
+def _draw_paths(rng, sequences: int, config, lengths, samples: int) -> dict:
+    """``{k: [(sequence, layers l_1 < ... < l_k, heads), ...]}``, drawn before any task runs so
+    that the paths do not depend on which worker computes them."""
+    specs = {}
+    for k in lengths:
+        rows = []
+        for _ in range(samples):
+            s = int(rng.integers(sequences))
+            layers = [int(l) for l in sorted(rng.choice(config.layers, size=k, replace=False))]
+            rows.append((s, layers, [int(rng.integers(config.heads)) for _ in layers]))
+        specs[k] = rows
+    return specs
+
+
+def _task(kind: str, *args):
+    """One unit of work for :func:`rankcollapse.parallel.map_tasks` (one BLAS thread)."""
+    with one_blas_thread():
+        if kind == "sequence":
+            return _sequence(*args)
+        folder, init, seed, *rest = args
+        config, state, block_list = _blocks(folder, init, seed)
+        if kind == "paths":
+            return _attention_paths(config, state, block_list, *rest)
+        return _explicit_bounds(config, state, block_list, *rest)
+
+
+def _attention_paths(config, state, block_list, ids, specs, exact_samples) -> dict:
+    """Residual ratios of ``P_path = P^{l_k}_{h_k} ... P^{l_1}_{h_1}`` (Thm 2.1) in the full
+    model: k distinct layers l_1 < ... < l_k and a head per layer, drawn at random
+    (:func:`_draw_paths`), on a random sequence, as in the paper's path experiment (GPT-2:
+    causal attention matrices)."""
+    net = arch.variant(config, block_list, "full")
+    mask = mask_matrix(config.mask, len(ids[0]))
+    # P^l_h is computed on the actual input of layer l in the full model.
+    used = sorted({s for rows in specs.values() for s, _, _ in rows})
+    inputs = {s: [Z.X for Z in forward_split(ctx, net, arch.embed(config, state, ids[s]))[:-1]] for s in used}
+    out = {}
+    for k, rows in specs.items():
+        out[k] = []
+        for i, (s, layers, heads) in enumerate(rows):
+            P = np.eye(len(ids[s]))
+            for l, h in zip(layers, heads):
+                P = attention_probs(ctx, inputs[s][l], net.layers[l].attention.heads[h], config.d_qk, mask) @ P
+            out[k].append(residual_ratios(P, exact=i < exact_samples))
+    return out
+
+
+def _e4_log10(constants, n: int, d_qk: int, log10_B0: float) -> list:
+    """Theorem E4's ``log10 B_l`` in log space (mpmath), ``None`` once it is not representable.
+
+    Same recursion as :func:`rankcollapse.numerics.bounds.apriori_bounds` (``B_l = lam 4 Gamma beta H s
+    B^3``, ``Gamma = sqrt(n)/2 phi(2 s kappa B^2)``), which evaluates it in a number context and
+    overflows here: on the pretrained weights ``log10 B_1`` is about 5e5 and ``log B_2`` has about
+    10^6 digits. The per-layer
+    constants come from :func:`rankcollapse.numerics.bounds.layer_constants`.
+    """
+    import mpmath
+
+    with mpmath.workdps(30):
+        s = 1 / mpmath.sqrt(d_qk)
+        logB, out = mpmath.mpf(log10_B0) * mpmath.log(10), []
+        for kappa, beta, H, lam in constants:
+            if logB is None or logB > 10**9:  # then t = 2 s kappa B^2 has over 10^9 digits
+                logB = None
+            else:
+                t = 2 * s * kappa * mpmath.exp(2 * logB)
+                # log phi(t) = log((e^t - 1)/t), stable for every t > 0
+                log_phi = t + mpmath.log(-mpmath.expm1(-t)) - mpmath.log(t)
+                logB = (mpmath.log(lam * 4 * beta * H * s * mpmath.sqrt(n) / 2) + log_phi + 3 * logB)
+            out.append(None if logB is None else logB / mpmath.log(10))
+    return out
+
+
+def _explicit_bounds(config, state, block_list, ids) -> list[dict]:
+    """docs/theory.md §4 on the pretrained weights, per layer and sequence, as log10 values.
+
+    * ``one_step`` (Lemma E2): the attention sublayer of layer l (its LayerNorm removed, since
+      the lemma is about ``SA`` alone) at the actual input ``X^{l-1}`` of the pure-attention
+      variant, with x = the token mean; observed ``r(SA_l(X^{l-1}))``.
+    * ``E4`` (a priori) and ``published`` (Cor 2.3 with gamma = 1 and one beta for all layers,
+      as stated): the theory's SAN (no skip, no MLP, no LayerNorm) from ``X^0``, with
+      ``B_0 = r0`` = the token-mean residual of ``X^0``; observed ``r(X^l)`` in that SAN.
+
+    "Observed" is the token-mean residual, an upper bound within a factor 2 of r (see
+    docs/real_model.md), so log10(bound / observed) understates the gap by at most 0.31; the
+    published form raises that same r0 to 3^l, so it can overstate its own bound by up to
+    3^l log10(r0 / r(X^0)) (docs/real_model.md gives the measured size). The observed value is
+    read from the split's residual part, so it is a measurement far below the float64 floor
+    of a whole matrix; None where that part is exactly 0 in doubles.
+    """
+    from rankcollapse.numerics.bounds import layer_constants, one_step_bound, published_closed_form
+
+    pure = arch.variant(config, block_list, "pure-attention")
+    san = arch.network(config, block_list, skip=False, mlp=False, layernorm=False)
+    constants = [layer_constants(ctx, layer) for layer in san.layers]  # (kappa, beta_E2, beta_pub, H, lam)
+    beta_published = max(c[2] for c in constants)
+    rows = {l: {"one_step": [], "one_step_observed": [], "E4": [], "published": [], "san_observed": []}
+            for l in range(1, config.layers + 1)}
+    for x in ids:
+        X0 = arch.embed(config, state, x)
+        # splits (rankcollapse.numerics.network.Split): their residual parts stay accurate far below the
+        # float64 floor, except where a LayerNorm (pure-attention variant) rounds them to 0
+        pure_inputs, san_outputs = forward_split(ctx, pure, X0), forward_split(ctx, san, X0)
+        r0 = _residual_norm(X0)
+        e4 = _e4_log10([(k, b, H, lam) for k, b, _, H, lam in constants], len(x), config.d_qk,
+                       math.log10(r0))
+        for l, row in rows.items():
+            Z, layer = pure_inputs[l - 1], san.layers[l - 1]
+            bound = one_step_bound(ctx, Z, Z.R.mean(axis=0), layer, config.d_qk)  # x = token mean
+            row["one_step"].append(math.log10(bound) if bound > 0 else None)
+            row["one_step_observed"].append(_log10_residual(layer_forward(ctx, Z, layer, config.d_qk)))
+            row["E4"].append(e4[l - 1])
+            row["published"].append(float(published_closed_form(
+                l, config.heads, beta_published, "1", config.d_qk, r0)["log10"]))
+            row["san_observed"].append(_log10_residual(san_outputs[l]))
+    return [{"layer": l, **row} for l, row in rows.items()]
+
+
+# A relative residual below this is float64 rounding noise, not a measurement (docs/theory.md §5): the
+# entries are O(||X||_max) and each carries a relative rounding error of about 1e-16 times the
+# number of terms summed into it.
+FLOAT64_FLOOR = 1e-12
+
+
+def _residual_norm(X) -> float:
+    """The token-mean residual norm (measured as in :func:`residual_ratios`)."""
+    return residual_ratios(X, exact=False)[0] * float(norm_composite(ctx, np.asarray(X)))
+
+
+def _log10_residual(Z) -> float | None:
+    """log10 of the token-mean residual norm of a split, from its residual part alone (accurate
+    relative to itself); None where the rows are exactly equal."""
+    value = residual_norm(Z.R)
+    return math.log10(value) if value > 0 else None
+
+
+def run_experiment(model_dir: str | None = None, sequences: int = 32, tokens: int = 128,
+                   input_ids: str | None = None, bracket_sequences: int = 0, path_samples: int = 64,
+                   seed: int = 0, jobs: int = 1, progress=None) -> Experiment:
+    """The whole measurement. ``progress(total)`` returns an ``advance()`` callback (or None)."""
+    if bracket_sequences < 0 or path_samples < 1 or jobs < 1:
+        raise UsageError("--bracket-sequences must be >= 0, --path-samples >= 1 and --jobs >= 1")
+    with one_blas_thread():
+        return _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_samples, seed, jobs, progress)
+
+
+def _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_samples, seed, jobs, progress):
+    start = time.perf_counter()
+    model = open_model(model_dir)
+    ids = read_input_ids(input_ids, model) if input_ids else token_ids(model, sequences, tokens)
+    config = model.config
+    lengths = [k for k in PATH_LENGTHS if k <= config.layers]
+    with_bounds = config.mask is None  # the explicit bounds are stated for unmasked attention
+    rng = np.random.default_rng(seed)
+    specs = {init: _draw_paths(rng, len(ids), config, lengths, path_samples) for init in INITS}
+    exact_paths = min(bracket_sequences, path_samples)
+    # the long tasks (paths, bounds in one chunk per job) first, the sequences fill in after
+    chunks = [ids[i::jobs] for i in range(jobs)] if with_bounds else []
+    tasks = ([("paths", model.folder, init, seed, ids, specs[init], exact_paths) for init in INITS]
+             + [("bounds", model.folder, "pretrained", seed, chunk) for chunk in chunks if chunk]
+             + [("sequence", model.folder, init, seed, x, s < bracket_sequences)
+                for init in INITS for s, x in enumerate(ids)])
+    advance = progress(len(tasks)) if progress else (lambda: None)
+    results = map_tasks(_task, tasks, jobs=jobs, star=True, on_done=lambda k: advance())
+    exp = Experiment(model.name, config.architecture, len(ids), len(ids[0]), min(bracket_sequences, len(ids)),
+                     seed, jobs=jobs)
+    exp.paths = dict(zip(INITS, results[:len(INITS)]))
+    bounds = results[len(INITS):len(INITS) + len([c for c in chunks if c])]
+    exp.curves = _curves(results[len(INITS) + len(bounds):], len(ids))
+    if with_bounds:  # chunk j holds sequences j, j + jobs, ...: back to sequence order
+        layers = []
+        for l, row in enumerate(bounds[0]):
+            merged = {key: [None] * len(ids) for key in row if key != "layer"}
+            for j, chunk_rows in enumerate(bounds):
+                for key in merged:
+                    merged[key][j::jobs] = chunk_rows[l][key]
+            layers.append({"layer": row["layer"], **merged})
+        exp.bounds = {"weights": "pretrained", "layers": layers}
+    exp.seconds = time.perf_counter() - start
+    return exp
