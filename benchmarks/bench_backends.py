@@ -70,7 +70,7 @@ def depth_scaling(depths, repeat):
         whole = working_precision(-digits, scale_log10(case.X))
         verdicts = {v.verdict for r in report.layers[1:] for v in r.verdicts.values()}
         with ctx.workprec(report.bits):  # one pass at the final precision: forward, brackets, bounds
-            t_pass = best_time(lambda: bound_pairs("one_step")(case, ctx), repeat)
+            t_pass = best_time(lambda: bound_pairs("one_step")(ctx, case), repeat)
         print(f"{depth:>5}{report.bits:>6}{digits:>9.0f}{whole:>19}{'/'.join(sorted(verdicts)):>10}"
               f"{report.seconds:>9.2f}{t_pass:>8.3f}{t_pass / depth:>9.4f}", flush=True)
         bits_of[depth] = (report.bits, whole)

@@ -119,9 +119,9 @@ def _evaluate(ctx: Context, net: Network, X) -> list[LayerReport]:
 
 
 def bound_pairs(name: str):
-    """A check function ``(case, ctx) -> [(lhs, rhs), ...]``: ``r(X^l)`` against the bound
+    """A check function ``(ctx, case) -> [(lhs, rhs), ...]``: ``r(X^l)`` against the bound
     ``name`` for every layer where it applies (see :mod:`rankcollapse.numerics.checks.common`)."""
-    def evaluate(case, ctx):
+    def evaluate(ctx, case):
         return [((r.residual.lower, r.residual.upper), r.bounds[name])
                 for r in _evaluate(ctx, case.net, case.X)[1:] if r.bounds.get(name) is not None]
     return evaluate

@@ -363,7 +363,7 @@ def tight_rate_data(series: int | None = None, depth: int = 10) -> dict:
     out = []
     for x0 in ("1/2", "1/8")[:series]:
         with ctx.workprec(256):
-            out.append({"x0": x0, "rows": tight_table(tight_pairs(tight_case(x0, 1, 1, 1, depth), ctx))})
+            out.append({"x0": x0, "rows": tight_table(tight_pairs(ctx, tight_case(x0, 1, 1, 1, depth)))})
     return {"caption": TIGHT_RATE_CAPTION, "series": out}
 
 

@@ -114,4 +114,4 @@ def test_constant_logit_rows_are_skipped():
     case = E.LogitCase(np.array([[0.5, 0.5, 0.5]]), np.array([0.0, 1.0, -1.0]))
     ctx = get_context("arb")
     with ctx.workprec(64):
-        assert E.lemma_pairs(case, ctx) == [] and E.nohyp_pairs(case, ctx) == []
+        assert E.lemma_pairs(ctx, case) == [] and E.nohyp_pairs(ctx, case) == []

@@ -92,5 +92,5 @@ def test_g2_negative_control_a_bound_linear_in_r_cubed_fails():
     net = single_head(HEAD.W_Q, HEAD.W_K, HEAD.W_V)
     e = Fraction(1, 10**4)
     X = np.array([[Fraction(1), Fraction(2)], [1 + e, Fraction(2)], [Fraction(1), 2 - e]], dtype=object)
-    cubed = lambda c, k: [(lhs, (rhs[0] * e, rhs[1] * e)) for lhs, rhs in g2_pairs(c, k)]  # noqa: E731
+    cubed = lambda k, c: [(lhs, (rhs[0] * e, rhs[1] * e)) for lhs, rhs in g2_pairs(k, c)]  # noqa: E731
     assert certified_verdict(cubed, Case(X, net), 1.0)[0].verdict == VIOLATED

@@ -22,7 +22,7 @@ ctx = get_context("arb")
 def test_family_certified_to_depth_10_far_below_1e_1000():
     case = tight_case("1/2", "-2", "-1/2", 1, depth=10)   # w = qk = 1 with negative factors
     with ctx.workprec(256):
-        pairs = tight_pairs(case, ctx)
+        pairs = tight_pairs(ctx, case)
     assert len(pairs) == 20
     assert all(decide(lhs, rhs, certified=True).verdict == HOLDS for lhs, rhs in pairs)
     rows = tight_table(pairs)
@@ -67,7 +67,7 @@ def test_negative_control_gamma_below_one_eighth_is_violated():
     case = Case(np.array([["0.001"], ["-0.001"]], dtype=object), single_head([[1.0]], [[1.0]], [[1.0]]))
     verdict, _ = certified_verdict(gamma_n2_pairs, case, 0.0)
     assert verdict.verdict == HOLDS and verdict.ratio > 0.999   # the supremum is approached ...
-    halved = lambda c, k: [(lhs, (rhs[0] / 2, rhs[1] / 2)) for lhs, rhs in gamma_n2_pairs(c, k)]  # noqa: E731
+    halved = lambda k, c: [(lhs, (rhs[0] / 2, rhs[1] / 2)) for lhs, rhs in gamma_n2_pairs(k, c)]  # noqa: E731
     assert certified_verdict(halved, case, 0.0)[0].verdict == VIOLATED   # ... so gamma = 1/16 fails
 
 

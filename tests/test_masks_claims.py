@@ -47,7 +47,7 @@ def test_m1_holds_on_masks_and_is_tight_on_the_causal_pair():
     # W_QK = 0, two tokens, causal: P = [[1, 0], [1/2, 1/2]] and r(SA(X)) = r(X)/2 = the bound
     zero = causal_case([["0"], ["0.001"]], [[0.0]], [[0.0]], [[1.0]])
     with ctx.workprec(256):
-        (lhs, rhs), = m1_pairs(zero, ctx)
+        (lhs, rhs), = m1_pairs(ctx, zero)
     assert abs(float(lhs[0]) / float(rhs[0]) - 1) < 1e-30
 
 
@@ -55,8 +55,8 @@ def test_m1_negative_control_the_linear_term_is_needed():
     """Drop lam (keep only E1's cubic part): the causal pair violates it."""
     case = causal_case([["0"], ["0.01"]], [[1.0]], [[1.0]], [[1.0]])
     with ctx.workprec(256):
-        (lhs, _), = m1_pairs(case, ctx)
-        (_, cubic), = causal_published_pairs(case, ctx)   # 4 beta s r^3 >= E1's cubic factor here
+        (lhs, _), = m1_pairs(ctx, case)
+        (_, cubic), = causal_published_pairs(ctx, case)   # 4 beta s r^3 >= E1's cubic factor here
     assert lhs[0] > 100 * cubic[1]
 
 
@@ -70,5 +70,5 @@ def test_m2_rate_and_the_two_components_that_do_not_collapse():
     verdict, _ = certified_verdict(no_collapse_pairs, two, 0.0)
     assert verdict.verdict == HOLDS and verdict.lhs[0] > 0.3    # r(X^10) >= r(X)/2 > 0: no collapse
     with ctx.workprec(128):
-        (_, rhs_first), *_ = contraction_pairs(two, ctx)
+        (_, rhs_first), *_ = contraction_pairs(ctx, two)
     assert rhs_first[1] >= 1   # delta = 1: the rate says nothing, as it must

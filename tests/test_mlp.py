@@ -65,9 +65,9 @@ def test_E3_is_tight_for_a_linear_relu_map():
     assert abs(verdict.ratio - 1) < 1e-9
 
 
-def _E3_over_4(case, ctx):
+def _E3_over_4(ctx, case):
     """A deliberately false bound: lam / 4."""
-    return [(lhs, (rhs[0] / 4, rhs[1] / 4)) for lhs, rhs in mlp_pairs(case, ctx)]
+    return [(lhs, (rhs[0] / 4, rhs[1] / 4)) for lhs, rhs in mlp_pairs(ctx, case)]
 
 
 def test_mutation_lambda_over_4_is_caught_and_saved(tmp_path):

@@ -51,9 +51,9 @@ def test_registered_checks_use_the_multi_head_strategy():
     assert res.verdict == HOLDS, res
 
 
-def _E2_over_4(case, ctx):
+def _E2_over_4(ctx, case):
     """A deliberately false bound: Lemma E2 divided by 4."""
-    return [(lhs, (rhs[0] / 4, rhs[1] / 4)) for lhs, rhs in ONE_STEP(case, ctx)]
+    return [(lhs, (rhs[0] / 4, rhs[1] / 4)) for lhs, rhs in ONE_STEP(ctx, case)]
 
 
 def test_mutation_E2_over_4_is_caught_saved_and_reloaded(tmp_path):
@@ -68,10 +68,10 @@ def test_mutation_E2_over_4_is_caught_saved_and_reloaded(tmp_path):
     assert json.loads(open(res.counterexample).read())["format"] == "rankcollapse-instance/1"
 
 
-def _published_with_inverse_H(case, ctx):
+def _published_with_inverse_H(ctx, case):
     """Cor 2.3 with the factor H replaced by 1/H: (4 beta s / H), i.e. divided by H^2 at layer 1."""
     H = len(case.net.layers[0].attention.heads)
-    return [(lhs, (rhs[0] / H**2, rhs[1] / H**2)) for lhs, rhs in PUBLISHED(case, ctx)[:1]]
+    return [(lhs, (rhs[0] / H**2, rhs[1] / H**2)) for lhs, rhs in PUBLISHED(ctx, case)[:1]]
 
 
 def test_mutation_H_inverted_is_caught():
@@ -113,10 +113,10 @@ def test_step_checks_back_the_proof_steps_by_object():
     assert STEP4.claim is E1 and STEP4 in checks_for(E1)
 
 
-def _step4_without_n(case, ctx):
+def _step4_without_n(ctx, case):
     """A false Step 4: ||Q R||_1 <= c pi_max ||R||_1 (the factor n dropped)."""
     n = case.X.shape[0]
-    return [(lhs, (rhs[0] / n, rhs[1] / n)) for lhs, rhs in step4_pairs(case, ctx)[1:]]
+    return [(lhs, (rhs[0] / n, rhs[1] / n)) for lhs, rhs in step4_pairs(ctx, case)[1:]]
 
 
 def test_mutation_step4_without_n_is_caught():

@@ -39,7 +39,7 @@ def test_path_count_and_identity_on_a_mixed_skip_network():
     assert certified_verdict(path_pairs, case, 0.0)[0].verdict == HOLDS
 
 
-def _bias_not_propagated(case, ctx):
+def _bias_not_propagated(ctx, case):
     """A wrong decomposition: the biases added once, not carried through later W's."""
     from rankcollapse.numerics.checks.paths import layer_bias
     outs, terms, _ = path_terms(ctx, case.net, case.X)

@@ -45,7 +45,7 @@ def test_audit_names_a_numeric_step_without_check_and_a_check_without_claim():
     step = Step("Step 9", "t", None, "numeric", "spot-checked")
     lonely = _claim(step)  # not registered, and no check backs its numeric step
     assert audit([lonely], []) == ["theorem test: numeric step 'Step 9' has no numeric check"]
-    orphan = NumericCheck(lonely, lambda: None, lambda case, ctx: [], {}, "nothing", (step,))
+    orphan = NumericCheck(lonely, lambda: None, lambda ctx, case: [], {}, "nothing", (step,))
     assert audit([], [orphan]) == ["check 'test:Step 9' (nothing) tests a claim that is not registered"]
     assert audit([lonely], [orphan]) == []
 

@@ -107,11 +107,11 @@ def test_shipped_float_trap_instance_matches():
     assert not _same_exactly(inst.net, deep_single_head(depth=1).net)  # the comparison can fail
 
 
-def _fourth_power(case, ctx):
+def _fourth_power(ctx, case):
     """A deliberately false bound: Lemma E1 with one power of r too many (``||R||^4`` instead of
     ``||R||^3``), i.e. the true bound times r(X). Near rank one it is far too small."""
     r0 = residual_bracket(ctx, ctx.array(case.X))
-    return [(lhs, (rhs[0] * r0.lower, rhs[1] * r0.upper)) for lhs, rhs in ONE_STEP(case, ctx)]
+    return [(lhs, (rhs[0] * r0.lower, rhs[1] * r0.upper)) for lhs, rhs in ONE_STEP(ctx, case)]
 
 
 def test_mutation_false_bound_is_caught_and_saved(tmp_path):

@@ -30,7 +30,7 @@ def test_without_biases_the_output_equals_the_input_exactly():
     with ctx.workprec(EXACT_BITS):
         outs = forward(ctx, case.net, case.X)
     assert all((a - b).is_zero() for a, b in zip(outs[-1].ravel(), outs[0].ravel()))
-    assert len(identity_pairs(case, ctx)) == 4  # spread, size, and the two overlap pairs
+    assert len(identity_pairs(ctx, case)) == 4  # spread, size, and the two overlap pairs
 
 
 def test_with_biases_the_change_is_an_exact_row_constant():

@@ -44,7 +44,7 @@ def test_sizes_only_on_proved_steps_and_no_spot_check_on_assumed_ones():
     assumed = next((s for c in proofs.all_claims() for s in c.steps if s.status == "assumed"), None)
     owner = next(c for c in proofs.all_claims() if assumed in c.steps)
     with pytest.raises(ValueError, match="not a numeric or proved step"):
-        register_check(NumericCheck(owner, lambda: None, lambda case, ctx: [], {}, "x", (assumed,)))
+        register_check(NumericCheck(owner, lambda: None, lambda ctx, case: [], {}, "x", (assumed,)))
     assert claim.kind == "theorem"
 
 

@@ -30,7 +30,7 @@ __all__ = ["NumericCheck", "CHECKS", "register", "checks_for", "audit"]
 class NumericCheck:
     claim: Claim
     strategy: Callable[[], object]      # () -> Hypothesis strategy of cases
-    evaluate: Callable                  # (case, ctx) -> [(lhs, rhs), ...]
+    evaluate: Callable                  # (ctx, case) -> [(lhs, rhs), ...]
     examples: dict                      # suite name -> number of examples
     what: str                           # one line: what is compared with what
     steps: tuple[Step, ...] = ()        # the claim's steps this check backs (numeric, or spot-checked)

@@ -1,7 +1,7 @@
 """The machinery every numeric claim check shares: certified verdicts at a precision chosen
 from the bound, and a Hypothesis-driven adversarial search that saves counterexamples.
 
-A check is a function ``evaluate(case, ctx) -> [(lhs, rhs), ...]`` returning enclosures
+A check is a function ``evaluate(ctx, case) -> [(lhs, rhs), ...]`` returning enclosures
 (exact ``(lo, hi)`` pairs) of the two sides of each ``lhs <= rhs`` it asserts for one case.
 :func:`certified_verdict` runs it in arb, first at 64 bits to learn the bound's size, then at
 the precision that size needs, doubling while undecided. :func:`search` feeds it Hypothesis
@@ -40,7 +40,7 @@ from ..verdict import HOLDS, INCONCLUSIVE, MAX_BITS, VIOLATED, Verdict, adaptive
 __all__ = ["certified_verdict", "search", "SearchResult", "scale_log10", "Evaluate", "ExactCase",
            "CASE_FORMAT", "CASE_TYPES", "save_case", "load_case"]
 
-Evaluate = Callable[[object, Context], tuple]
+Evaluate = Callable[[Context, object], tuple]  # (ctx, case) -> [(lhs, rhs), ...]
 
 EQUALITY_KEY = "equality cases"
 VACUOUS = "nothing to compare (no layer this bound applies to)"
@@ -134,7 +134,7 @@ def certified_verdict(evaluate: Evaluate, case, scale: float, max_bits: int = MA
     @functools.cache  # the 64-bit probe is often also the start
     def at(bits):
         with ctx.workprec(bits):
-            pairs = evaluate(case, ctx)
+            pairs = evaluate(ctx, case)
         return [decide(lhs, rhs, certified=True) for lhs, rhs in pairs]
 
     sizes = [v.rhs[1] for v in at(64) if 0 < v.rhs[1] < math.inf]

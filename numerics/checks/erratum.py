@@ -138,7 +138,7 @@ def _constant_rows(M) -> list[bool]:
     return [all(v == row[0] for v in row) for row in M]
 
 
-def _rows(case, ctx: Context):
+def _rows(ctx: Context, case):
     """``(P, pi, E, flat)``: enclosures of the attention, pi and the logits E, and which rows of E
     are exactly constant (delta_i = 0)."""
     if isinstance(case, LogitCase):
@@ -155,8 +155,8 @@ def _enc(ctx, v):
     return ctx.lo(v), ctx.hi(v)
 
 
-def _pairs(case, ctx: Context, hypothesis: bool):
-    P, pi, E, flat = _rows(case, ctx)
+def _pairs(ctx: Context, case, hypothesis: bool):
+    P, pi, E, flat = _rows(ctx, case)
     if not (all_finite(ctx, P) and all_finite(ctx, pi) and all_finite(ctx, E)):
         return [UNDECIDED]
     tstar = t_star(ctx) if hypothesis else None
@@ -183,15 +183,15 @@ def _pairs(case, ctx: Context, hypothesis: bool):
     return out
 
 
-def lemma_pairs(case, ctx: Context):
+def lemma_pairs(ctx: Context, case):
     """``erratum``: the lower bound (where ``delta_i < 1`` is possible) and the upper bound where
     ``delta_i < t*`` is certified, as deviations of ``P_ij / pi_j`` from 1."""
-    return _pairs(case, ctx, hypothesis=True)
+    return _pairs(ctx, case, hypothesis=True)
 
 
-def nohyp_pairs(case, ctx: Context):
+def nohyp_pairs(ctx: Context, case):
     """``erratum.nohyp``: ``P_ij / pi_j - 1 <= 2 delta_i`` for every row, no hypothesis."""
-    return _pairs(case, ctx, hypothesis=False)
+    return _pairs(ctx, case, hypothesis=False)
 
 
 ERRATUM = register(NumericCheck(

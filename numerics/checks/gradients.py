@@ -78,7 +78,7 @@ def qk_pairs(draw, collapsed: bool = True):
     return QKPair(X, h1.W_V, h1.b_V, h1.W_Q, h1.W_K, h1.b_Q, h1.b_K, h2.W_Q, h2.W_K, h2.b_Q, h2.b_K)
 
 
-def g1_pairs(case: QKPair, ctx: Context):
+def g1_pairs(ctx: Context, case: QKPair):
     """G1, exactly: ``max |SA_1(X) - SA_2(X)| <= 0`` (see the module docstring)."""
     with ctx.workprec(max(ctx.prec, EXACT_BITS)):
         outs = [forward_split(ctx, net, case.X)[-1].X for net in case.networks()]
@@ -113,7 +113,7 @@ def jacobian(ctx: Context, X, head: Head, d_qk: int, param: str, a: int, b: int)
     return dP @ (X @ ctx.array(head.W_V))
 
 
-def g2_pairs(case: Case, ctx: Context):
+def g2_pairs(ctx: Context, case: Case):
     """G2 for a one-layer single-head case: every entry of every query/key derivative against
     its bound ``K r(X)^2`` (see :mod:`rankcollapse.proofs.gradients`)."""
     (layer,) = case.net.layers

@@ -120,7 +120,7 @@ def normalised_residual(ctx: Context, Y) -> tuple[Fraction, Fraction] | None:
     return min(br.lower / hi_N, Fraction(1)), hi
 
 
-def ln_pairs(case, ctx: Context, depth: int = DEPTH):
+def ln_pairs(ctx: Context, case, depth: int = DEPTH):
     """sec3.3 at depth 12: ``rho(no-LN stack) <= 1/100`` implies ``rho(LN stack) <= 1/100``."""
     net = Network(case.net.d_qk, case.net.layers[:depth])
     free = normalised_residual(ctx, forward(ctx, without_layernorm(net), case.X)[-1])

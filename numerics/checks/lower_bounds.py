@@ -105,7 +105,7 @@ def _recurrence(ctx: Context, c, start, depth: int) -> list:
     return out
 
 
-def tight_pairs(case: Case, ctx: Context):
+def tight_pairs(ctx: Context, case: Case):
     """LB1 at every layer: (lower bound, r(X^l)) and (r(X^l), upper bound); see the module docstring."""
     x0, w, v, t0 = family_constants(case)
     outs = forward_split(ctx, case.net, case.X)
@@ -133,7 +133,7 @@ def tight_table(pairs) -> list[dict]:
              "log10_upper": mid(pairs[2 * l + 1][1])} for l in range(len(pairs) // 2)]
 
 
-def gamma_n2_pairs(case: Case, ctx: Context):
+def gamma_n2_pairs(ctx: Context, case: Case):
     """LB2: ``r(SA(X)) <= (beta s / 2) r(X)^3`` for one layer on two tokens and one feature."""
     (layer,) = case.net.layers
     (head,) = layer.attention.heads

@@ -60,7 +60,7 @@ def causal_case(X, W_Q, W_K, W_V, depth: int = 1) -> Case:
                                                      tuple(Layer(Attention((head,), mask=CAUSAL)) for _ in range(depth))))
 
 
-def causal_published_pairs(case: Case, ctx: Context):
+def causal_published_pairs(ctx: Context, case: Case):
     """``r(X^l)`` of the causal network against Thm 2.2 (gamma = 1) from the same weights."""
     outs = forward_split(ctx, case.net, case.X)
     if not all_finite(ctx, outs[-1].R):
@@ -128,7 +128,7 @@ def masked_bound(ctx: Context, Z: Split, x_R, layer: Layer, d_qk: int):
     return AtLeast(bound) if saturated else bound
 
 
-def m1_pairs(case: Case, ctx: Context):
+def m1_pairs(ctx: Context, case: Case):
     """M1 on every layer: the certified ``r(X^l)`` against :func:`masked_bound` of ``X^(l-1)``."""
     outs = forward_split(ctx, case.net, case.X)
     if not all_finite(ctx, outs[-1].R):
@@ -176,7 +176,7 @@ def _diam(ctx, R):
     return ctx.max(np.array([ctx.max(R[:, c]) - ctx.min(R[:, c]) for c in range(R.shape[1])], dtype=object))
 
 
-def contraction_pairs(case: Case, ctx: Context):
+def contraction_pairs(ctx: Context, case: Case):
     """M2 at every layer: ``diam(X^l) <= delta(P^l) diam(X^(l-1))`` for single-head layers with
     ``W_V = I`` and any mask (P from the logits as defined, in ``ctx``)."""
     outs = forward_split(ctx, case.net, case.X)
@@ -191,10 +191,10 @@ def contraction_pairs(case: Case, ctx: Context):
     return pairs
 
 
-def contraction_table(case: Case, ctx: Context) -> list[dict]:
+def contraction_table(ctx: Context, case: Case) -> list[dict]:
     """Per layer: the observed contraction diam(X^l)/diam(X^(l-1)) next to the rate delta(P^l)
     (midpoints as floats; a measurement for reports and `docs/masks.md`)."""
-    pairs = contraction_pairs(case, ctx)
+    pairs = contraction_pairs(ctx, case)
     rows = []
     for l, ((lo, hi), (rlo, rhi)) in enumerate(pairs, start=1):
         rows.append({"layer": l, "diam": float((lo + hi) / 2), "rate_times_prev": float((rlo + rhi) / 2)})
@@ -224,7 +224,7 @@ def two_component_case(a="1", b="2", depth: int = 10) -> Case:
                 Network(1, tuple(Layer(Attention((head,), mask=mask)) for _ in range(depth))))
 
 
-def no_collapse_pairs(case: Case, ctx: Context):
+def no_collapse_pairs(ctx: Context, case: Case):
     """``r(X) / 2 <= r(X^l)`` at every layer (the two-component example keeps its residual)."""
     outs = forward_split(ctx, case.net, case.X)
     r0 = residual_bracket(ctx, outs[0].R)

@@ -80,7 +80,7 @@ def mlp_lambda(ctx: Context, mlp: MLP):
             * ctx.sqrt_nonneg(norm_1(ctx, W2) * norm_inf(ctx, W2)))
 
 
-def mlp_pairs(case, ctx: Context):
+def mlp_pairs(ctx: Context, case):
     """``r(f(Y)) <= lam r(Y)``: brackets of both residuals, lam enclosed."""
     Y, fY = forward(ctx, case.net, case.X)
     lam = mlp_lambda(ctx, case.net.layers[0].mlp)

@@ -36,7 +36,7 @@ def _enc(ctx, v):
     return ctx.lo(v), ctx.hi(v)
 
 
-def _submultiplicative(case, ctx):
+def _submultiplicative(ctx, case):
     """Squared, so both sides are exact sums and products of the exact entries: equality cases
     (frequent: 1 x 1 factors, rank one) are then decided exactly instead of staying open."""
     A, B = ctx.array(case.X), ctx.array(case.W)
@@ -44,7 +44,7 @@ def _submultiplicative(case, ctx):
     return [(_enc(ctx, sq(A @ B)), _enc(ctx, sq(A) * sq(B)))]
 
 
-def _residual_of_product(case, ctx):
+def _residual_of_product(ctx, case):
     X, W = ctx.array(case.X), ctx.array(case.W)
     lhs, rx = residual_bracket(ctx, X @ W), residual_bracket(ctx, X)
     w = norm_composite(ctx, W)

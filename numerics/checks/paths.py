@@ -135,7 +135,7 @@ def path_terms(ctx: Context, net: Network, X):
     return outs, terms, b_total
 
 
-def path_pairs(case, ctx: Context):
+def path_pairs(ctx: Context, case):
     """``|X^L - (path sum + 1 b_total^T)|_max <= 2^(-bits/2) S`` (see the module docstring)."""
     outs, terms, b_total = path_terms(ctx, case.net, case.X)
     if not (all_finite(ctx, outs[-1]) and all(all_finite(ctx, T) for _, T in terms)):

@@ -110,7 +110,7 @@ def _has_bias(net: Network) -> bool:
                for a in (l.attention for l in net.layers))
 
 
-def identity_pairs(case, ctx: Context):
+def identity_pairs(ctx: Context, case):
     """E5, exactly: the change ``X^L - X`` has identical rows (and is 0 without biases); the
     residual brackets of ``X^L`` and ``X`` overlap. See the module docstring."""
     with ctx.workprec(max(ctx.prec, EXACT_BITS)):

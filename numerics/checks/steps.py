@@ -113,7 +113,7 @@ def _enc(ctx, v):
     return ctx.lo(v), ctx.hi(v)
 
 
-def _setup(case, ctx):
+def _setup(ctx, case):
     """``(head, D, c, n pi_max)``; None if every row of E is exactly constant (nothing to check);
     "undecided" if something is not finite at this precision."""
     head = case.net.layers[0].attention.heads[0]
@@ -126,9 +126,9 @@ def _setup(case, ctx):
     return head, D, _c(ctx, D), ctx.number(n) * ctx.max(D.pi)
 
 
-def step4_pairs(case, ctx: Context):
+def step4_pairs(ctx: Context, case):
     """``||Q R||_inf <= c ||R||_inf`` and ``||Q R||_1 <= n c pi_max ||R||_1`` (first layer's head)."""
-    setup = _setup(case, ctx)
+    setup = _setup(ctx, case)
     if setup is None or setup == "undecided":
         return [] if setup is None else [UNDECIDED]
     _, D, c, npi = setup
@@ -137,9 +137,9 @@ def step4_pairs(case, ctx: Context):
             (_enc(ctx, norm_1(ctx, QR)), _enc(ctx, npi * c * norm_1(ctx, D.R)))]
 
 
-def step5_pairs(case, ctx: Context):
+def step5_pairs(ctx: Context, case):
     """Step 4 through ``W_V`` in each norm, then the geometric mean (see the module docstring)."""
-    setup = _setup(case, ctx)
+    setup = _setup(ctx, case)
     if setup is None or setup == "undecided":
         return [] if setup is None else [UNDECIDED]
     head, D, c, npi = setup
