@@ -13,13 +13,11 @@ verdict is certified. A claim's verdict:
 
 from __future__ import annotations
 
-import contextlib
 import time
 from fractions import Fraction
 from dataclasses import dataclass
 from pathlib import Path
 
-from hypothesis import settings
 from rich.progress import Progress
 from rich.table import Table
 
@@ -53,43 +51,6 @@ def _checks(claim) -> list[tuple[str, int]]:
     return [("search", k) for k in range(len(checks_for(claim)))]
 
 
-_PROFILE = "rankcollapse-verify"
-# Once a search finds a violation, Hypothesis by default goes on looking for other bugs for up to
-# 10 s of wall time: how many examples that adds would depend on the machine's speed and load.
-settings.register_profile(_PROFILE, report_multiple_bugs=False)
-
-
-@contextlib.contextmanager
-def _seed_alone():
-    """Make a search depend on its seed alone. Two Hypothesis behaviours would not:
-
-    * ``report_multiple_bugs`` (see ``_PROFILE``): the searches run under a profile without it
-      (``search`` sets its other settings explicitly; the profile supplies this one);
-    * local constants (6.131 and later): literals read from the source of every loaded module
-      outside site-packages join the examples drawn, so a fresh worker, one that ran other tasks,
-      and the command line would draw differently, and an editable install differently from a
-      wheel. They are switched off through Hypothesis's internal hook (absent in the versions
-      that lack the feature).
-    """
-    previous = settings.get_current_profile_name()
-    settings.load_profile(_PROFILE)
-    try:
-        from hypothesis.internal.conjecture import providers
-        hook, cache, empty = providers._get_local_constants, providers.CONSTANTS_CACHE.cache, providers.Constants
-    except (ImportError, AttributeError):
-        hook = None
-    if hook is not None:
-        providers._get_local_constants = empty
-        cache.clear()  # it holds the constants permitted per choice type, local ones included
-    try:
-        yield
-    finally:
-        settings.load_profile(previous)
-        if hook is not None:
-            providers._get_local_constants = hook
-            cache.clear()
-
-
 def _task(kind: str, name: str, index: int, suite: str, seed: int, out: str):
     """One unit of work, run wherever the executor puts it: the symbolic steps of claim ``name``
     (the labels that fail), or its ``index``-th numeric search (its :class:`SearchResult`). Everything it
@@ -99,8 +60,7 @@ def _task(kind: str, name: str, index: int, suite: str, seed: int, out: str):
         result = [step.label for step, ok in proofs.check_steps(proofs.get(name)) if ok is False]
     else:
         check = checks_for(proofs.get(name))[index]
-        with _seed_alone():
-            result = search(check.strategy(), check.evaluate, check.examples[suite], seed,
+        result = search(check.strategy(), check.evaluate, check.examples[suite], seed,
                             save_as=Path(out) / f"{check.name.replace(':', '-').replace(' ', '')}.json")
     return result, time.perf_counter() - t0
 

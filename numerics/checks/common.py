@@ -22,6 +22,7 @@ values. :func:`load_case` reads either back, so every counterexample can be re-c
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from dataclasses import dataclass, field, fields
@@ -161,13 +162,37 @@ class _Found(Exception):
         self.case, self.bits = case, bits
 
 
+@contextlib.contextmanager
+def _without_local_constants():
+    """Hypothesis 6.131 and later mix literals read from the source of every loaded module
+    outside site-packages into the examples it draws, so the same seed would draw differently in
+    a fresh clone, a worker that ran other tasks, or an editable install: switched off here
+    through Hypothesis's internal hook (absent in the versions without the feature), so that a
+    search depends on its seed alone."""
+    try:
+        from hypothesis.internal.conjecture import providers
+        hook, cache, empty = providers._get_local_constants, providers.CONSTANTS_CACHE.cache, providers.Constants
+    except (ImportError, AttributeError):
+        yield
+        return
+    providers._get_local_constants = empty
+    cache.clear()  # it holds the constants permitted per choice type, local ones included
+    try:
+        yield
+    finally:
+        providers._get_local_constants = hook
+        cache.clear()
+
+
 def search(strategy, evaluate: Evaluate, examples: int, seed: int, save_as: Path | None = None,
            max_bits: int = MAX_BITS) -> SearchResult:
     """Adversarial search for a case with ``lhs > rhs``; see the module docstring."""
     result = SearchResult(HOLDS)
 
+    # report_multiple_bugs=False: after a first violation Hypothesis would otherwise look for
+    # other bugs for up to 10 s of wall time, so the example count would depend on the machine
     @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
-              phases=[Phase.generate, Phase.target, Phase.shrink],
+              phases=[Phase.generate, Phase.target, Phase.shrink], report_multiple_bugs=False,
               suppress_health_check=list(HealthCheck))
     @hyp_seed(seed)
     @given(strategy)
@@ -184,7 +209,8 @@ def search(strategy, evaluate: Evaluate, examples: int, seed: int, save_as: Path
             raise _Found(case, bits)
 
     try:
-        run()
+        with _without_local_constants():
+            run()
     except _Found as found:
         # docs/theory.md §5: a violation is re-checked at higher precision before it is reported.
         again, bits = certified_verdict(evaluate, found.case, scale_log10(found.case.X),
