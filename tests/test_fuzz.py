@@ -40,7 +40,7 @@ DIGITS = st.sampled_from(["0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0
                           "\u0966\u0967\u0968\u0969", "\uff10\uff11\uff19", "\u00b9\u00b2"])
 
 
-def run(args, out: Path, names):
+def check_cli(args, out: Path, names):
     """Run ``rankcollapse ARGS --json OUT`` in-process and assert the property; the exit code."""
     out.write_text(SENTINEL)
     stdout, stderr = io.StringIO(), io.StringIO()
@@ -153,7 +153,7 @@ def folder(tmp_path_factory):
 @given(A=npy_arrays(), bits=st.sampled_from(["64", "256"]))
 def test_residual_of_any_npy(folder, A, bits):
     path = write_npy(folder, A)
-    code = run(["residual", path, "--bits", bits], folder / "r.json", [path])
+    code = check_cli(["residual", path, "--bits", bits], folder / "r.json", [path])
     finite = A.dtype.kind in "iuf" and A.dtype.fields is None and A.ndim == 2 and A.size > 0 and \
         bool(np.isfinite(A).all())
     assert (code == 0) == finite, (A.dtype, A.shape, code)
@@ -164,7 +164,7 @@ def test_residual_of_any_npy(folder, A, bits):
 def test_residual_of_any_csv(folder, raw):
     path = folder / "m.csv"
     path.write_bytes(raw)
-    run(["residual", path], folder / "r.json", [path])
+    check_cli(["residual", path], folder / "r.json", [path])
 
 
 @FUZZ
@@ -172,7 +172,7 @@ def test_residual_of_any_csv(folder, raw):
 def test_residual_of_any_json_matrix(folder, text):
     path = folder / "m.json"
     path.write_text(text)
-    run(["residual", path], folder / "r.json", [path])
+    check_cli(["residual", path], folder / "r.json", [path])
 
 
 # -- instance files ----------------------------------------------------------------------------
@@ -234,7 +234,7 @@ def mutated_instances(draw):
 def test_check_of_any_mutated_instance(folder, text, backend):
     path = folder / "inst.json"
     path.write_text(text)
-    run(["check", path, "--backend", backend], folder / "c.json", [path])
+    check_cli(["check", path, "--backend", backend], folder / "c.json", [path])
 
 
 @settings(FUZZ, max_examples=max(FUZZ.max_examples // 2, 1))
@@ -248,7 +248,7 @@ def test_check_of_extreme_scales(folder, inputs, weight, depth):
            "layers": [{"attention": {"heads": [{"W_Q": W, "W_K": W, "W_V": W}]}}] * depth}
     path = folder / "x.json"
     path.write_text(json.dumps(obj))
-    assert run(["check", path], folder / "c.json", [path]) in (0, 3)  # theorems hold or stay open
+    assert check_cli(["check", path], folder / "c.json", [path]) in (0, 3)  # theorems hold or stay open
 
 
 # -- options ---------------------------------------------------------------------------------------
@@ -266,7 +266,7 @@ def test_bound_with_any_options(folder, values, keep):
     for (option, value), k in zip(values.items(), keep):
         if k or option in ("--depth", "--beta", "--dqk", "--r0"):
             args += [option, value] if not value.startswith("-") else [f"{option}={value}"]
-    run(args, folder / "b.json", ["--", "argument", "usage"])
+    check_cli(args, folder / "b.json", ["--", "argument", "usage"])
 
 
 @FUZZ
@@ -274,7 +274,7 @@ def test_bound_with_any_options(folder, values, keep):
 def test_residual_bits_option(folder, bits):
     path = folder / "ok.csv"
     path.write_text("0,1\n1,0\n0.5,0.5\n")
-    run(["residual", path, f"--bits={bits}"], folder / "r.json", ["--bits", "argument"])
+    check_cli(["residual", path, f"--bits={bits}"], folder / "r.json", ["--bits", "argument"])
 
 
 def test_output_path_problems_are_refused_before_work(folder):
