@@ -119,6 +119,7 @@ def cmd_check(args) -> int:
             if v.verdict == "inconclusive" and args.backend != "float64":
                 console.print(f"layer {r.layer} {k}: inconclusive: {v.reason}")
     sec33 = _sec33(inst, args.backend)
+    m2 = _m2(inst, args.backend, report.bits)
     _json_out(args.json, {
         "format": "rankcollapse-check/1", "backend": args.backend, "bits": report.bits,
         "layers": [{"layer": r.layer, "residual_lower": dec(r.residual.lower, "down"),
@@ -126,10 +127,32 @@ def cmd_check(args) -> int:
                     "bounds": {k: None if b is None else dec(b[0], "down") for k, b in r.bounds.items()},
                     "verdicts": {k: v.verdict for k, v in r.verdicts.items()},
                     "reasons": {k: v.reason for k, v in r.verdicts.items() if v.reason}} for r in report.layers],
-        "sec3.3": sec33})
+        "sec3.3": sec33, "M2": m2})
     verdicts = [v.verdict for r in report.layers for k, v in r.verdicts.items() if k != "published"]
+    verdicts += [row["verdict"] for row in m2 or ()]
     verdicts += ["inconclusive" for r in report.layers if r.residual.upper == math.inf]  # no enclosure
     return 1 if "violated" in verdicts else 3 if "inconclusive" in verdicts else 0
+
+
+def _m2(inst, backend: str, bits: int) -> list[dict] | None:
+    """M2 (docs/masks.md) where its hypothesis holds (X^l = P^l X^(l-1)): the observed per-layer
+    contraction of diam next to the rate delta(P^l), certified per layer (None elsewhere)."""
+    from rankcollapse.numerics.checks.masks import contraction_table, m2_applies
+    from rankcollapse.numerics.context import get_context
+    from rankcollapse.numerics.strategies import Case
+
+    if not m2_applies(inst.net):
+        return None
+    ctx = get_context(backend)
+    with ctx.workprec(bits):
+        rows = contraction_table(ctx, Case(inst.X, inst.net))
+    table = Table(title="M2: diam(X^l) <= delta(P^l) diam(X^(l-1)) (W_V = I: exponential collapse under any mask)")
+    for name in ("layer", "observed diam(X^l)/diam(X^(l-1))", "rate delta(P^l)", "verdict"):
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(str(row["layer"]), f"{row['observed']:.6g}", f"{row['rate']:.6g}", row["verdict"])
+    console.print(table)
+    return [{k: row[k] for k in ("layer", "observed", "rate", "verdict")} for row in rows]
 
 
 def _sec33(inst, backend: str) -> dict | None:

@@ -33,13 +33,14 @@ from ..network import (CAUSAL, Attention, Head, Layer, Network, Split, attention
 from ..norms import norm_1, norm_inf
 from ..residual import residual_bracket
 from ..strategies import Case, masks, network_cases, single_head_cases
-from ..variants import softmax_rows
+from ..variants import Softmax, softmax_rows
+from ..verdict import decide
 from ...proofs import masks as claims
 from . import NumericCheck, register
 from .steps import UNDECIDED, all_finite
 
 __all__ = ["causal_case", "with_mask", "unmasked", "causal_published_pairs", "m1_applies", "masked_bound", "m1_pairs",
-           "m1_cases", "dobrushin", "contraction_pairs", "contraction_table", "contraction_cases",
+           "m1_cases", "dobrushin", "m2_applies", "contraction_pairs", "contraction_table", "contraction_cases",
            "two_component_case", "no_collapse_pairs", "THM22_CAUSAL", "M1", "M2"]
 
 
@@ -111,17 +112,17 @@ def masked_bound(ctx: Context, Z: Split, x_R, layer: Layer, d_qk: int):
     saturated = False
     for head in att.heads:
         W_K = ctx.array(head.W_K)
-        W = ctx.array(head.W_Q) @ W_K.T
-        E = s * (R @ W @ R.T)
-        col = R @ W.T @ xc
+        W = ctx.matmul(ctx.array(head.W_Q), W_K.T)
+        E = ctx.matmul(ctx.matmul(R, W), R.T) * s  # array first: mpmath's iv scalar * ndarray raises
+        col = ctx.matmul(ctx.matmul(R, W.T), xc)
         if head.b_Q is not None:
-            col = col + R @ W_K @ ctx.array(head.b_Q).reshape(-1, 1)
-        Pi = softmax_rows(ctx, np.broadcast_to((s * col).T, (n, n)), M)
+            col = col + ctx.matmul(ctx.matmul(R, W_K), ctx.array(head.b_Q).reshape(-1, 1))
+        Pi = softmax_rows(ctx, np.broadcast_to((col * s).T, (n, n)), M)
         c = _row_spread_expm1(ctx, E, Mb)
         if isinstance(c, AtLeast):  # the bound is increasing in c: keep a certified lower end
             saturated, c = True, c.value
         G0 = Pi - Pi.sum(axis=0, keepdims=True) / n
-        W_h = ctx.array(head.W_V) if head.W_O is None else ctx.array(head.W_V) @ ctx.array(head.W_O)
+        W_h = ctx.array(head.W_V) if head.W_O is None else ctx.matmul(ctx.array(head.W_V), ctx.array(head.W_O))
         A1 = A1 + (norm_1(ctx, G0) + n * c * ctx.max(Pi)) * norm_1(ctx, W_h)
         Ainf = Ainf + (norm_inf(ctx, G0) + c) * norm_inf(ctx, W_h)
     bound = ctx.sqrt_nonneg(A1 * norm_1(ctx, R) * Ainf * norm_inf(ctx, R))
@@ -176,6 +177,26 @@ def _diam(ctx, R):
     return ctx.max(np.array([ctx.max(R[:, c]) - ctx.min(R[:, c]) for c in range(R.shape[1])], dtype=object))
 
 
+def m2_applies(net: Network) -> bool:
+    """Whether M2's hypothesis holds at every layer: ``X^l = P^l X^(l-1)`` (one softmax head with
+    ``W_V = I``, no value or output bias, no ``W_O``, skip, LayerNorm or MLP; any mask).
+
+    >>> m2_applies(causal_case([["0"], ["1"]], [[1.0]], [[1.0]], [[1.0]], depth=2).net)
+    True
+    >>> m2_applies(causal_case([["0"], ["1"]], [[1.0]], [[1.0]], [[2.0]]).net)  # W_V = 2
+    False
+    """
+    def pure(layer):
+        att = layer.attention
+        if len(att.heads) != 1 or layer.mlp is not None or att.skip or att.layernorm is not None or att.b_O is not None:
+            return False
+        (head,) = att.heads
+        W_V = np.asarray(head.W_V)
+        return (isinstance(att.variant, Softmax) and head.W_O is None and head.b_V is None
+                and W_V.shape[0] == W_V.shape[1] and bool((W_V == np.eye(W_V.shape[0])).all()))
+    return all(pure(layer) for layer in net.layers)
+
+
 def contraction_pairs(ctx: Context, case: Case):
     """M2 at every layer: ``diam(X^l) <= delta(P^l) diam(X^(l-1))`` for single-head layers with
     ``W_V = I`` and any mask (P from the logits as defined, in ``ctx``)."""
@@ -185,7 +206,8 @@ def contraction_pairs(ctx: Context, case: Case):
     pairs = []
     for l, layer in enumerate(case.net.layers, start=1):
         (head,) = layer.attention.heads
-        P = attention_probs(ctx, outs[l - 1].X, head, case.net.d_qk, mask_matrix(layer.attention.mask, case.X.shape[0]))
+        P = attention_probs(ctx, outs[l - 1].X, head, case.net.d_qk, mask_matrix(layer.attention.mask, case.X.shape[0]),
+                            layer.attention.variant)
         lhs, rhs = _diam(ctx, outs[l].R), dobrushin(ctx, P) * _diam(ctx, outs[l - 1].R)
         pairs.append(((ctx.lo(lhs), ctx.hi(lhs)), (ctx.lo(rhs), ctx.hi(rhs))))
     return pairs
@@ -193,13 +215,19 @@ def contraction_pairs(ctx: Context, case: Case):
 
 def contraction_table(ctx: Context, case: Case) -> list[dict]:
     """Per layer: the observed contraction diam(X^l)/diam(X^(l-1)) next to the rate delta(P^l)
-    (midpoints as floats; a measurement for reports and `docs/masks.md`)."""
+    (midpoints as floats, for reports and `docs/masks.md`) and M2's verdict on the layer
+    (:func:`~rankcollapse.numerics.verdict.decide` on the certified enclosures)."""
     pairs = contraction_pairs(ctx, case)
     rows = []
     for l, ((lo, hi), (rlo, rhi)) in enumerate(pairs, start=1):
-        rows.append({"layer": l, "diam": float((lo + hi) / 2), "rate_times_prev": float((rlo + rhi) / 2)})
+        rows.append({"layer": l, "diam": float((lo + hi) / 2), "rate_times_prev": float((rlo + rhi) / 2),
+                     "verdict": decide((lo, hi), (rlo, rhi), ctx.certified).verdict})
     for prev, row in zip([None] + rows, rows):
-        base = float(_diam(ctx, forward_split(ctx, case.net, case.X)[0].R).mid()) if prev is None else prev["diam"]
+        if prev is None:
+            diam_0 = _diam(ctx, forward_split(ctx, case.net, case.X)[0].R)
+            base = float((ctx.lo(diam_0) + ctx.hi(diam_0)) / 2)
+        else:
+            base = prev["diam"]
         row["observed"] = row["diam"] / base if base else float("nan")
         row["rate"] = row["rate_times_prev"] / base if base else float("nan")
     return rows
