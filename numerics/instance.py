@@ -315,14 +315,22 @@ def instance_to_json(X, net: Network) -> dict:
     return {"format": FORMAT, "input": _mat(X), "d_qk": net.d_qk, "layers": layers}
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
 def write_json_atomic(path, obj) -> None:
-    """Write JSON to ``path`` only once it is complete (a failure leaves the old file intact)."""
+    """Write JSON to ``path`` only once it is complete (a failure leaves the old file intact),
+    with the mode ``open`` would give it (mkstemp's temporary file is private: 0600)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(obj, f, indent=1)
             f.write("\n")
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

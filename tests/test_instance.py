@@ -107,3 +107,22 @@ def test_non_network_cases_round_trip_exactly(tmp_path):
     (tmp_path / "u.json").write_text(json.dumps({"format": "rankcollapse-case/1", "type": "Nope"}))
     with pytest.raises(InstanceError, match="unknown case type 'Nope'"):
         load_case(tmp_path / "u.json")
+
+
+def test_json_files_get_the_mode_open_would_give(tmp_path):
+    """The atomic write goes through a private temporary file; the result must not stay 0600."""
+    import os
+
+    from rankcollapse.numerics.instance import write_json_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_json_atomic(tmp_path / "new.json", {"a": 1})
+        assert (tmp_path / "new.json").stat().st_mode & 0o777 == 0o644
+        kept = tmp_path / "kept.json"
+        kept.write_text("{}")
+        kept.chmod(0o640)
+        write_json_atomic(kept, {"a": 2})
+        assert kept.stat().st_mode & 0o777 == 0o640 and '"a": 2' in kept.read_text()
+    finally:
+        os.umask(old)
