@@ -35,3 +35,21 @@ def test_certified_verdicts_that_disagree_are_an_error():
         return [((lhs, lhs), (Fraction(1), Fraction(1)))]
     with pytest.raises(RuntimeError, match="an enclosure is invalid"):
         search(CASES, evaluate, examples=1, seed=0)
+
+
+def test_shrinking_stops_after_its_evaluation_budget(monkeypatch):
+    """Every integer above 10 violates; shrinking 10**6 towards 11 takes many evaluations. With a
+    budget of 3 the search stops early and still returns a certified, re-checkable violation."""
+    from rankcollapse.numerics.checks import common
+
+    def evaluate(ctx, case):
+        k = Fraction(case.X[0][0])
+        return [((k, k), (Fraction(10), Fraction(10)))]
+    cases = st.integers(0, 10**6).map(lambda k: Case([[str(k)]], None))
+    full = search(cases, evaluate, examples=50, seed=1)
+    monkeypatch.setattr(common, "SHRINK_EVALUATIONS", 3)
+    capped = search(cases, evaluate, examples=50, seed=1)
+    assert full.verdict == capped.verdict == VIOLATED
+    assert "lhs in [11, 11]" in full.detail          # shrunk all the way to the boundary
+    assert capped.examples < full.examples and capped.examples <= full.examples - 5
+    assert "lhs in [11, 11]" not in capped.detail    # stopped early, on a violation all the same
