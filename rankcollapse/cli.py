@@ -150,9 +150,10 @@ def _m2(inst, backend: str, bits: int) -> list[dict] | None:
     for name in ("layer", "observed diam(X^l)/diam(X^(l-1))", "rate delta(P^l)", "verdict"):
         table.add_column(name, justify="right")
     for row in rows:
-        table.add_row(str(row["layer"]), f"{row['observed']:.6g}", f"{row['rate']:.6g}", row["verdict"])
+        table.add_row(str(row["layer"]), f"{row['observed']:.6g}", f"{row['rate']:.6g}",
+                      row["verdict"] + (f" ({row['reason']})" if row["reason"] else ""))
     console.print(table)
-    return [{k: row[k] for k in ("layer", "observed", "rate", "verdict")} for row in rows]
+    return [{k: row[k] for k in ("layer", "observed", "rate", "verdict", "reason")} for row in rows]
 
 
 def _sec33(inst, backend: str) -> dict | None:

@@ -133,7 +133,11 @@ def check_json(capsys, tmp_path, path, *options):
 
 def test_check_table_with_bounds_beyond_the_double_range(tmp_path, capsys):
     code, rep, text = check_json(capsys, tmp_path, write(tmp_path, instance([["0"], ["50"]])))
-    assert code == 0 and "e544" in text  # the one-step bound's upper end, ~3.7e544
+    assert all(v == "holds" for v in rep["layers"][1]["verdicts"].values())
+    assert "e544" in text  # the one-step bound's upper end, ~3.7e544
+    # M2 is an exact equality here (diam(X^1) = delta(P) diam(X) = 25 - 50/(1 + e^2500)): an
+    # equality case stays inconclusive, and inconclusive is exit code 3
+    assert code == 3 and rep["M2"][0]["verdict"] == "inconclusive" and "equality" in rep["M2"][0]["reason"]
     assert Fraction(rep["layers"][1]["bounds"]["one_step"]) > Fraction(10) ** 308
 
 

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from fractions import Fraction
 
 import numpy as np
 from hypothesis import strategies as st
 
 from ..bounds import AtLeast, _expm1, published_bounds
 from ..context import Context
+from ..exact import log10_abs
 from ..network import (CAUSAL, Attention, Head, Layer, Network, Split, attention_probs, forward_split,
                        mask_matrix, scale_s)
 from ..norms import norm_1, norm_inf
@@ -215,22 +217,24 @@ def contraction_pairs(ctx: Context, case: Case):
 
 def contraction_table(ctx: Context, case: Case) -> list[dict]:
     """Per layer: the observed contraction diam(X^l)/diam(X^(l-1)) next to the rate delta(P^l)
-    (midpoints as floats, for reports and `docs/masks.md`) and M2's verdict on the layer
-    (:func:`~rankcollapse.numerics.verdict.decide` on the certified enclosures)."""
-    pairs = contraction_pairs(ctx, case)
+    (ratios of the enclosures' midpoints, as floats, for reports and `docs/masks.md`) and M2's
+    verdict on the layer (:func:`~rankcollapse.numerics.verdict.decide` on the enclosures)."""
+    diam_0 = _diam(ctx, forward_split(ctx, case.net, case.X)[0].R)
+    base = (ctx.lo(diam_0) + ctx.hi(diam_0)) / 2          # exact: diameters may leave the double range
     rows = []
-    for l, ((lo, hi), (rlo, rhi)) in enumerate(pairs, start=1):
-        rows.append({"layer": l, "diam": float((lo + hi) / 2), "rate_times_prev": float((rlo + rhi) / 2),
-                     "verdict": decide((lo, hi), (rlo, rhi), ctx.certified).verdict})
-    for prev, row in zip([None] + rows, rows):
-        if prev is None:
-            diam_0 = _diam(ctx, forward_split(ctx, case.net, case.X)[0].R)
-            base = float((ctx.lo(diam_0) + ctx.hi(diam_0)) / 2)
-        else:
-            base = prev["diam"]
-        row["observed"] = row["diam"] / base if base else float("nan")
-        row["rate"] = row["rate_times_prev"] / base if base else float("nan")
+    for l, ((lo, hi), (rlo, rhi)) in enumerate(contraction_pairs(ctx, case), start=1):
+        v = decide((lo, hi), (rlo, rhi), ctx.certified)
+        rows.append({"layer": l, "observed": _float_ratio((lo + hi) / 2, base),
+                     "rate": _float_ratio((rlo + rhi) / 2, base), "verdict": v.verdict, "reason": v.reason})
+        base = (lo + hi) / 2
     return rows
+
+
+def _float_ratio(a, b) -> float:
+    if not b or isinstance(a, float) and not math.isfinite(a):  # an undecided layer's end is inf
+        return math.nan if not b else math.inf
+    q = Fraction(a) / Fraction(b)
+    return float(q) if q == 0 or abs(log10_abs(q)) < 300 else (math.inf if q > 1 else 0.0)
 
 
 @st.composite
