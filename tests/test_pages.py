@@ -14,12 +14,12 @@ FIGURES = DOCS / "figures"
 
 
 def table_after(page: str, marker: str) -> list[list[str]]:
-    """The cells of the first Markdown table after the line starting with ``marker`` (header
-    and rule left out)."""
+    """The cells of the first Markdown table after the line starting with ``marker``, or of the
+    table whose header that line is (header and rule left out)."""
     lines = page.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(marker))
     rows = []
-    for line in lines[start + 1:]:
+    for line in lines[start + (not marker.startswith("|")):]:
         if line.startswith("|"):
             rows.append([c.strip() for c in line.strip().strip("|").split("|")])
         elif rows:
@@ -116,3 +116,100 @@ def test_tables_tell_a_changed_number():
     assert token_mean_cell(layer) == "0.986" and token_mean_cell({**layer, "ratio_token_mean": "0.98711"}) != "0.986"
     assert token_mean_cell({**layer, "ratio_token_mean": None}) == "< 1e-290"
     assert table_after("x\n| a | b |\n|---|---|\n| 1 | 2 |\n\n| 3 | 4 |", "x") == [["1", "2"]]
+    assert table_after("| a | b |\n|---|---|\n| 1 | 2 |", "| a |") == [["1", "2"]]
+
+
+# -- verdicts: the README's claim table and sample output, the pages' verdict tables ----------
+# docs/reports/verify_quick.json is `rankcollapse verify --suite quick --seed 0 --json ...`;
+# every verdict, example count and worst ratio a page quotes from the quick suite is checked
+# against it, and it against what verify computes now for the claims below (about 10 s of CPU;
+# the others, E1, E2, E3, thm2.2, cor2.3, cor3.2, sec3.3, thm2.2.causal, LB2, G2, take 1.6-11 s
+# each and are not re-run here). Times and the default suite's columns are not rechecked.
+QUICK = DOCS / "reports" / "verify_quick.json"
+RECHECKED = ["N1", "N2", "N3", "E4", "thm2.1", "E5", "erratum", "erratum.nohyp", "M1", "M2", "wu2024", "LB1", "G1"]
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return {row["id"]: row for row in json.loads(QUICK.read_text())["claims"]}
+
+
+def same_row(now: dict, recorded: dict) -> bool:
+    """Equal rows; a saved counterexample is compared by file name (the folder is the run's)."""
+    name = lambda row: row["counterexample"] and Path(row["counterexample"]).name  # noqa: E731
+    return {**now, "counterexample": name(now)} == {**recorded, "counterexample": name(recorded)}
+
+
+def test_recorded_quick_report_is_what_verify_computes_now(quick, quick_verify):
+    from rankcollapse import proofs
+
+    report = json.loads(QUICK.read_text())
+    assert (report["format"], report["suite"], report["seed"]) == ("rankcollapse-report/1", "quick", 0)
+    assert list(quick) == [c.id for c in proofs.all_claims()], "docs/reports/verify_quick.json lacks a claim: record it again"
+    for row in quick_verify.report(RECHECKED)["claims"]:
+        assert same_row(row, quick[row["id"]]), \
+            f"{row['id']}: verify computes {row}, docs/reports/verify_quick.json says {quick[row['id']]}: record it again " \
+            "(rankcollapse verify --suite quick --seed 0 --json docs/reports/verify_quick.json)"
+
+
+def agrees(shown: str, value: float) -> bool:
+    """``shown`` is ``value`` at the significant digits shown ("0.50" is 2 digits: 0.495 .. 0.505)."""
+    digits = len(re.sub(r"^0*\.?0*", "", re.sub(r"e.*$", "", shown)).replace(".", "")) or 1
+    return float(shown) == float(f"{value:.{digits}g}")
+
+
+def test_agrees_tells_digits_apart():
+    assert agrees("0.50", 0.4999) and agrees("0.5", 0.52) and not agrees("0.50", 0.52) and agrees("1.552e+16", 1.5518e16)
+    assert agrees("0.0033", 0.00331) and not agrees("0.0033", 0.0052) and agrees("1", 0.99999999)
+
+
+def test_readme_claim_table(quick):
+    from rankcollapse import proofs
+
+    readme = (ROOT / "README.md").read_text()
+    rows = table_after(readme, "## The claims")
+    ids = [r[0].strip("`") for r in rows]
+    assert sorted(ids) == sorted(c.id for c in proofs.all_claims()), "README's claim table is not the registry"
+    for (cid, kind, title, verdict), claim in zip(rows, map(proofs.get, ids)):
+        # the README may add a citation after the registry's title
+        assert kind == claim.kind and title.replace("`", "").startswith(claim.title), f"README row {cid}: {kind}, {title!r}"
+        assert verdict.split(" —")[0] == quick[claim.id]["verdict"], f"README says {cid} {verdict!r}; verify: {quick[claim.id]['verdict']}"
+
+
+def test_readme_sample_output(quick):
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("    $ rankcollapse verify --suite quick"):]
+    block = block[:block.index("\n\n")]
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in block.splitlines() if line.strip().startswith("│")]
+    assert len(rows) >= 5
+    for cid, kind, verdict, examples, worst, *_ in rows:
+        row = quick[cid]
+        assert (kind, verdict, int(examples)) == (row["kind"], row["verdict"], row["examples"]), f"README sample, {cid}"
+        assert (worst == "-") if row["worst_ratio"] is None else f"{float(row['worst_ratio']):.4g}" == worst, f"README sample, {cid}: {worst}"
+    for line in block.splitlines():
+        if "counterexample saved to" in line:
+            assert Path(quick[line.split(":")[0].strip()]["counterexample"]).name in line
+
+
+VERDICT_TABLE = "| claim | kind | quick (seed 0) |"
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in DOCS.glob("*.md") if VERDICT_TABLE in p.read_text()))
+def test_pages_verdict_tables(page, quick):
+    """The quick column: the verdict, the example count, the worst ratio (for thm2.1 "largest
+    difference/tolerance") and for sec3.3 the rho found, at the digits shown."""
+    rows = table_after((DOCS / page).read_text(), VERDICT_TABLE)
+    claims = [r for r in rows if r[0].strip("`") in quick]
+    assert claims, f"docs/{page}: no claim in its verdict table"
+    for cid, kind, cell, _default in claims:
+        row = quick[cid.strip("`")]
+        assert kind == row["kind"]
+        assert cell.strip("*").split("*")[0].split(",")[0] == row["verdict"], f"docs/{page}, {cid}: {cell!r}, verify: {row['verdict']}"
+        examples = re.search(r"(\d+) examples", cell)
+        assert examples is None or int(examples[1]) == row["examples"], f"docs/{page}, {cid}: {cell!r}, verify: {row['examples']} examples"
+        worst = re.search(r"(?:worst ratio|largest difference/tolerance) ([\d.e+-]+\d)", cell)
+        assert worst is None or agrees(worst[1], float(row["worst_ratio"])), \
+            f"docs/{page}, {cid}: {cell!r}, verify: worst ratio {row['worst_ratio']}"
+        rho = re.search(r"rho = ([\d.]+\d)", cell)
+        assert rho is None or agrees(rho[1], float(re.search(r"lhs in \[([\d.e+-]+)", row["detail"])[1])), \
+            f"docs/{page}, {cid}: {cell!r}, verify: {row['detail']}"
