@@ -1,8 +1,10 @@
 """Hypothesis profiles: ``ci`` (default: derandomised, bounded) and ``thorough`` (long local
-runs: ``HYPOTHESIS_PROFILE=thorough python -m pytest``)."""
+runs: ``HYPOTHESIS_PROFILE=thorough python -m pytest``), and the session's shared quick-suite
+verify runs (``quick_verify``)."""
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("ci", derandomize=True, max_examples=25, deadline=None, database=None,
@@ -10,9 +12,6 @@ settings.register_profile("ci", derandomize=True, max_examples=25, deadline=None
 settings.register_profile("thorough", max_examples=1000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-
-
-import pytest  # noqa: E402
 
 
 class QuickVerify:
@@ -27,13 +26,12 @@ class QuickVerify:
 
     def results(self, ids) -> list:
         """The ClaimResults of ``ids``, in registry order."""
+        from rankcollapse import proofs
         from rankcollapse.verify import run_verify
 
         missing = {i for i in ids if i not in self._results}
         if missing:
             self._results.update((r.claim.id, r) for r in run_verify("quick", 0, self.out, only=missing, jobs=1))
-        from rankcollapse import proofs
-
         return [self._results[c.id] for c in proofs.all_claims() if c.id in set(ids)]
 
     def report(self, ids) -> dict:
