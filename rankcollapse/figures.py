@@ -501,11 +501,13 @@ def experiment_draw(data: dict, path: Path) -> None:
 @dataclass(frozen=True)
 class Report:
     """A figure drawn from another command's report ``docs/figures/SOURCE.json``: ``format()``
-    is the format that command writes now, ``caption(data)`` the page's caption, ``draw`` the
-    command's plotting function applied to the recorded report, ``command`` how to record it."""
+    is the format that command writes now, ``fields`` the top-level keys the drawing reads,
+    ``caption(data)`` the page's caption, ``draw`` the command's plotting function applied to
+    the recorded report, ``command`` how to record it."""
 
     source: str
     format: Callable[[], str]
+    fields: tuple
     caption: Callable[[dict], str]
     draw: Callable[[dict, Path], None]
     command: str
@@ -513,13 +515,18 @@ class Report:
 
 _REAL = "rankcollapse real-model --jobs 2 --json docs/figures/real_model.json (docs/real_model.md)"
 _ARCH = "python benchmarks/bench_realmodel.py architectures DIR (docs/real_model.md)"
+_REAL_FIELDS = ("model", "architecture", "sequences", "tokens", "bracket_sequences", "seed", "jobs", "seconds",
+                "variants", "paths")
+_EXPERIMENT_FIELDS = ("experiment", "task", "settings", "results")
 REPORTS = {
-    "real_model": Report("real_model", _realmodel_format, realmodel_caption, realmodel_draw, _REAL),
-    "real_model_paths": Report("real_model", _realmodel_format, realmodel_paths_caption, realmodel_paths_draw, _REAL),
-    **{f"real_model_{a}": Report(f"real_model_{a}", _realmodel_format, realmodel_caption, realmodel_draw, _ARCH)
+    "real_model": Report("real_model", _realmodel_format, _REAL_FIELDS, realmodel_caption, realmodel_draw, _REAL),
+    "real_model_paths": Report("real_model", _realmodel_format, _REAL_FIELDS, realmodel_paths_caption,
+                               realmodel_paths_draw, _REAL),
+    **{f"real_model_{a}": Report(f"real_model_{a}", _realmodel_format, _REAL_FIELDS, realmodel_caption, realmodel_draw,
+                                 _ARCH)
        for a in ("bert", "albert", "gpt2")},
-    **{f"experiment_{n}": Report(f"experiment_{n}", _experiment_format, experiment_caption, experiment_draw,
-                                 "rankcollapse experiment ... --json (docs/experiments.md)")
+    **{f"experiment_{n}": Report(f"experiment_{n}", _experiment_format, _EXPERIMENT_FIELDS, experiment_caption,
+                                 experiment_draw, "rankcollapse experiment ... --json (docs/experiments.md)")
        for n in ("sort", "convex_hull_quick", "memorization", "circle", "circle_no_inner_skip")},
 }
 
@@ -540,6 +547,9 @@ def load_report(folder: Path, name: str) -> dict:
         found = data.get("format") if isinstance(data, dict) else None
         raise UsageError(f"{path}: format {found!r}, but the command now writes {expected!r}: "
                          f"record it again with {report.command}")
+    missing = [key for key in report.fields if key not in data]
+    if missing:
+        raise UsageError(f"{path}: missing field(s) {', '.join(map(repr, missing))}")
     return data
 
 

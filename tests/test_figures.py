@@ -111,6 +111,11 @@ def test_reports_are_in_the_format_their_commands_write(tmp_path, capsys):
     assert main(["figures", "--data", str(tmp_path), "--out", str(tmp_path), "--only", "real_model_gpt2"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "real_model_gpt2.json" in err and "'rankcollapse-realmodel/0'" in err and REALMODEL in err
+    partial = {key: value for key, value in report("experiment_sort").items() if key != "results"}
+    (tmp_path / "experiment_sort.json").write_text(json.dumps(partial))
+    assert main(["figures", "--data", str(tmp_path), "--out", str(tmp_path), "--only", "experiment_sort"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "experiment_sort.json" in err and "missing field(s) 'results'" in err and "Traceback" not in err
     assert not list(tmp_path.glob("*.png"))
 
 
