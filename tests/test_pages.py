@@ -1,6 +1,7 @@
-"""No stale number on a page: the tables of docs/real_model.md are what the recorded reports
-(docs/figures/real_model*.json, themselves checked in tests/test_figures.py) say, at the digits
-shown."""
+"""No stale number on a page: the tables of docs/real_model.md and docs/experiments.md are what
+the recorded reports (docs/figures/*.json, themselves checked in tests/test_figures.py) say, and
+the verdicts of README.md and the docs pages what the recorded quick verify run
+(docs/reports/verify_quick.json) says, itself checked against verify now; at the digits shown."""
 
 import json
 import re
@@ -213,3 +214,42 @@ def test_pages_verdict_tables(page, quick):
         rho = re.search(r"rho = ([\d.]+\d)", cell)
         assert rho is None or agrees(rho[1], float(re.search(r"lhs in \[([\d.e+-]+)", row["detail"])[1])), \
             f"docs/{page}, {cid}: {cell!r}, verify: {row['detail']}"
+
+
+# -- docs/experiments.md: the tables of the recorded training runs ---------------------------
+def shown_agrees(cell: str, value: float) -> bool:
+    return agrees(cell.strip("*"), value)
+
+
+@pytest.mark.parametrize("marker, name", [("Paper size (`rankcollapse experiment paths --task sort", "experiment_sort"),
+                                          ("wall), so it says nothing about the paper's numbers", "experiment_convex_hull_quick"),
+                                          ("Paper size on the shipped text", "experiment_memorization")])
+def test_experiment_paths_tables(marker, name):
+    """Accuracy "mean ± std" over the draws (3 decimals, as the command prints them; length 0 is one
+    number, the same for every draw) and the token-mean residual at the path end."""
+    rows = table_after((DOCS / "experiments.md").read_text(), marker)
+    results = report(name)["results"]["paths"]
+    by = {(r["n_paths"], r["length"]): r for r in results}
+    assert rows
+    for label, *cells in rows:
+        m = int(label.split("(")[1].split()[0]) if "(" in label and label.startswith("residual") else \
+            min(n for n, _ in by) if label.startswith("residual") else int(label.split()[0])
+        for k, cell in enumerate(cells):
+            r = by[m, k]
+            if label.startswith("residual"):
+                assert shown_agrees(cell, r["residual_token_mean"][-1]), f"{name}, {label}, length {k}: {cell}"
+            else:
+                want = f"{r['accuracy_mean']:.3f}" + (f" ± {r['accuracy_std']:.3f}" if k else "")
+                assert cell == want and (k or r["accuracy_std"] == 0), f"{name}, {label}, length {k}: page {cell}, report {want}"
+
+
+def test_experiment_circle_table():
+    rows = table_after((DOCS / "experiments.md").read_text(), "| variant | seed | distance at step 150 |")
+    runs = {(v["variant"], v["seed"]): v for v in report("experiment_circle")["results"]["variants"]}
+    assert len(rows) == len(runs)
+    for variant, seed, middle, last, residual, loss in rows:
+        v = runs[variant, int(seed)]
+        gap = v["token_gap"]
+        for cell, value in ((middle, gap[len(gap) // 2]), (last, gap[-1]), (residual, v["residual_token_mean"][-1]),
+                            (loss, v["train_loss"][-1] / v["zero_predictor_loss"])):
+            assert shown_agrees(cell, value), f"circle, {variant} seed {seed}: page {cell}, report {value}"
