@@ -394,6 +394,186 @@ FIGURES = {
 }
 
 
+# -- figures other commands make from their own reports ------------------------------------
+# `rankcollapse real-model` and `rankcollapse experiment` write a JSON report and draw figures
+# from it; measuring them again takes minutes to an hour. `rankcollapse figures` redraws them
+# from the report recorded under docs/figures/ with the command's own plotting function, so a
+# changed plotting function or an older report format shows up here (tests/test_figures.py).
+
+def _realmodel_format() -> str:
+    from rankcollapse.realmodel.report import FORMAT as REALMODEL_FORMAT
+
+    return REALMODEL_FORMAT
+
+
+def _experiment_format() -> str:
+    from rankcollapse.experiments.report import FORMAT as EXPERIMENT_FORMAT
+
+    return EXPERIMENT_FORMAT
+
+
+def realmodel_experiment(data: dict):
+    """The :class:`rankcollapse.realmodel.measure.Experiment` a real-model report was written
+    from, as far as the plots read it (17-digit decimals give back the doubles exactly; null, a
+    ratio below the double range or a bracket not computed, is nan as in the run)."""
+    import numpy as np
+
+    from rankcollapse.realmodel.measure import Curves, Experiment
+
+    def num(v) -> float:
+        return float("nan") if v is None else float(v)
+
+    exp = Experiment(data["model"], data["architecture"], data["sequences"], data["tokens"], data["bracket_sequences"],
+                     data["seed"], jobs=data["jobs"], seconds=float(data["seconds"]))
+    for v in data["variants"]:
+        token_mean = np.array([[num(x) for x in layer["token_mean"]] for layer in v["layers"]]).T
+        bracket = np.array([[[num(a), num(b)] for a, b in (r or (None, None) for r in layer["r_ratio"])]
+                            for layer in v["layers"]]).transpose(1, 0, 2)
+        exp.curves.append(Curves(v["name"], v["init"], token_mean, bracket))
+    for p in data["paths"]:  # the plot reads the token-mean ratio of each path (r only as a spread)
+        exp.paths.setdefault(p["init"], {})[p["length"]] = [(num(x), num(None)) for x in p["values_token_mean"]]
+    return exp
+
+
+def realmodel_slice(data: dict, layers: int = 2, variant: str = "pure-attention", init: str = "pretrained") -> list[float]:
+    """The token-mean ratios of sequence 0 at layers 0..``layers`` of one variant, measured now
+    at the report's settings (its model folder or, for the MiniLM name, the weights package;
+    its token count and seed) with the run's own pieces: seconds, where the whole run takes
+    minutes, so tests/test_figures.py can check a recorded report against the code."""
+    from rankcollapse.numerics import architectures as arch
+    from rankcollapse.numerics.checkpoint import MINILM_NAME
+    from rankcollapse.numerics.network import forward_split
+    from rankcollapse.realmodel import measure
+
+    model = measure.open_model(None if data["model"] == MINILM_NAME else data["model"])
+    (ids,) = measure.token_ids(model, 1, data["tokens"])
+    with measure.one_blas_thread():
+        config, state, blocks = measure._blocks(model.folder, init, data["seed"])
+        net = arch.variant(config, blocks[:layers], variant)
+        return [measure.ratios(Z, False)[0] for Z in forward_split(measure.ctx, net, arch.embed(config, state, ids))]
+
+
+def _model_short(data: dict) -> str:
+    """The model folder's last part, and its architecture where that differs."""
+    short = data["model"].rstrip("/").split("/")[-1]
+    return short if short == data["architecture"] else f"{short} ({data['architecture']})"
+
+
+def realmodel_caption(data: dict) -> str:
+    return (f"{_model_short(data)}: residual ratio per layer, "
+            f"{data['sequences']} sequences of {data['tokens']} tokens")
+
+
+def realmodel_draw(data: dict, path: Path) -> None:
+    from rankcollapse.realmodel.plots import plot_curves
+
+    plot_curves(realmodel_experiment(data), str(path))
+
+
+def realmodel_paths_caption(data: dict) -> str:
+    samples = sorted({p["samples"] for p in data["paths"]})
+    return f"{_model_short(data)}: products of attention matrices along {'/'.join(map(str, samples))} random paths per length"
+
+
+def realmodel_paths_draw(data: dict, path: Path) -> None:
+    from rankcollapse.realmodel.plots import plot_paths
+
+    plot_paths(realmodel_experiment(data), str(path))
+
+
+def experiment_caption(data: dict) -> str:
+    settings = data["settings"]
+    quick = ", quick" if settings["quick"] else ""
+    if data["experiment"] == "circle":
+        variants = list(dict.fromkeys(v["variant"] for v in data["results"]["variants"]))
+        inner = "" if settings["inner_skip"] else ", no inner skip"
+        return f"circle: {', '.join(variants)}{inner}, hidden {settings['hidden']}, {settings['repeats']} seeds{quick}"
+    return f"{data['task']}: token accuracy of sums of random paths, {settings['repeats']} draws{quick}"
+
+
+def experiment_draw(data: dict, path: Path) -> None:
+    from rankcollapse.experiments.report import plot_circle, plot_paths
+
+    run = {"settings": data["settings"], "results": data["results"]}
+    plot_circle(run, str(path)) if data["experiment"] == "circle" else plot_paths(data["task"], run, str(path))
+
+
+@dataclass(frozen=True)
+class Report:
+    """A figure drawn from another command's report ``docs/figures/SOURCE.json``: ``format()``
+    is the format that command writes now, ``fields`` the top-level keys the drawing reads,
+    ``caption(data)`` the page's caption, ``draw`` the command's plotting function applied to
+    the recorded report, ``command`` how to record it."""
+
+    source: str
+    format: Callable[[], str]
+    fields: tuple
+    caption: Callable[[dict], str]
+    draw: Callable[[dict, Path], None]
+    command: str
+
+
+_REAL = "rankcollapse real-model --jobs 2 --json docs/figures/real_model.json (docs/real_model.md)"
+_ARCH = "python benchmarks/bench_realmodel.py architectures DIR (docs/real_model.md)"
+_REAL_FIELDS = ("model", "architecture", "sequences", "tokens", "bracket_sequences", "seed", "jobs", "seconds",
+                "variants", "paths")
+_EXPERIMENT_FIELDS = ("experiment", "task", "settings", "results")
+REPORTS = {
+    "real_model": Report("real_model", _realmodel_format, _REAL_FIELDS, realmodel_caption, realmodel_draw, _REAL),
+    "real_model_paths": Report("real_model", _realmodel_format, _REAL_FIELDS, realmodel_paths_caption,
+                               realmodel_paths_draw, _REAL),
+    **{f"real_model_{a}": Report(f"real_model_{a}", _realmodel_format, _REAL_FIELDS, realmodel_caption, realmodel_draw,
+                                 _ARCH)
+       for a in ("bert", "albert", "gpt2")},
+    **{f"experiment_{n}": Report(f"experiment_{n}", _experiment_format, _EXPERIMENT_FIELDS, experiment_caption,
+                                 experiment_draw, "rankcollapse experiment ... --json (docs/experiments.md)")
+       for n in ("sort", "convex_hull_quick", "memorization", "circle", "circle_no_inner_skip")},
+}
+
+
+def load_report(folder: Path, name: str) -> dict:
+    """The recorded report a :data:`REPORTS` figure is drawn from; missing, malformed or in an
+    older format than its command writes now is a UsageError naming the file."""
+    report = REPORTS[name]
+    path = folder / f"{report.source}.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no recorded report for figure {name}; record it with {report.command}") from None
+    except (OSError, ValueError) as e:
+        raise UsageError(f"{path}: not a readable JSON report: {e}") from None
+    expected = report.format()
+    if not isinstance(data, dict) or data.get("format") != expected:
+        found = data.get("format") if isinstance(data, dict) else None
+        raise UsageError(f"{path}: format {found!r}, but the command now writes {expected!r}: "
+                         f"record it again with {report.command}")
+    missing = [key for key in report.fields if key not in data]
+    if missing:
+        raise UsageError(f"{path}: missing field(s) {', '.join(map(repr, missing))}")
+    return data
+
+
+def stamp(path: Path, caption: str, data: dict) -> None:
+    """Write the caption and the report's digest into a PNG another command's plot drew (its
+    savefig takes no metadata), as :func:`_save` does for the figures here."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    with Image.open(path) as image:
+        image.load()
+    info = PngInfo()
+    info.add_text("Software", image.text.get("Software", ""))  # matplotlib's version, as in _save's PNGs
+    info.add_text("Title", caption)
+    info.add_text("Description", f"rankcollapse-figure sha256 {digest(data)}")
+    image.save(path, pnginfo=info)
+
+
+def draw_report(name: str, data: dict, path: Path) -> None:
+    report = REPORTS[name]
+    report.draw(data, path)
+    stamp(path, report.caption(data), data)
+
+
 def record(name: str, data: dict) -> dict:
     return {"format": FORMAT, "name": name, **data}
 
@@ -414,24 +594,29 @@ def load_recording(path: Path, name: str) -> dict:
     return data
 
 
-
-
 def cmd_figures(args) -> int:
     out = Path(args.out)
-    names = args.only or list(FIGURES)
-    unknown = [n for n in names if n not in FIGURES]
+    names = args.only or [*FIGURES, *REPORTS]
+    unknown = [n for n in names if n not in FIGURES and n not in REPORTS]
     if unknown:
-        raise UsageError(f"unknown figure(s) {', '.join(unknown)}; known: {', '.join(FIGURES)}")
+        raise UsageError(f"unknown figure(s) {', '.join(unknown)}; known: {', '.join([*FIGURES, *REPORTS])}")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
     source = Path(args.data) if args.data else out
-    # read every recording before writing anything: a bad one leaves all figures as they were
-    data = {} if args.recompute else {n: load_recording(source / f"{n}.json", n) for n in names}
+    # read every recording before writing anything: a bad one leaves all figures as they were;
+    # the other commands' reports are never remeasured here (--recompute redraws them)
+    data = {n: load_report(source, n) for n in names if n in REPORTS}
+    if not args.recompute:
+        data |= {n: load_recording(source / f"{n}.json", n) for n in names if n in FIGURES}
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UsageError(f"--out {out}: cannot create the directory: {e.strerror or e}") from None
     for name in names:
+        if name in REPORTS:
+            draw_report(name, data[name], out / f"{name}.png")
+            print(f"wrote {out / f'{name}.png'} (from {source / REPORTS[name].source}.json)")
+            continue
         if args.recompute:
             data[name] = record(name, FIGURES[name].compute())
             (out / f"{name}.json").write_text(json.dumps(data[name], indent=1) + "\n")
@@ -445,6 +630,8 @@ def register(sub) -> None:
     f = sub.add_parser("figures", help="draw the docs' figures from their recorded data")
     f.add_argument("--out", default="docs/figures", help="where the PNGs (and with --recompute the data) go")
     f.add_argument("--data", help="where the recorded NAME.json files are (default: --out)")
-    f.add_argument("--recompute", action="store_true", help="measure the data again and record it first (minutes)")
+    f.add_argument("--recompute", action="store_true",
+                   help="measure the data again and record it first (minutes); the real-model and experiment "
+                        "figures are redrawn from their commands' reports, never remeasured here")
     f.add_argument("--only", nargs="*", metavar="NAME")
     f.set_defaults(func=cmd_figures)

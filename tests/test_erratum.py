@@ -81,16 +81,16 @@ def test_logit_case_round_trip_is_exact(tmp_path):
     assert back.r.tolist() == [Fraction(math.log(0.99)), Fraction(-4)]
 
 
-def test_verify_reports_the_nohyp_counterexample_file(tmp_path):
+def test_verify_reports_the_nohyp_counterexample_file(quick_verify):
     import io
 
     from rich.console import Console
 
-    from rankcollapse.verify import print_table, report_json, run_verify
+    from rankcollapse.verify import print_table, report_json
 
-    results = run_verify("quick", 0, tmp_path, only={"erratum.nohyp"})
+    results = quick_verify.results(["erratum.nohyp"])
     (row,) = report_json(results, "quick", 0)["claims"]
-    assert row["verdict"] == VIOLATED and row["counterexample"] == str(tmp_path / "erratum.nohyp.json")
+    assert row["verdict"] == VIOLATED and row["counterexample"] == str(quick_verify.out / "erratum.nohyp.json")
     assert certified_verdict(E.nohyp_pairs, load_case(row["counterexample"]), 0.0)[0].verdict == VIOLATED
     console = Console(file=io.StringIO(), width=300)
     print_table(results, console)

@@ -22,13 +22,13 @@ def test_map_tasks_keeps_item_order_and_reports_each_task_once():
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory):
-    return tmp_path_factory.mktemp("verify-out")  # one directory: reports name the saved files
+def out(quick_verify):
+    return quick_verify.out  # one directory: reports name the saved files
 
 
 @pytest.fixture(scope="module")
-def serial(out):
-    return report_json(run_verify("quick", 0, out, only=ONLY, jobs=1), "quick", 0)
+def serial(quick_verify):
+    return quick_verify.report(ONLY)  # run with jobs=1, shared with the other tests (conftest.py)
 
 
 def test_verify_report_is_the_same_for_one_and_two_processes(out, serial):

@@ -160,6 +160,7 @@ def test_every_page_in_a_browser(served_site, browser):
                 anchors.add((url, urllib.parse.unquote(fragment)))
     # the teaching pages are math pages, and their figures are there
     assert pages["single_head.html"]["math"] >= 20 and pages["index.html"]["math"] >= 2
+    assert pages["real_model.html"]["math"] >= 60 and pages["lower_bounds.html"]["math"] >= 30  # LaTeX, not ASCII
     assert len(pages["single_head.html"]["images"]) == 1 and len(pages["skip.html"]["images"]) == 1
     ids = {}
     for url, fragment in sorted(anchors):
