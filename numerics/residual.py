@@ -102,8 +102,6 @@ Fraction(0, 1)
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -117,6 +115,7 @@ from .context import Context, dyadic
 __all__ = ["Bracket", "token_mean_residual", "residual_bracket", "r_float"]
 
 _TOL = 1e-11  # relative; only decides how long to refine (tightness), never soundness
+_GAP = 1e-10  # the search stops when its float estimate of the gap in r^2 is below this
 _BITS = 60    # fixed-point bits for LP output made exact (weights, points) and for square roots
 MID_GUARD_BITS = 1024  # midpoints are kept exactly down to this far below the working precision
 # HiGHS accepts constraint violations up to 1e-7 by default; summed over the columns that would
@@ -302,61 +301,42 @@ def _fg(C, x) -> tuple[float, float]:
     return float(E.sum(axis=0).max()), float(E.sum(axis=1).max())
 
 
-def _segment_bound(p, q) -> float | None:
-    """A lower bound of ``f*g`` on the Pareto front between the points ``p`` and ``q`` (None when
-    there is no front between them). The front there lies in the box they span, above both
-    points' certificate lines and below the chord, i.e. in the triangle ``p, q, t`` with ``t``
-    where the lines meet; ``f*g`` is smallest at a corner, and ``p``, ``q`` are known."""
-    (_, fp, gp, (a1, b1, c1)), (_, fq, gq, (a2, b2, c2)) = p, q
-    if not (fp < fq and gp > gq):
-        return None
-    det = a1 * b2 - a2 * b1
-    if det:
-        tf, tg = (c1 * b2 - c2 * b1) / det, (a1 * c2 - a2 * c1) / det
-        if fp <= tf <= fq and gq <= tg <= gp:
-            return tf * tg
-    return fp * gq  # rounding put t outside the box: fall back to the box's best corner
-
-
-def _pareto_search(C: np.ndarray):
+def _pareto_search(C: np.ndarray, gap: float = _GAP, max_solves: int = 40):
     """Search the Pareto front of ``(f, g)`` on a float matrix ``C`` whose column medians are 0
-    (so ``x = 0`` minimises ``f``) for the minimum of ``f*g``.
+    (so ``x = 0`` minimises ``f``) for the minimum of ``f*g``, by cutting planes.
 
-    Starts from the min-``f`` and min-``g`` points and splits segments at the weight normal to
-    them (dichotomic search), best-first by :func:`_segment_bound`, skipping segments that cannot
-    beat the best product found by a relative ``_TOL``: only the part of the front near the
-    minimiser is refined. Returns the certificate weights ``[(a, b), ...]``, every point visited
-    as ``(x, f, g)``, and the number of LPs.
+    The polygon cut out by the known certificate lines (``f >= min f``, the floor ``g >= L``
+    of uniform row weights, and one line per weighted LP) contains the front; its vertex ``t``
+    of smallest product is the best lower bound so far. The next LP takes the weight
+    ``(g_t, f_t)``, normal to the hyperbola ``f g = f_t g_t`` at ``t``: every front point has a
+    larger product, hence a larger weighted value than ``t``, so the new line cuts ``t`` off
+    (a Newton step on ``f phi(f)``: at the optimum the weight is the front's normal there).
+    Stops when the polygon's minimum is within a relative ``gap`` of the best product found,
+    or when an LP's line fails to cut ``t`` off (solver tolerance). Returns the certificate weights
+    ``[(a, b), ...]``, every point visited as ``(x, f, g)``, and the number of LPs.
     """
+    n, d = C.shape
     lp = _WeightedLP(C)
-    zero = np.zeros(C.shape[1])
+    zero = np.zeros(d)
     f0, g0 = _fg(C, zero)
-    first = lp.solve(0.0, 1.0)
-    solves = [first]
-    points = [(zero, f0, g0, (1.0, 0.0, f0)), (first.x, *_fg(C, first.x), (0.0, 1.0, first.lower))]
-    best = min(f * g for _, f, g, _ in points)
-    heap, tiebreak = [], itertools.count()
-
-    def push(p, q):
-        bound = _segment_bound(p, q)
-        if bound is not None:
-            heapq.heappush(heap, (bound, next(tiebreak), p, q))
-
-    push(*points)
-    while heap and heap[0][0] < best * (1 - _TOL):
-        _, _, p, q = heapq.heappop(heap)
-        (_, fp, gp, _), (_, fq, gq, _) = p, q
-        wf, wg = (gp - gq) / (gp - gq + fq - fp), (fq - fp) / (gp - gq + fq - fp)
+    weights = [(zero, np.full(n, 1.0 / n))]     # a = 0, b uniform: weighted medians are the medians
+    lines = [(1.0, 0.0, f0), (0.0, 1.0, float(np.abs(C).sum()) / n)]
+    points = [(zero, f0, g0)]
+    best = f0 * g0
+    for _ in range(max_solves):
+        low, tf, tg = _polygon_min(lines, 0.0, 0.0, slack=1e-12)
+        if low >= best * (1 - gap):
+            break
+        wf, wg = tg / (tf + tg), tf / (tf + tg)
         sol = lp.solve(wf, wg)
-        solves.append(sol)
-        r = (sol.x, *_fg(C, sol.x), (wf, wg, sol.lower))
-        points.append(r)
-        best = min(best, r[1] * r[2])
-        level = wf * fp + wg * gp
-        if wf * r[1] + wg * r[2] < level - _TOL * level:  # else the new line closes the segment
-            push(p, r)
-            push(r, q)
-    return [(sol.a, sol.b) for sol in solves], [(x, f, g) for x, f, g, _ in points], lp.n_lp
+        f, g = _fg(C, sol.x)
+        points.append((sol.x, f, g))
+        weights.append((sol.a, sol.b))
+        lines.append((float(sol.a.sum()), float(sol.b.sum()), sol.lower))
+        best = min(best, f * g)
+        if sol.lower <= (wf * tf + wg * tg) * (1 + gap):
+            break  # the line does not cut t off: solver tolerance, no further progress
+    return weights, points, lp.n_lp
 
 
 def _hedge(C, order, wf: float, wg: float, rounds: int):
@@ -443,24 +423,26 @@ def _to_int(v: float) -> int:
     return int(round(math.ldexp(v, _BITS)))
 
 
-def _polygon_min(lines, pad_f: Fraction, pad_g: Fraction) -> Fraction:
-    """``min (F - pad_f)_+ (G - pad_g)_+`` over ``{F, G >= 0, A F + B G >= L for (A, B, L) in
-    lines}`` (integers, ``A, B >= 0``). The function is quasi-concave and nondecreasing along the
-    recession cone (the positive quadrant), so the minimum is at a vertex: a feasible
-    intersection of two lines. Exact."""
+def _polygon_min(lines, pad_f, pad_g, slack=0):
+    """``(value, F, G)``: the minimum of ``(F - pad_f)_+ (G - pad_g)_+`` over ``{F, G >= 0, A F + B G
+    >= L for (A, B, L) in lines}`` (``A, B >= 0``) and a vertex attaining it. The function is
+    quasi-concave and nondecreasing along the recession cone (the positive quadrant), so the
+    minimum is at a vertex: a feasible intersection of two lines. Exact for integer lines
+    (``slack=0``, Fractions); with floats (the search's estimate) a vertex is feasible within a
+    relative ``slack``."""
     lines = [(1, 0, 0), (0, 1, 0), *lines]
+    div = (lambda p, q: p / q) if slack else Fraction
     best = None
     for i, (a1, b1, l1) in enumerate(lines):
         for a2, b2, l2 in lines[i + 1:]:
             det = a1 * b2 - a2 * b1
             if det == 0:
                 continue
-            fn, gn = l1 * b2 - l2 * b1, a1 * l2 - a2 * l1  # vertex (fn / det, gn / det)
-            if det < 0:
-                fn, gn, det = -fn, -gn, -det
-            if all(a * fn + b * gn >= l * det for a, b, l in lines):
-                v = max(Fraction(fn, det) - pad_f, 0) * max(Fraction(gn, det) - pad_g, 0)
-                best = v if best is None or v < best else best
+            F, G = div(l1 * b2 - l2 * b1, det), div(a1 * l2 - a2 * l1, det)
+            if all(a * F + b * G >= l - slack * abs(l) for a, b, l in lines):
+                v = max(F - pad_f, 0) * max(G - pad_g, 0)
+                if best is None or v < best[0]:
+                    best = (v, F, G)
     return best  # the polygon contains every (f(x), g(x)) and lies in the quadrant: never empty
 
 
@@ -558,7 +540,7 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
             candidates.append((dyadic(F, -_BITS), dyadic(G, -_BITS), np.array(x60, dtype=object)))
         vertices = [(f, g) for _, f, g in points]
 
-    lo, _, k = _sqrt_enclosure(_polygon_min(lines, pad_f, pad_g))
+    lo, _, k = _sqrt_enclosure(_polygon_min(lines, pad_f, pad_g)[0])
     lower = dyadic(lo, E - k)
     # choosing the best candidate needs no exactness (any one is a valid upper bound): logs
     F, G, x_best = min(candidates, key=lambda c: _log(c[0] + pad_f) + _log(c[1] + pad_g))

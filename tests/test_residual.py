@@ -305,8 +305,8 @@ def test_certificate_needs_the_exact_weighted_median():
     assert L <= true_min < claimed
     # as a polygon line the mutated value "proves" more than r^2; the exact one does not
     f_min = fg(M, [Fraction(1)])[0]                         # at the median
-    assert _polygon_min([(1, 0, f_min), (A, B, claimed)], 0, 0) > brute_r2(M)
-    assert _polygon_min([(1, 0, f_min), (A, B, L)], 0, 0) <= brute_r2(M)
+    assert _polygon_min([(1, 0, f_min), (A, B, claimed)], 0, 0)[0] > brute_r2(M)
+    assert _polygon_min([(1, 0, f_min), (A, B, L)], 0, 0)[0] <= brute_r2(M)
 
 
 def test_certificate_rejects_negative_weights():
