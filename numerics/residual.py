@@ -110,7 +110,7 @@ from fractions import Fraction
 import numpy as np
 import scipy.sparse as sp
 
-from .context import Context, dyadic
+from .context import _CAP_BITS, Context, dyadic
 
 __all__ = ["Bracket", "token_mean_residual", "residual_bracket", "r_float"]
 
@@ -128,8 +128,8 @@ class Bracket:
     """``lower <= r(Y) <= upper`` for every ``Y`` in the entrywise enclosure of ``X``."""
 
     lower: Fraction       # certified lower bound of r(X) (0 allowed)
-    upper: Fraction       # certified upper bound of r(X)
-    x: np.ndarray         # object array of Fractions: the best point found (upper = value there)
+    upper: Fraction       # certified upper bound of r(X) (inf when it is beyond 2^(2^24))
+    x: np.ndarray | None  # object array of Fractions: the best point found (upper = value there)
     certified: bool       # False for float64 input (exact for its doubles, which carry no error bound)
     n_lp: int             # number of LPs solved (HiGHS calls)
     seconds: float
@@ -457,6 +457,19 @@ def _sqrt_enclosure(q: Fraction) -> tuple[int, int, int]:
     return math.isqrt(num // den), math.isqrt(-(-num // den) - 1) + 1, k
 
 
+def _scaled(man: int, exp: int, up: bool):
+    """``man 2^exp`` (``man >= 0``) as a Fraction, rounded outward (``up``: towards +inf) to stay
+    within ``2^(+-_CAP_BITS)`` as the context's ends do: an exact ``2^(2^40)`` is a 2^40-bit
+    integer (MemoryError). Beyond the cap an upper end is ``inf``, a lower end ``2^_CAP_BITS``;
+    below it an upper end is ``2^-_CAP_BITS``, a lower end 0."""
+    top = exp + man.bit_length()
+    if man == 0 or top < -_CAP_BITS:
+        return dyadic(1, -_CAP_BITS) if up and man else Fraction(0)
+    if top > _CAP_BITS:
+        return math.inf if up else dyadic(1, _CAP_BITS)
+    return dyadic(man, exp)
+
+
 def _ldexp(v: float, e: int) -> float:
     """``v 2^e`` as a double, ``inf`` past the double range (vertices are for plots only)."""
     try:
@@ -511,6 +524,8 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
         M, E, Rad, Er = ctx.mid_rad_dyadic(X, mid_bits=max(ctx.prec, 53) + MID_GUARD_BITS)  # M 2^E
     except ValueError:
         raise ValueError("residual_bracket needs finite entries") from None
+    if not any(M.flat):
+        E = Er  # no midpoint fixes the unit: take the radii's, so that the pads stay small integers
     pad_f = dyadic(int(max(Rad.sum(axis=0))), Er - E)               # ||radii||_1 in units 2^E
     pad_g = dyadic(int(max(Rad.sum(axis=1))), Er - E)
 
@@ -541,13 +556,15 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
         vertices = [(f, g) for _, f, g in points]
 
     lo, _, k = _sqrt_enclosure(_polygon_min(lines, pad_f, pad_g)[0])
-    lower = dyadic(lo, E - k)
+    lower = _scaled(lo, E - k, up=False)
     # choosing the best candidate needs no exactness (any one is a valid upper bound): logs
     F, G, x_best = min(candidates, key=lambda c: _log(c[0] + pad_f) + _log(c[1] + pad_g))
     _, hi, k = _sqrt_enclosure((F + pad_f) * (G + pad_g))
-    upper = dyadic(hi, E - k)
-    x = np.array([dyadic((int(m) << _BITS) + int(o), E - _BITS)
-                  for m, o in zip(median, np.broadcast_to(x_best, (d,)))], dtype=object)
+    upper = _scaled(hi, E - k, up=True)
+    x = None  # past the cap (upper = inf) there is no point to show
+    if upper != math.inf:
+        x = np.array([dyadic((int(m) << _BITS) + int(o), E - _BITS)
+                      for m, o in zip(median, np.broadcast_to(x_best, (d,)))], dtype=object)
     vertices = tuple((_ldexp(f, E + s), _ldexp(g, E + s)) for f, g in _pareto_filter(vertices))
     return Bracket(lower, upper, x, ctx.certified, n_lp, time.perf_counter() - t0, vertices)
 

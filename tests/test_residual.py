@@ -354,3 +354,20 @@ def test_window_grows_to_an_optimum_far_from_the_median():
     lp = _WeightedLP(C)
     sol = lp.solve(0.0, 1.0)
     assert lp.up[0] >= 4 and 0.25 < sol.x[0] < 100 / 128   # past 5, 6, 7: inside the last segment
+
+
+def test_entries_beyond_the_cap_give_outward_ends_not_a_memory_error():
+    """Entries 2^(2^40) (a cor3.2 search case had such): exact ends would be 2^40-bit integers.
+    The ends are rounded outward at 2^(+-2^24) like the context's: lower 2^(2^24) <= r, upper inf.
+    Below the cap the bracket is exact: 2^(2^20) [[1], [0]] has r = 2^(2^20) / sqrt 2."""
+    from rankcollapse.numerics.context import _CAP_BITS
+    ctx = get_context("arb")
+    huge = flint.arb(2) ** (2**40)
+    for X in ([[huge], [flint.arb(0)]], [[huge, flint.arb(2) ** -(2**40)], [flint.arb(0), flint.arb(1)]],
+              [[flint.arb(0, huge)], [flint.arb(0)]]):
+        for exact in (True, False):
+            b = residual_bracket(ctx, np.array(X, dtype=object), exact=exact)
+            assert b.upper == math.inf and b.x is None
+            assert b.lower in (0, Fraction(2) ** _CAP_BITS)
+    big = residual_bracket(ctx, np.array([[flint.arb(2) ** (2**20)], [flint.arb(0)]], dtype=object))
+    assert big.lower ** 2 <= Fraction(2) ** (2 * 2**20) / 2 <= big.upper ** 2
