@@ -419,6 +419,44 @@ def _certificate(C, order, a, b) -> tuple[int, int, int]:
     return sum(a), sum(b), int(L)
 
 
+def _float_bounds(n: int, d: int):
+    """``(rel, tiny)`` for the float evaluations of :func:`_fast_doubles`: a sum of ``m <= n + d + 2``
+    nonnegative rounded terms is within a relative ``gamma_m = m u / (1 - m u)`` of the exact
+    one (Higham, Thm 4.4, any summation order; ``u = 2^-53``), and ``rel = 2 (n + d + 2) u``
+    exceeds it; ``tiny`` bounds what gradual underflow adds (``2^-1074`` per operation)."""
+    return Fraction(2 * (n + d + 2), 2**53), Fraction(4 * (n + 1) * (d + 1), 2**1074)
+
+
+def _fast_doubles(Cs: np.ndarray):
+    """The fast bracket of ``r(Cs)^2`` for a double matrix ``Cs`` with entries in ``[-1, 1]``
+    and column medians 0, evaluated in doubles with rigorous error bounds instead of exact
+    integers: ``(lower, F, G, x)`` with ``lower <= r(Cs)^2`` and ``F >= f(x)``, ``G >= g(x)``
+    (Fractions). The certificate weights are integers below ``2^41`` (exact in int64 sums and as
+    doubles), so the weighted medians are exact; only the deviation sums round."""
+    n, d = Cs.shape
+    rel, tiny = _float_bounds(n, d)
+    order = np.argsort(Cs, axis=0, kind="stable")
+    weights, points, _ = _hedge_search(Cs)
+    lines = [(1, 0, Fraction(float(np.abs(Cs).sum(axis=0).max())) * (1 - rel) - tiny)]
+    for a, b in weights:
+        scale = 2.0**40 / (a.sum() + b.sum())
+        ai, bi = np.floor(a * scale).astype(np.int64), np.floor(b * scale).astype(np.int64)
+        cum = np.cumsum(np.take_along_axis(np.add.outer(bi, ai), order, axis=0), axis=0)
+        k = order[np.argmax(2 * cum >= cum[-1], axis=0), np.arange(d)]
+        D = np.abs(Cs - Cs[k, np.arange(d)])
+        L = float(ai.astype(float) @ D.sum(axis=0) + bi.astype(float) @ D.sum(axis=1))
+        A, B = int(ai.sum()), int(bi.sum())
+        lines.append((A, B, Fraction(L) * (1 - rel) - (A + B) * tiny))
+    value = [f * g for _, f, g in points]
+    best = None
+    for x, _, _ in (p for p, v in zip(points, value) if v <= min(value) * (1 + 1e-6)):
+        E = np.abs(Cs - x)
+        F, G = (Fraction(float(v)) * (1 + rel) + tiny for v in (E.sum(axis=0).max(), E.sum(axis=1).max()))
+        if best is None or F * G < best[0] * best[1]:
+            best = (F, G, x)
+    return lines, points, best
+
+
 def _to_int(v: float) -> int:
     return int(round(math.ldexp(v, _BITS)))
 
@@ -520,6 +558,10 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
     n, d = X.shape
     if n == 0 or d == 0:
         raise ValueError("residual_bracket needs a nonempty matrix")
+    if not exact and X.dtype == np.float64 and np.isfinite(X).all():
+        fast = _fast_bracket_doubles(ctx, X, t0)
+        if fast is not None:
+            return fast
     try:
         M, E, Rad, Er = ctx.mid_rad_dyadic(X, mid_bits=max(ctx.prec, 53) + MID_GUARD_BITS)  # M 2^E
     except ValueError:
@@ -567,6 +609,37 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
                       for m, o in zip(median, np.broadcast_to(x_best, (d,)))], dtype=object)
     vertices = tuple((_ldexp(f, E + s), _ldexp(g, E + s)) for f, g in _pareto_filter(vertices))
     return Bracket(lower, upper, x, ctx.certified, n_lp, time.perf_counter() - t0, vertices)
+
+
+def _fast_bracket_doubles(ctx: Context, X: np.ndarray, t0: float) -> Bracket | None:
+    """The fast bracket of a matrix of doubles without reading it as exact integers: ``C = X -
+    medians`` in doubles, each entry within a relative ``2^-52`` of its own value (one rounding),
+    which joins the pads like a radius; then :func:`_fast_doubles` on ``C`` scaled by a power
+    of two. None when the subtraction overflows (the exact read handles that)."""
+    n, d = X.shape
+    median = np.sort(X, axis=0)[(n - 1) // 2]
+    Cf = X - median
+    top = float(np.abs(Cf).max())
+    if not math.isfinite(top):
+        return None
+    x_best, lower, upper, vertices = np.zeros(d), Fraction(0), Fraction(0), ((0.0, 0.0),)
+    if top:  # else every row equals the medians exactly
+        e = math.frexp(top)[1]
+        Cs = np.ldexp(Cf, -e)  # exact but for gradual underflow, which `tiny` covers
+        rel, tiny = _float_bounds(n, d)
+        A = np.abs(Cs)
+        pad_f, pad_g = (Fraction(float(v)) * (1 + rel) * Fraction(1, 2**52) + tiny
+                        for v in (A.sum(axis=0).max(), A.sum(axis=1).max()))
+        lines, points, (F, G, x_best) = _fast_doubles(Cs)
+        scale = Fraction(2) ** e
+        lo, _, k = _sqrt_enclosure(_polygon_min(lines, pad_f, pad_g)[0])
+        lower = dyadic(lo, -k) * scale
+        _, hi, k = _sqrt_enclosure((F + pad_f) * (G + pad_g))
+        upper = dyadic(hi, -k) * scale
+        vertices = tuple((math.ldexp(f, e), math.ldexp(g, e)) for f, g in _pareto_filter((f, g) for _, f, g in points))
+        x_best = np.ldexp(x_best, e)
+    x = np.array([Fraction(m) + Fraction(t) for m, t in zip(median, x_best)], dtype=object)
+    return Bracket(lower, upper, x, ctx.certified, 0, time.perf_counter() - t0, vertices)
 
 
 def r_float(X) -> float:
