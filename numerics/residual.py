@@ -200,9 +200,12 @@ class _WeightedLP:
     first starts from the previous basis and windows, and only the objective changes.
     """
 
-    def __init__(self, C: np.ndarray):
+    def __init__(self, C: np.ndarray, anchor: np.ndarray | None = None):
         n, d = C.shape
-        self.C = C
+        # the windows grow from the anchor, one data value per column (default the medians, 0):
+        # an anchor near the optimum keeps them short
+        self.shift = np.zeros(d) if anchor is None else anchor
+        C = self.C = C - self.shift
         self.order = np.argsort(C, axis=0, kind="stable")
         V = np.take_along_axis(C, self.order, axis=0)
         rank = np.cumsum(np.vstack([np.ones((1, d), bool), V[1:] != V[:-1]]), axis=0) - 1
@@ -211,9 +214,9 @@ class _WeightedLP:
         self.rank = np.empty_like(rank)               # rank of C_ij among its column's distinct values
         np.put_along_axis(self.rank, self.order, rank, axis=0)
         self.n_values = rank[-1] + 1
-        self.zero = rank[(n - 1) // 2]                # the median, 0, is the anchor of every window
+        self.zero = self.rank[np.argmax(C == 0, axis=0), np.arange(d)]  # the anchor, 0
         if np.any(self.U[self.zero, np.arange(d)] != 0):
-            raise ValueError("_WeightedLP needs a matrix whose lower column medians are 0")
+            raise ValueError("_WeightedLP needs an anchor of data values (default: lower column medians 0)")
         self.up = np.zeros(d, dtype=np.int64)         # segments in the window above / below 0
         self.down = np.zeros(d, dtype=np.int64)
         self.n_lp = 0
@@ -293,7 +296,7 @@ class _WeightedLP:
             if not self._grow(np.maximum(self.up + (x >= hi - _TOL), median + 1),
                               np.maximum(self.down + (x <= lo + _TOL), 1 - median)):
                 break  # solver tolerance: the certificate stays valid, only less tight
-        return _Solve(a, b, x, float(dev.sum()))
+        return _Solve(a, b, x + self.shift, float(dev.sum()))
 
 
 def _fg(C, x) -> tuple[float, float]:
@@ -316,9 +319,11 @@ def _pareto_search(C: np.ndarray, gap: float = _GAP, max_solves: int = 40):
     ``[(a, b), ...]``, every point visited as ``(x, f, g)``, and the number of LPs.
     """
     n, d = C.shape
-    lp = _WeightedLP(C)
     zero = np.zeros(d)
     f0, g0 = _fg(C, zero)
+    # anchor the LP's windows at the best point of a cheap Hedge run on the first weight
+    _, hedged = _hedge(C, np.argsort(C, axis=0, kind="stable"), g0 / (f0 + g0), f0 / (f0 + g0), 30)
+    lp = _WeightedLP(C, min(hedged, key=lambda p: p[1] * p[2])[0])
     weights = [(zero, np.full(n, 1.0 / n))]     # a = 0, b uniform: weighted medians are the medians
     lines = [(1.0, 0.0, f0), (0.0, 1.0, float(np.abs(C).sum()) / n)]
     points = [(zero, f0, g0)]
