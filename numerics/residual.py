@@ -8,16 +8,17 @@ of the lower-left (Pareto) boundary. ``r`` is invariant under ``X -> X + 1 v^T``
 homogeneous, ``r(cX) = |c| r(X)``.
 
 **Finding the vertices.** ``min f`` alone is exact: each column sum is minimised by the
-column's median, independently, so ``x = column medians`` gives ``min f``. The other vertices
-come from weighted problems ``min_x wf f(x) + wg g(x)`` (``wf + wg = 1``): start with the
-min-``f`` point and the min-``g`` point, solve the weighted problem whose weight is normal to the
-segment between two known vertices, and split the segment at the new point if it lies below
-the segment by more than a relative ``1e-11`` (dichotomic search: at most ``2k - 1`` weighted
-problems for ``k`` vertices). The whole front is not needed, only its part near the minimum
-of ``f*g``: between two known points the front lies in the triangle bounded by the chord and
-the two points' certificate lines (below), so segments whose triangle cannot beat the best
-product found are never split, and the others are split best-first. Random ``128 x 64``
-matrices have about a hundred vertices; the search visits a handful.
+column's median, independently, so ``x = column medians`` gives ``min f``. The rest is a
+cutting-plane (Newton) search: every certificate (below) is a line ``A f + B g >= L`` below the
+front, and the lines known so far cut out a polygon that contains it; its vertex ``t`` of
+smallest product is the current lower bound. The next weighted problem ``min_x wf f(x) + wg
+g(x)`` takes the weight ``(g_t, f_t)`` normal to the hyperbola through ``t``: every attainable
+pair has a larger product than ``t``, hence a larger weighted value, so the new line cuts ``t``
+off; at the optimum this weight is the front's normal there (Newton on ``f phi(f)`` with the
+LP's duals as the slope). The search stops when ``t``'s product is within a relative ``1e-10``
+of the best point found (a gap near ``5e-11`` in ``r``; the target is ``1e-9``). The first
+lines cost nothing: ``f >= min f`` and the floor ``g >= L`` of uniform row weights. Random
+``128 x 384`` matrices need 2-5 weighted problems, one of them solved from scratch.
 
 **Certificates, and why they are checked exactly.** For weights ``a >= 0`` (one per column)
 and ``b >= 0`` (one per row), with ``A = sum a`` and ``B = sum b``, every ``x`` satisfies::
@@ -49,14 +50,17 @@ certificate lines pass through consecutive vertices, so the bound is tight. The 
 **Solving the weighted problems.** The direct LP (variables ``x``, and ``e_ij >= |X_ij - x_j|``)
 is large: at ``128 x 384`` HiGHS needed 40-160 s for one weight, and the dual solved by
 constraint generation (the previous method) 5-35 s for the whole search. We solve the primal
-with each ``x_j`` confined to a window of the column's sorted values around its median, written
+with each ``x_j`` confined to a window of the column's sorted values around an anchor, written
 with one bounded variable per segment of the window (``_WeightedLP``): the basis stays ``2d + n``
 rows, a segment has a handful of nonzeros, and windows grow (new columns: HiGHS, called through
 ``highspy``, keeps its basis) only where the solution presses on a window's end or the exact
 weighted median of the duals lies outside. The row duals are the certificate weights ``(a,
 b)`` above; the solve stops when their exactly re-evaluated ``L`` meets the primal value.
 Between weights only the objective changes, so each solve after the first starts from the
-previous basis (a few dozen pivots at ``128 x 384``).
+previous basis (a few dozen pivots at ``128 x 384``). The anchor is the best point of a cheap
+Hedge run (below) on the first weight, not the medians: on layer outputs of real models the
+optimum lies far from the medians in many columns, and windows grown from there spanned whole
+columns (30 000 segments, 8 s for the first solve at ``128 x 384``, against 1.4 s anchored).
 
 **The fast bracket** (``exact=False``) solves no LP. Any nonnegative weights certify, so it
 takes them from multiplicative weights (Hedge): the weights play the maximising side of the
@@ -66,7 +70,13 @@ at least the average value, which tends to the optimum (30 rounds: a few per cen
 with ``a = 0`` bounds ``min g``; a second uses the weight normal to the chord from the
 min-``f`` point to the lowest-``g`` point it found. The upper bound is the best point visited
 (column medians, token mean, the weighted medians of every round). Each round is one sort-free
-pass over the matrix in doubles; only the final certificates are exact.
+pass over the matrix in doubles; only the final certificates are exact. For a matrix of doubles
+(the float64 context) not even those use exact integers: ``C = X - medians`` is computed in
+doubles (one rounding, a relative ``2^-52`` of each entry, added to the pads like a radius), the
+certificate weights are integers below ``2^41`` (so the weighted medians, from int64 cumulative
+sums, are exact), and the deviation sums carry Higham's bound ``gamma_m`` for sums of ``m``
+nonnegative rounded terms. Its width is a few per cent on random matrices and up to ~13 % on
+MiniLM layer outputs (``benchmarks/bench_scale.py``).
 
 **Enclosures.** Entries of ``X`` may be balls/intervals. With midpoint matrix ``M`` and radius
 matrix ``Rad``, both norms are monotone in ``|entries|``, so for every ``Y`` in the enclosure
@@ -102,8 +112,6 @@ Fraction(0, 1)
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -112,11 +120,12 @@ from fractions import Fraction
 import numpy as np
 import scipy.sparse as sp
 
-from .context import Context, dyadic
+from .context import _CAP_BITS, Context, dyadic
 
 __all__ = ["Bracket", "token_mean_residual", "residual_bracket", "r_float"]
 
 _TOL = 1e-11  # relative; only decides how long to refine (tightness), never soundness
+_GAP = 1e-10  # the search stops when its float estimate of the gap in r^2 is below this
 _BITS = 60    # fixed-point bits for LP output made exact (weights, points) and for square roots
 MID_GUARD_BITS = 1024  # midpoints are kept exactly down to this far below the working precision
 # HiGHS accepts constraint violations up to 1e-7 by default; summed over the columns that would
@@ -129,8 +138,8 @@ class Bracket:
     """``lower <= r(Y) <= upper`` for every ``Y`` in the entrywise enclosure of ``X``."""
 
     lower: Fraction       # certified lower bound of r(X) (0 allowed)
-    upper: Fraction       # certified upper bound of r(X)
-    x: np.ndarray         # object array of Fractions: the best point found (upper = value there)
+    upper: Fraction       # certified upper bound of r(X) (inf when it is beyond 2^(2^24))
+    x: np.ndarray | None  # object array of Fractions: the best point found (upper = value there)
     certified: bool       # False for float64 input (exact for its doubles, which carry no error bound)
     n_lp: int             # number of LPs solved (HiGHS calls)
     seconds: float
@@ -201,9 +210,12 @@ class _WeightedLP:
     first starts from the previous basis and windows, and only the objective changes.
     """
 
-    def __init__(self, C: np.ndarray):
+    def __init__(self, C: np.ndarray, anchor: np.ndarray | None = None):
         n, d = C.shape
-        self.C = C
+        # the windows grow from the anchor, one data value per column (default the medians, 0):
+        # an anchor near the optimum keeps them short
+        self.shift = np.zeros(d) if anchor is None else anchor
+        C = self.C = C - self.shift
         self.order = np.argsort(C, axis=0, kind="stable")
         V = np.take_along_axis(C, self.order, axis=0)
         rank = np.cumsum(np.vstack([np.ones((1, d), bool), V[1:] != V[:-1]]), axis=0) - 1
@@ -212,9 +224,9 @@ class _WeightedLP:
         self.rank = np.empty_like(rank)               # rank of C_ij among its column's distinct values
         np.put_along_axis(self.rank, self.order, rank, axis=0)
         self.n_values = rank[-1] + 1
-        self.zero = rank[(n - 1) // 2]                # the median, 0, is the anchor of every window
+        self.zero = self.rank[np.argmax(C == 0, axis=0), np.arange(d)]  # the anchor, 0
         if np.any(self.U[self.zero, np.arange(d)] != 0):
-            raise ValueError("_WeightedLP needs a matrix whose lower column medians are 0")
+            raise ValueError("_WeightedLP needs an anchor of data values (default: lower column medians 0)")
         self.up = np.zeros(d, dtype=np.int64)         # segments in the window above / below 0
         self.down = np.zeros(d, dtype=np.int64)
         self.n_lp = 0
@@ -294,7 +306,7 @@ class _WeightedLP:
             if not self._grow(np.maximum(self.up + (x >= hi - _TOL), median + 1),
                               np.maximum(self.down + (x <= lo + _TOL), 1 - median)):
                 break  # solver tolerance: the certificate stays valid, only less tight
-        return _Solve(a, b, x, float(dev.sum()))
+        return _Solve(a, b, x + self.shift, float(dev.sum()))
 
 
 def _fg(C, x) -> tuple[float, float]:
@@ -302,61 +314,44 @@ def _fg(C, x) -> tuple[float, float]:
     return float(E.sum(axis=0).max()), float(E.sum(axis=1).max())
 
 
-def _segment_bound(p, q) -> float | None:
-    """A lower bound of ``f*g`` on the Pareto front between the points ``p`` and ``q`` (None when
-    there is no front between them). The front there lies in the box they span, above both
-    points' certificate lines and below the chord, i.e. in the triangle ``p, q, t`` with ``t``
-    where the lines meet; ``f*g`` is smallest at a corner, and ``p``, ``q`` are known."""
-    (_, fp, gp, (a1, b1, c1)), (_, fq, gq, (a2, b2, c2)) = p, q
-    if not (fp < fq and gp > gq):
-        return None
-    det = a1 * b2 - a2 * b1
-    if det:
-        tf, tg = (c1 * b2 - c2 * b1) / det, (a1 * c2 - a2 * c1) / det
-        if fp <= tf <= fq and gq <= tg <= gp:
-            return tf * tg
-    return fp * gq  # rounding put t outside the box: fall back to the box's best corner
-
-
-def _pareto_search(C: np.ndarray):
+def _pareto_search(C: np.ndarray, gap: float = _GAP, max_solves: int = 40):
     """Search the Pareto front of ``(f, g)`` on a float matrix ``C`` whose column medians are 0
-    (so ``x = 0`` minimises ``f``) for the minimum of ``f*g``.
+    (so ``x = 0`` minimises ``f``) for the minimum of ``f*g``, by cutting planes.
 
-    Starts from the min-``f`` and min-``g`` points and splits segments at the weight normal to
-    them (dichotomic search), best-first by :func:`_segment_bound`, skipping segments that cannot
-    beat the best product found by a relative ``_TOL``: only the part of the front near the
-    minimiser is refined. Returns the certificate weights ``[(a, b), ...]``, every point visited
-    as ``(x, f, g)``, and the number of LPs.
+    The polygon cut out by the known certificate lines (``f >= min f``, the floor ``g >= L``
+    of uniform row weights, and one line per weighted LP) contains the front; its vertex ``t``
+    of smallest product is the best lower bound so far. The next LP takes the weight
+    ``(g_t, f_t)``, normal to the hyperbola ``f g = f_t g_t`` at ``t``: every front point has a
+    larger product, hence a larger weighted value than ``t``, so the new line cuts ``t`` off
+    (a Newton step on ``f phi(f)``: at the optimum the weight is the front's normal there).
+    Stops when the polygon's minimum is within a relative ``gap`` of the best product found,
+    or when an LP's line fails to cut ``t`` off (solver tolerance). Returns the certificate weights
+    ``[(a, b), ...]``, every point visited as ``(x, f, g)``, and the number of LPs.
     """
-    lp = _WeightedLP(C)
-    zero = np.zeros(C.shape[1])
+    n, d = C.shape
+    zero = np.zeros(d)
     f0, g0 = _fg(C, zero)
-    first = lp.solve(0.0, 1.0)
-    solves = [first]
-    points = [(zero, f0, g0, (1.0, 0.0, f0)), (first.x, *_fg(C, first.x), (0.0, 1.0, first.lower))]
-    best = min(f * g for _, f, g, _ in points)
-    heap, tiebreak = [], itertools.count()
-
-    def push(p, q):
-        bound = _segment_bound(p, q)
-        if bound is not None:
-            heapq.heappush(heap, (bound, next(tiebreak), p, q))
-
-    push(*points)
-    while heap and heap[0][0] < best * (1 - _TOL):
-        _, _, p, q = heapq.heappop(heap)
-        (_, fp, gp, _), (_, fq, gq, _) = p, q
-        wf, wg = (gp - gq) / (gp - gq + fq - fp), (fq - fp) / (gp - gq + fq - fp)
+    # anchor the LP's windows at the best point of a cheap Hedge run on the first weight
+    _, hedged = _hedge(C, np.argsort(C, axis=0, kind="stable"), g0 / (f0 + g0), f0 / (f0 + g0), 30)
+    lp = _WeightedLP(C, min(hedged, key=lambda p: p[1] * p[2])[0])
+    weights = [(zero, np.full(n, 1.0 / n))]     # a = 0, b uniform: weighted medians are the medians
+    lines = [(1.0, 0.0, f0), (0.0, 1.0, float(np.abs(C).sum()) / n)]
+    points = [(zero, f0, g0)]
+    best = f0 * g0
+    for _ in range(max_solves):
+        low, tf, tg = _polygon_min(lines, 0.0, 0.0, slack=1e-12)
+        if low >= best * (1 - gap):
+            break
+        wf, wg = tg / (tf + tg), tf / (tf + tg)
         sol = lp.solve(wf, wg)
-        solves.append(sol)
-        r = (sol.x, *_fg(C, sol.x), (wf, wg, sol.lower))
-        points.append(r)
-        best = min(best, r[1] * r[2])
-        level = wf * fp + wg * gp
-        if wf * r[1] + wg * r[2] < level - _TOL * level:  # else the new line closes the segment
-            push(p, r)
-            push(r, q)
-    return [(sol.a, sol.b) for sol in solves], [(x, f, g) for x, f, g, _ in points], lp.n_lp
+        f, g = _fg(C, sol.x)
+        points.append((sol.x, f, g))
+        weights.append((sol.a, sol.b))
+        lines.append((float(sol.a.sum()), float(sol.b.sum()), sol.lower))
+        best = min(best, f * g)
+        if sol.lower <= (wf * tf + wg * tg) * (1 + gap):
+            break  # the line does not cut t off: solver tolerance, no further progress
+    return weights, points, lp.n_lp
 
 
 def _hedge(C, order, wf: float, wg: float, rounds: int):
@@ -439,28 +434,68 @@ def _certificate(C, order, a, b) -> tuple[int, int, int]:
     return sum(a), sum(b), int(L)
 
 
+def _float_bounds(n: int, d: int):
+    """``(rel, tiny)`` for the float evaluations of :func:`_fast_doubles`: a sum of ``m <= n + d + 2``
+    nonnegative rounded terms is within a relative ``gamma_m = m u / (1 - m u)`` of the exact
+    one (Higham, Thm 4.4, any summation order; ``u = 2^-53``), and ``rel = 2 (n + d + 2) u``
+    exceeds it; ``tiny`` bounds what gradual underflow adds (``2^-1074`` per operation)."""
+    return Fraction(2 * (n + d + 2), 2**53), Fraction(4 * (n + 1) * (d + 1), 2**1074)
+
+
+def _fast_doubles(Cs: np.ndarray):
+    """The fast bracket of ``r(Cs)^2`` for a double matrix ``Cs`` with entries in ``[-1, 1]``
+    and column medians 0, evaluated in doubles with rigorous error bounds instead of exact
+    integers: ``(lower, F, G, x)`` with ``lower <= r(Cs)^2`` and ``F >= f(x)``, ``G >= g(x)``
+    (Fractions). The certificate weights are integers below ``2^41`` (exact in int64 sums and as
+    doubles), so the weighted medians are exact; only the deviation sums round."""
+    n, d = Cs.shape
+    rel, tiny = _float_bounds(n, d)
+    order = np.argsort(Cs, axis=0, kind="stable")
+    weights, points, _ = _hedge_search(Cs)
+    lines = [(1, 0, Fraction(float(np.abs(Cs).sum(axis=0).max())) * (1 - rel) - tiny)]
+    for a, b in weights:
+        scale = 2.0**40 / (a.sum() + b.sum())
+        ai, bi = np.floor(a * scale).astype(np.int64), np.floor(b * scale).astype(np.int64)
+        cum = np.cumsum(np.take_along_axis(np.add.outer(bi, ai), order, axis=0), axis=0)
+        k = order[np.argmax(2 * cum >= cum[-1], axis=0), np.arange(d)]
+        D = np.abs(Cs - Cs[k, np.arange(d)])
+        L = float(ai.astype(float) @ D.sum(axis=0) + bi.astype(float) @ D.sum(axis=1))
+        A, B = int(ai.sum()), int(bi.sum())
+        lines.append((A, B, Fraction(L) * (1 - rel) - (A + B) * tiny))
+    value = [f * g for _, f, g in points]
+    best = None
+    for x, _, _ in (p for p, v in zip(points, value) if v <= min(value) * (1 + 1e-6)):
+        E = np.abs(Cs - x)
+        F, G = (Fraction(float(v)) * (1 + rel) + tiny for v in (E.sum(axis=0).max(), E.sum(axis=1).max()))
+        if best is None or F * G < best[0] * best[1]:
+            best = (F, G, x)
+    return lines, points, best
+
+
 def _to_int(v: float) -> int:
     return int(round(math.ldexp(v, _BITS)))
 
 
-def _polygon_min(lines, pad_f: Fraction, pad_g: Fraction) -> Fraction:
-    """``min (F - pad_f)_+ (G - pad_g)_+`` over ``{F, G >= 0, A F + B G >= L for (A, B, L) in
-    lines}`` (integers, ``A, B >= 0``). The function is quasi-concave and nondecreasing along the
-    recession cone (the positive quadrant), so the minimum is at a vertex: a feasible
-    intersection of two lines. Exact."""
+def _polygon_min(lines, pad_f, pad_g, slack=0):
+    """``(value, F, G)``: the minimum of ``(F - pad_f)_+ (G - pad_g)_+`` over ``{F, G >= 0, A F + B G
+    >= L for (A, B, L) in lines}`` (``A, B >= 0``) and a vertex attaining it. The function is
+    quasi-concave and nondecreasing along the recession cone (the positive quadrant), so the
+    minimum is at a vertex: a feasible intersection of two lines. Exact for integer lines
+    (``slack=0``, Fractions); with floats (the search's estimate) a vertex is feasible within a
+    relative ``slack``."""
     lines = [(1, 0, 0), (0, 1, 0), *lines]
+    div = (lambda p, q: p / q) if slack else Fraction
     best = None
     for i, (a1, b1, l1) in enumerate(lines):
         for a2, b2, l2 in lines[i + 1:]:
             det = a1 * b2 - a2 * b1
             if det == 0:
                 continue
-            fn, gn = l1 * b2 - l2 * b1, a1 * l2 - a2 * l1  # vertex (fn / det, gn / det)
-            if det < 0:
-                fn, gn, det = -fn, -gn, -det
-            if all(a * fn + b * gn >= l * det for a, b, l in lines):
-                v = max(Fraction(fn, det) - pad_f, 0) * max(Fraction(gn, det) - pad_g, 0)
-                best = v if best is None or v < best else best
+            F, G = div(l1 * b2 - l2 * b1, det), div(a1 * l2 - a2 * l1, det)
+            if all(a * F + b * G >= l - slack * abs(l) for a, b, l in lines):
+                v = max(F - pad_f, 0) * max(G - pad_g, 0)
+                if best is None or v < best[0]:
+                    best = (v, F, G)
     return best  # the polygon contains every (f(x), g(x)) and lies in the quadrant: never empty
 
 
@@ -473,6 +508,19 @@ def _sqrt_enclosure(q: Fraction) -> tuple[int, int, int]:
     k = _BITS - (num.bit_length() - den.bit_length()) // 2  # sqrt(q) 2^k ~ 2^60
     num, den = (num << 2 * k, den) if k >= 0 else (num, den << -2 * k)  # z = q 4^k = num / den
     return math.isqrt(num // den), math.isqrt(-(-num // den) - 1) + 1, k
+
+
+def _scaled(man: int, exp: int, up: bool):
+    """``man 2^exp`` (``man >= 0``) as a Fraction, rounded outward (``up``: towards +inf) to stay
+    within ``2^(+-_CAP_BITS)`` as the context's ends do: an exact ``2^(2^40)`` is a 2^40-bit
+    integer (MemoryError). Beyond the cap an upper end is ``inf``, a lower end ``2^_CAP_BITS``;
+    below it an upper end is ``2^-_CAP_BITS``, a lower end 0."""
+    top = exp + man.bit_length()
+    if man == 0 or top < -_CAP_BITS:
+        return dyadic(1, -_CAP_BITS) if up and man else Fraction(0)
+    if top > _CAP_BITS:
+        return math.inf if up else dyadic(1, _CAP_BITS)
+    return dyadic(man, exp)
 
 
 def _ldexp(v: float, e: int) -> float:
@@ -500,14 +548,16 @@ def _pareto_filter(pairs):
 def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
     """A certified bracket of ``r(Y)`` valid for every ``Y`` in the entrywise enclosure ``X``.
 
-    ``exact=True`` follows the Pareto front with LPs until the bracket is tight: for point
-    matrices the relative width is typically ``1e-14``, at worst near HiGHS's feasibility
-    tolerance ``1e-10`` (it limits how optimal the suggested weights are). ``exact=False`` is the
+    ``exact=True`` follows the Pareto front with LPs until the bracket is tight: the search
+    stops at an estimated gap of ``1e-10`` in ``r^2``; the certified relative width is typically
+    ``1e-15``-``1e-11``, at worst near HiGHS's feasibility tolerance ``1e-10``. ``exact=False`` is the
     fast bracket, no LP: the exact ``min f``, certificates from multiplicative-weights rounds
     (one for ``min g``, one mixed) and the best of the points those rounds visit (column
     medians, token mean, weighted medians). It is as rigorous as the exact one, only wider: a
-    relative gap ``(upper - lower) / upper`` of 1-3 % on random matrices up to 128 x 384, where it
-    takes a fraction of a second against about a second for the LPs (``docs/performance.md``).
+    relative gap ``(upper - lower) / upper`` of 1-3 % on random matrices up to 128 x 384 and up
+    to ~13 % on MiniLM layer outputs, in 0.1-0.3 s (``docs/performance.md``); callers needing 1 %
+    fall back to the exact bracket, as ``rankcollapse.realmodel`` does. Ends beyond
+    ``2^(+-2^24)`` are rounded outward (``upper = inf``, ``x = None`` past the top).
     See the module docstring for the method.
 
     >>> from rankcollapse.numerics.context import get_context
@@ -525,10 +575,16 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
     n, d = X.shape
     if n == 0 or d == 0:
         raise ValueError("residual_bracket needs a nonempty matrix")
+    if not exact and X.dtype == np.float64 and np.isfinite(X).all():
+        fast = _fast_bracket_doubles(ctx, X, t0)
+        if fast is not None:
+            return fast
     try:
         M, E, Rad, Er = ctx.mid_rad_dyadic(X, mid_bits=max(ctx.prec, 53) + MID_GUARD_BITS)  # M 2^E
     except ValueError:
         raise ValueError("residual_bracket needs finite entries") from None
+    if not any(M.flat):
+        E = Er  # no midpoint fixes the unit: take the radii's, so that the pads stay small integers
     pad_f = dyadic(int(max(Rad.sum(axis=0))), Er - E)               # ||radii||_1 in units 2^E
     pad_g = dyadic(int(max(Rad.sum(axis=1))), Er - E)
 
@@ -558,16 +614,49 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
             candidates.append((dyadic(F, -_BITS), dyadic(G, -_BITS), np.array(x60, dtype=object)))
         vertices = [(f, g) for _, f, g in points]
 
-    lo, _, k = _sqrt_enclosure(_polygon_min(lines, pad_f, pad_g))
-    lower = dyadic(lo, E - k)
+    lo, _, k = _sqrt_enclosure(_polygon_min(lines, pad_f, pad_g)[0])
+    lower = _scaled(lo, E - k, up=False)
     # choosing the best candidate needs no exactness (any one is a valid upper bound): logs
     F, G, x_best = min(candidates, key=lambda c: _log(c[0] + pad_f) + _log(c[1] + pad_g))
     _, hi, k = _sqrt_enclosure((F + pad_f) * (G + pad_g))
-    upper = dyadic(hi, E - k)
-    x = np.array([dyadic((int(m) << _BITS) + int(o), E - _BITS)
-                  for m, o in zip(median, np.broadcast_to(x_best, (d,)))], dtype=object)
+    upper = _scaled(hi, E - k, up=True)
+    x = None  # past the cap (upper = inf) there is no point to show
+    if upper != math.inf:
+        x = np.array([dyadic((int(m) << _BITS) + int(o), E - _BITS)
+                      for m, o in zip(median, np.broadcast_to(x_best, (d,)))], dtype=object)
     vertices = tuple((_ldexp(f, E + s), _ldexp(g, E + s)) for f, g in _pareto_filter(vertices))
     return Bracket(lower, upper, x, ctx.certified, n_lp, time.perf_counter() - t0, vertices)
+
+
+def _fast_bracket_doubles(ctx: Context, X: np.ndarray, t0: float) -> Bracket | None:
+    """The fast bracket of a matrix of doubles without reading it as exact integers: ``C = X -
+    medians`` in doubles, each entry within a relative ``2^-52`` of its own value (one rounding),
+    which joins the pads like a radius; then :func:`_fast_doubles` on ``C`` scaled by a power
+    of two. None when the subtraction overflows (the exact read handles that)."""
+    n, d = X.shape
+    median = np.sort(X, axis=0)[(n - 1) // 2]
+    Cf = X - median
+    top = float(np.abs(Cf).max())
+    if not math.isfinite(top):
+        return None
+    x_best, lower, upper, vertices = np.zeros(d), Fraction(0), Fraction(0), ((0.0, 0.0),)
+    if top:  # else every row equals the medians exactly
+        e = math.frexp(top)[1]
+        Cs = np.ldexp(Cf, -e)  # exact but for gradual underflow, which `tiny` covers
+        rel, tiny = _float_bounds(n, d)
+        A = np.abs(Cs)
+        pad_f, pad_g = (Fraction(float(v)) * (1 + rel) * Fraction(1, 2**52) + tiny
+                        for v in (A.sum(axis=0).max(), A.sum(axis=1).max()))
+        lines, points, (F, G, x_best) = _fast_doubles(Cs)
+        scale = Fraction(2) ** e
+        lo, _, k = _sqrt_enclosure(_polygon_min(lines, pad_f, pad_g)[0])
+        lower = dyadic(lo, -k) * scale
+        _, hi, k = _sqrt_enclosure((F + pad_f) * (G + pad_g))
+        upper = dyadic(hi, -k) * scale
+        vertices = tuple((math.ldexp(f, e), math.ldexp(g, e)) for f, g in _pareto_filter((f, g) for _, f, g in points))
+        x_best = np.ldexp(x_best, e)
+    x = np.array([Fraction(m) + Fraction(t) for m, t in zip(median, x_best)], dtype=object)
+    return Bracket(lower, upper, x, ctx.certified, 0, time.perf_counter() - t0, vertices)
 
 
 def r_float(X) -> float:
