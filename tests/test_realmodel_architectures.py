@@ -19,6 +19,7 @@ import pytest
 from rankcollapse.numerics import architectures as arch
 from rankcollapse.numerics.checkpoint import CheckpointError, load
 from rankcollapse.numerics.context import get_context
+from rankcollapse.numerics.instance import instance_to_json
 from rankcollapse.numerics.network import Network, forward
 
 torch = pytest.importorskip("torch", reason="needs torch (CPU) to build the reference checkpoints")
@@ -137,6 +138,8 @@ def test_xlnet_relative_positions(tmp_path):
         layer.attention, heads=tuple(dataclasses.replace(h, relative=None) for h in layer.attention.heads)))
         for layer in net.layers))
     assert np.abs(forward(F64, absolute, X0)[1] - hf[1][0]).max() > 1e-3
+    with pytest.raises(ValueError, match="relative positional logits"):  # not dropped when saved
+        instance_to_json(X0, net)
     with torch.no_grad():  # Hugging Face as it is: its float32 sinusoids
         as_is = model(input_ids=torch.tensor(IDS[:1]), output_hidden_states=True).hidden_states[-1][0].numpy()
     assert 1e-10 * scale < np.abs(as_is - hf[-1][0]).max() < 1e-5 * scale
