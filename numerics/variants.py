@@ -13,8 +13,9 @@ and the layer's mask ``M`` (an n x n boolean matrix, or None) and returns the n 
             ...                      # ctx.exp, ctx.sqrt, +, *, / on object arrays
 
 Register it with :func:`register_variant` to read and write it in instance files. Built in:
-:class:`Softmax` (the paper's attention, with a temperature and an additive logit bias, e.g.
-ALiBi or relative positions) and :class:`Sigmoid` (sigmoid attention, the worked example of
+:class:`Softmax` (the paper's attention, with a temperature and a fixed additive logit bias,
+e.g. ALiBi; XLNet's relative positions depend on the queries, so they are a head's term,
+:class:`rankcollapse.numerics.network.Relative`) and :class:`Sigmoid` (sigmoid attention, the worked example of
 ``docs/variants.md``). A masked key always gets weight exactly 0.
 
 Near rank collapse the logits of the input ``X = 1 c^T + R`` are an O(1) constant plus parts
