@@ -45,6 +45,11 @@ it (:data:`VARIANTS`). GPT-2 keeps its causal mask in every variant.
 ((4, 8), 4, None)
 >>> [len(variant(cfg, state, name).layers) for name in VARIANTS]
 [2, 2, 2, 2]
+>>> xl = Config.from_hf({"model_type": "xlnet", "d_model": 8, "n_head": 2, "n_layer": 2, "d_inner": 16,
+...     "vocab_size": 30})
+>>> head = variant(xl, random_state(xl, seed=0), "full").layers[0].attention.heads[0]
+>>> head.relative.W_R.shape, xl.bounds_reason is not None
+((8, 4), True)
 >>> Config.from_hf({"model_type": "t5"})
 Traceback (most recent call last):
 ...
@@ -60,8 +65,8 @@ import numpy as np
 from .context import get_context
 from .network import MLP, Attention, Head, Layer, LayerNorm, Network, Relative, layer_norm
 
-__all__ = ["ARCHITECTURES", "BOUNDS_NOT_APPLICABLE", "Config", "Block", "VARIANTS", "Surgery", "strip_prefix", "random_state",
-           "embed", "blocks", "network", "variant", "final_norm"]
+__all__ = ["ARCHITECTURES", "BOUNDS_NOT_APPLICABLE", "Config", "Block", "VARIANTS", "Surgery", "strip_prefix",
+           "random_state", "embed", "blocks", "network", "variant", "final_norm"]
 
 ARCHITECTURES = ("bert", "roberta", "albert", "distilbert", "gpt2", "xlnet")
 NO_POSITION_LIMIT = 1 << 30  # XLNet: relative positions have no table of absolute positions

@@ -346,8 +346,8 @@ def attention_probs(ctx: Context, X, head: Head, d_qk: int, mask=None, variant: 
     k = _add_bias(ctx.matmul(X, ctx.array(head.W_K)), _row(ctx, head.b_K))
     S = ctx.matmul(_add_bias(Q, _row(ctx, head.b_Q)), k.T) * s
     if head.relative is not None:
-        rel = head.relative
-        S = S + relative_shift(ctx.matmul(_add_bias(Q, _row(ctx, rel.b_R)), rel.keys(ctx, X.shape[0]).T) * s, X.shape[0])
+        n, rel = X.shape[0], head.relative
+        S = S + relative_shift(ctx.matmul(_add_bias(Q, _row(ctx, rel.b_R)), rel.keys(ctx, n).T) * s, n)
     return variant.weights(ctx, S, mask)
 
 
