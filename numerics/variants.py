@@ -166,9 +166,9 @@ class Softmax(AttentionVariant):
     def split_weights(self, ctx, logits: Logits, mask):
         """``pi`` = softmax of the column-constant part (and the logits' O(1) ``bias``) per row
         (one shared row when every row has the same keys and no bias), and ``D = P - Pi`` from
-        ``expm1`` of the small logits ``B``: ``D_ij = pi_ij (E_ij - sigma_i) / (1 + sigma_i)`` with ``E = expm1(B)``,
-        ``sigma = E pi``. Near collapse D is O(|B|) and keeps its relative accuracy (no
-        ``P - Pi``); far from it (some ``|B_ij| > 1``, judged from doubles: both forms are
+        ``expm1`` of the small logits ``B``: ``D_ij = pi_ij (E_ij - sigma_i) / (1 + sigma_i)``
+        with ``E = expm1(B)``, ``sigma = E pi``. Near collapse D is O(|B|) and keeps its relative
+        accuracy (no ``P - Pi``); far from it (some ``|B_ij| > 1``, judged from doubles: both forms are
         exact) ``D = softmax(a + B) - Pi`` cannot overflow."""
         shared = self.bias is None and logits.bias is None and (mask is None or bool((mask == mask[0]).all()))
         row_mask = None if mask is None else mask[0:1] if shared else mask
