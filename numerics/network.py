@@ -365,8 +365,10 @@ def _attention(ctx, Z: Split, att: Attention, d_qk, mask) -> Split:
         V_R, V_c = ctx.matmul(Z.R, W_V), ctx.matmul(Z.c, W_V)
         if att.variant.row_stochastic and Pi.shape[0] == 1:
             c_h, R_h = V_c + ctx.matmul(Pi, V_R), None
-        elif att.variant.row_stochastic:
-            c_h, R_h = V_c, ctx.matmul(Pi, V_R)
+        elif att.variant.row_stochastic:  # the rows' common part joins c, as above: R stays as
+            # small as the rows' spread (else it keeps an O(1) part, and a 1e-16 floor)
+            common = split(ctx, ctx.matmul(Pi, V_R))
+            c_h, R_h = V_c + common.c, common.R
         else:
             rho = Pi.sum(axis=1, keepdims=True) + (0 if D is None else D.sum(axis=1, keepdims=True))
             c_h, R_h = rho[0:1] * V_c, (rho - rho[0:1]) * V_c + ctx.matmul(Pi, V_R)
