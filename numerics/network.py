@@ -356,8 +356,10 @@ def _attention(ctx, Z: Split, att: Attention, d_qk, mask) -> Split:
 
     Row-stochastic weights (``P 1 = 1``) with a shared row ``pi``: ``P_h Z W_V = 1 (c + R^T
     pi)^T W_V + D R W_V``, so only ``D R W_V`` (as small as D times R) stays in the residual.
-    Per-row ``Pi`` (masks, biases): ``Pi R W_V`` stays in the residual too (it is as small as
-    R). Other variants: ``(rho - rho_0) c^T W_V`` joins it, ``rho = P 1``."""
+    Per-row ``Pi`` (masks, biases, relative positions): ``Pi R W_V`` stays in the residual too,
+    less its first row, which joins ``c`` (else R would keep the O(1) common part of the first
+    layers' rows, and its rounding, for ever). Other variants: ``(rho - rho_0) c^T W_V`` joins
+    it, ``rho = P 1``."""
     c = R = None
     for head in att.heads:
         Pi, D = attention_weights(ctx, Z, head, d_qk, mask, att.variant)
