@@ -51,7 +51,7 @@ def minilm():
 
 
 # base-size configurations of each architecture (BERT-base, RoBERTa-base, ALBERT-base, DistilBERT,
-# GPT-2 small), as their config.json files would state them
+# GPT-2 small, XLNet-base), as their config.json files would state them
 BASE = {
     "bert": {"hidden_size": 768, "num_attention_heads": 12, "num_hidden_layers": 12, "intermediate_size": 3072,
              "vocab_size": 30522, "max_position_embeddings": 512},
@@ -64,6 +64,7 @@ BASE = {
     "distilbert": {"dim": 768, "n_heads": 12, "n_layers": 6, "hidden_dim": 3072, "vocab_size": 30522,
                    "max_position_embeddings": 512},
     "gpt2": {"n_embd": 768, "n_head": 12, "n_layer": 12, "vocab_size": 50257, "n_positions": 1024},
+    "xlnet": {"d_model": 768, "n_head": 12, "n_layer": 12, "d_inner": 3072, "vocab_size": 32000},
 }
 
 

@@ -1,7 +1,8 @@
 """Hugging Face transformer checkpoints as :class:`rankcollapse.numerics.network.Network`.
 
 Supported ``model_type`` values (:data:`ARCHITECTURES`): ``bert``, ``roberta``, ``albert``,
-``distilbert`` (post-LN encoders) and ``gpt2`` (pre-LN decoder, causal mask). A state is the
+``distilbert`` (post-LN encoders), ``gpt2`` (pre-LN decoder, causal mask) and ``xlnet`` (post-LN,
+relative positional attention: the content stream of ``XLNetModel``). A state is the
 checkpoint's dict of parameter names to arrays (Hugging Face names, any head prefix such as
 ``bert.`` removed); :func:`random_state` builds one in the same names at the architecture's own
 initialisation, so pretrained and random weights take the same path.
@@ -23,6 +24,13 @@ concatenating the heads and projecting is ``sum_h SA_h(X) W_O,h + 1 b_O^T`` (doc
 * GPT-2: word + position embeddings (no LayerNorm: layer 0 is their sum); blocks ``Z +
   SA(LN_1(Z))`` then ``Z + MLP(LN_2(Z))`` (pre-LN); tanh GELU; causal attention. The final
   LayerNorm ``ln_f`` is not a layer (:func:`final_norm` applies it, for comparisons).
+* XLNet: word embeddings only (layer 0); BERT's post-LN block, whose heads (parameters stored
+  d_model x heads x d_head, no biases) add relative positional logits (:class:`Relative`): the
+  content logit ``(Q_i + r_w_bias) . K_j`` (``r_w_bias`` is ``b_Q``) plus ``(Q_i + r_r_bias) .
+  (E_{i-j} W_R)``. Modelled as Hugging Face's ``XLNetModel`` runs without ``mems``,
+  ``perm_mask``, ``target_mapping`` and ``token_type_ids``: ``attn_type`` "bi" (no mask), one
+  segment (the segment term ``(Q_i + r_s_bias) . seg_embed[0]`` is then the same for every key
+  of row i, and a softmax drops it), ``bi_data`` off.
 
 Surgery (the paper's Figure 2): a variant keeps or drops the skip connections (both sublayers)
 and the MLP sublayer; every remaining sublayer keeps its LayerNorm where the architecture puts
@@ -37,10 +45,15 @@ it (:data:`VARIANTS`). GPT-2 keeps its causal mask in every variant.
 ((4, 8), 4, None)
 >>> [len(variant(cfg, state, name).layers) for name in VARIANTS]
 [2, 2, 2, 2]
+>>> xl = Config.from_hf({"model_type": "xlnet", "d_model": 8, "n_head": 2, "n_layer": 2, "d_inner": 16,
+...     "vocab_size": 30})
+>>> head = variant(xl, random_state(xl, seed=0), "full").layers[0].attention.heads[0]
+>>> head.relative.W_R.shape, xl.bounds_reason is not None
+((8, 4), True)
 >>> Config.from_hf({"model_type": "t5"})
 Traceback (most recent call last):
 ...
-ValueError: model_type 't5' is not supported; supported: bert, roberta, albert, distilbert, gpt2
+ValueError: model_type 't5' is not supported; supported: bert, roberta, albert, distilbert, gpt2, xlnet
 """
 
 from __future__ import annotations
@@ -50,12 +63,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from .context import get_context
-from .network import MLP, Attention, Head, Layer, LayerNorm, Network, layer_norm
+from .network import MLP, Attention, Head, Layer, LayerNorm, Network, Relative, layer_norm
 
-__all__ = ["ARCHITECTURES", "Config", "Block", "VARIANTS", "Surgery", "strip_prefix", "random_state",
-           "embed", "blocks", "network", "variant", "final_norm"]
+__all__ = ["ARCHITECTURES", "BOUNDS_NOT_APPLICABLE", "Config", "Block", "VARIANTS", "Surgery", "strip_prefix",
+           "random_state", "embed", "blocks", "network", "variant", "final_norm"]
 
-ARCHITECTURES = ("bert", "roberta", "albert", "distilbert", "gpt2")
+ARCHITECTURES = ("bert", "roberta", "albert", "distilbert", "gpt2", "xlnet")
+NO_POSITION_LIMIT = 1 << 30  # XLNet: relative positions have no table of absolute positions
+# The explicit bounds (docs/theory.md §4) are proved for unmasked softmax attention without
+# positional terms (Attention.plain); for these architectures the report says why they are n/a.
+BOUNDS_NOT_APPLICABLE = {
+    "gpt2": "they are stated for attention without a mask; this model is causal",
+    "xlnet": "they are stated for the paper's attention; XLNet's heads add relative positional logits",
+}
 
 # Hugging Face activation names -> ours (rankcollapse.numerics.network.activation)
 _ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "relu": "relu"}
@@ -80,6 +100,7 @@ class Config:
     position_offset: int = 0      # RoBERTa: positions start at pad_token_id + 1
     initializer_range: float = 0.02
     pad_token_id: int | None = None
+    clamp_len: int = 0            # XLNet: distances beyond +-clamp_len share its encoding (0: none)
 
     @property
     def d_qk(self) -> int:
@@ -89,6 +110,11 @@ class Config:
     def mask(self) -> str | None:
         """Every layer's ``Attention.mask``: "causal" (GPT-2) or None."""
         return "causal" if self.architecture == "gpt2" else None
+
+    @property
+    def bounds_reason(self) -> str | None:
+        """Why the paper's explicit bounds do not apply to this architecture, or None."""
+        return BOUNDS_NOT_APPLICABLE.get(self.architecture)
 
     @property
     def ln_position(self) -> str:
@@ -115,6 +141,8 @@ class Config:
                        activation=_activation(cfg.get("activation_function", "gelu_new")),
                        layer_norm_eps=cfg.get("layer_norm_epsilon", 1e-5),
                        initializer_range=cfg.get("initializer_range", 0.02))
+        if kind == "xlnet":
+            return _xlnet_config(cfg)
         if kind == "distilbert":
             return cls(kind, hidden=cfg.get("dim", 768), heads=cfg.get("n_heads", 12),
                        layers=cfg.get("n_layers", 6), intermediate=cfg.get("hidden_dim", 3072),
@@ -139,6 +167,22 @@ class Config:
                    initializer_range=cfg.get("initializer_range", 0.02), pad_token_id=pad)
 
 
+def _xlnet_config(cfg: dict) -> Config:
+    d, heads = cfg.get("d_model", 1024), cfg.get("n_head", 16)
+    if cfg.get("attn_type", "bi") != "bi":
+        raise ValueError(f"xlnet: only attn_type 'bi' (bidirectional, every released XLNet) is modelled, "
+                         f"got {cfg.get('attn_type')!r}")
+    if cfg.get("bi_data"):
+        raise ValueError("xlnet: bi_data = true (batch halves with reversed positions) is not modelled")
+    if d % heads or cfg.get("d_head", d // heads) != d // heads:
+        raise ValueError(f"xlnet: d_head must be d_model / n_head = {d} / {heads}, got {cfg.get('d_head')}")
+    return Config("xlnet", hidden=d, heads=heads, layers=cfg.get("n_layer", 24), intermediate=cfg.get("d_inner", 4096),
+                  vocab=cfg.get("vocab_size", 32000), max_position=NO_POSITION_LIMIT,
+                  activation=_activation(cfg.get("ff_activation", "gelu")),
+                  layer_norm_eps=cfg.get("layer_norm_eps", 1e-12),
+                  initializer_range=cfg.get("initializer_range", 0.02), clamp_len=max(cfg.get("clamp_len", -1), 0))
+
+
 def _activation(name: str) -> str:
     if name not in _ACTIVATIONS:
         raise ValueError(f"activation {name!r} is not modelled; supported: {', '.join(_ACTIVATIONS)}")
@@ -161,10 +205,11 @@ class _Names:
     fc2: str
     ln_mlp: str
     word: str
-    position: str
+    position: str | None          # None: no absolute positions (XLNet)
     token_type: str | None = None
     ln_embeddings: str | None = None
     conv1d: bool = False          # GPT-2: weights stored in x out, q/k/v fused in q
+    relative: bool = False        # XLNet: q, k, v, o, r stored d_model x heads x d_head, no biases
 
 
 _BERT = _Names("encoder.layer.{}.", "attention.self.query", "attention.self.key", "attention.self.value",
@@ -184,7 +229,10 @@ _NAMES = {
                          ln_embeddings="embeddings.LayerNorm"),
     "gpt2": _Names("h.{}.", "attn.c_attn", "", "", "attn.c_proj", "ln_1", "mlp.c_fc", "mlp.c_proj", "ln_2",
                    "wte", "wpe", conv1d=True),
+    "xlnet": _Names("layer.{}.", "rel_attn.q", "rel_attn.k", "rel_attn.v", "rel_attn.o", "rel_attn.layer_norm",
+                    "ff.layer_1", "ff.layer_2", "ff.layer_norm", "word_embedding", None, relative=True),
 }
+_XLNET_BIASES = ("rel_attn.r_w_bias", "rel_attn.r_r_bias")
 _ALBERT_MAP = "encoder.embedding_hidden_mapping_in"
 
 
@@ -204,8 +252,9 @@ def _param_shapes(config: Config) -> dict:
     "normal", "zero", "one", or ("normal", std) for GPT-2's scaled output projections."""
     names, d, m = _NAMES[config.architecture], config.hidden, config.intermediate
     e = config.embedding or d
-    shapes = {names.word + ".weight": ((config.vocab, e), "normal"),
-              names.position + ".weight": ((config.max_position, e), "normal")}
+    shapes = {names.word + ".weight": ((config.vocab, e), "normal")}
+    if names.position:
+        shapes[names.position + ".weight"] = ((config.max_position, e), "normal")
     if names.token_type and config.type_vocab:
         shapes[names.token_type + ".weight"] = ((config.type_vocab, e), "normal")
 
@@ -224,12 +273,18 @@ def _param_shapes(config: Config) -> dict:
     scaled = ("normal", config.initializer_range / np.sqrt(2 * config.layers)) if names.conv1d else "normal"
     for b in range(config.groups if config.architecture == "albert" else config.layers):
         p = names.block.format(b)
-        if names.conv1d:
+        if names.relative:  # XLNet's _init_weights: all of these normal, as its word embeddings
+            for key in (names.q, names.k, names.v, names.o, "rel_attn.r"):
+                shapes[p + key] = ((d, config.heads, config.d_qk), "normal")
+            for key in _XLNET_BIASES:
+                shapes[p + key] = ((config.heads, config.d_qk), "normal")
+        elif names.conv1d:
             linear(p + names.q, 3 * d, d)
         else:
             for key in (names.q, names.k, names.v):
                 linear(p + key, d, d)
-        linear(p + names.o, d, d, scaled)
+        if not names.relative:
+            linear(p + names.o, d, d, scaled)
         linear(p + names.fc1, m, d)
         linear(p + names.fc2, d, m, scaled)
         norm(p + names.ln_attention, d)
@@ -279,6 +334,8 @@ class Block:
     W2: np.ndarray
     b2: np.ndarray
     ln_mlp: tuple
+    W_R: np.ndarray | None = None  # XLNet's relative positional key weights and query bias
+    b_R: np.ndarray | None = None
 
 
 def _get(state: dict, name: str) -> np.ndarray:
@@ -299,6 +356,15 @@ def _block(config: Config, state: dict, index: int) -> Block:
     def norm(name):
         return _get(state, p + name + ".weight"), _get(state, p + name + ".bias")
 
+    if names.relative:  # d_model x heads x d_head: column h d_head + k of a d_model x d matrix
+        d = config.hidden
+        W_Q, W_K, W_V, W_O, W_R = (_get(state, p + key).reshape(d, d) for key in
+                                   (names.q, names.k, names.v, names.o, "rel_attn.r"))
+        b_Q, b_R = (_get(state, p + key).reshape(d) for key in _XLNET_BIASES)
+        zero = np.zeros(d)
+        # the output einsum "ibnd,hnd->ibh" is attn_vec @ o.reshape(d, d).T
+        return Block(W_Q, b_Q, W_K, zero, W_V, zero, W_O.T, zero, norm(names.ln_attention),
+                     *linear(names.fc1), *linear(names.fc2), norm(names.ln_mlp), W_R, b_R)
     if names.conv1d:
         W, b = linear(names.q)
         d = config.hidden
@@ -318,7 +384,8 @@ def blocks(config: Config, state: dict) -> list[Block]:
 
 
 def embed(config: Config, state: dict, input_ids) -> np.ndarray:
-    """``X^0`` (n x d, float64) for one sequence of token ids (token type 0).
+    """``X^0`` (n x d, float64) for one sequence of token ids (token type 0; XLNet: the word
+    embeddings alone, its positions enter the attention).
 
     Always computed in float64: its doubles are then the exact input of the network in every
     context, as the networks of docs/theory.md start from a given X."""
@@ -332,7 +399,9 @@ def embed(config: Config, state: dict, input_ids) -> np.ndarray:
     if config.position_offset:  # RoBERTa numbers the non-padding tokens from pad_token_id + 1
         real = ids != config.pad_token_id
         positions = np.where(real, np.cumsum(real) + config.pad_token_id, config.pad_token_id)
-    E = _get(state, names.word + ".weight")[ids] + _get(state, names.position + ".weight")[positions]
+    E = _get(state, names.word + ".weight")[ids]
+    if names.position:
+        E = E + _get(state, names.position + ".weight")[positions]
     if names.token_type and config.type_vocab:
         E = E + _get(state, names.token_type + ".weight")[0]
     if names.ln_embeddings:
@@ -353,7 +422,9 @@ def _heads(config: Config, blk: Block) -> tuple[Head, ...]:
     k = config.d_qk
     cols = [slice(h * k, (h + 1) * k) for h in range(config.heads)]
     return tuple(Head(W_Q=blk.W_Q[:, c], W_K=blk.W_K[:, c], W_V=blk.W_V[:, c], W_O=blk.W_O[c],
-                      b_Q=blk.b_Q[c], b_K=blk.b_K[c], b_V=blk.b_V[c]) for c in cols)
+                      b_Q=blk.b_Q[c], b_K=blk.b_K[c], b_V=blk.b_V[c],
+                      relative=None if blk.W_R is None else Relative(blk.W_R[:, c], blk.b_R[c], config.clamp_len))
+                 for c in cols)
 
 
 def network(config: Config, block_list: list[Block], skip: bool = True, mlp: bool = True,

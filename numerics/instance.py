@@ -300,6 +300,8 @@ def instance_to_json(X, net: Network) -> dict:
     layers = []
     for layer in net.layers:
         a = layer.attention
+        if any(h.relative is not None for h in a.heads):  # never dropped silently
+            raise ValueError("heads with relative positional logits (XLNet) are not part of the instance format")
         heads = [{"W_Q": _mat(h.W_Q), "W_K": _mat(h.W_K), "W_V": _mat(h.W_V), "W_O": _mat(h.W_O),
                   "b_Q": _vec(h.b_Q), "b_K": _vec(h.b_K), "b_V": _vec(h.b_V)} for h in a.heads]
         m = layer.mlp

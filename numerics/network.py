@@ -9,8 +9,11 @@ input Z computes (docs/theory.md §6)::
 
 Head h: ``P_h = softmax_rows((X W_Q + 1 b_Q^T)(X W_K + 1 b_K^T)^T / sqrt(d_qk))`` and
 ``SA_h(X) = P_h X W_V + 1 b_V^T``; the attention sublayer is ``sum_h SA_h(X) W_O,h + 1 b_O^T``.
-Parameters are stored exactly (double arrays, or object arrays of Fractions read from decimal
-strings); a :class:`~rankcollapse.numerics.context.Context` encloses them at its working precision.
+A head may add relative positional logits (:class:`Relative`, XLNet and Transformer-XL):
+``s (X W_Q + 1 b_R^T)_i . (E_{i-j} W_R)`` with ``E_t`` the sinusoid encoding of the distance
+``t = i - j``. Parameters are stored exactly (double arrays, or object arrays of Fractions read
+from decimal strings); a :class:`~rankcollapse.numerics.context.Context` encloses them at its
+working precision.
 
 >>> from rankcollapse.numerics.context import get_context
 >>> net = single_head([[1.0]], [[1.0]], [[1.0]])           # d = d_qk = 1
@@ -37,6 +40,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import functools
+
 import numpy as np
 
 from .context import Context
@@ -45,7 +50,7 @@ from .variants import SOFTMAX, AttentionVariant, Logits, softmax_rows
 
 __all__ = ["Head", "LayerNorm", "Attention", "MLP", "Layer", "Network", "Split", "forward", "forward_split", "scale_s",
            "split", "attention_weights", "attention_probs", "single_head", "as_exact", "ACTIVATIONS", "CAUSAL",
-           "mask_matrix", "MaskError"]
+           "mask_matrix", "MaskError", "Relative", "sinusoid_table"]
 
 ACTIVATIONS = ("relu", "gelu", "tanh")  # the instance format's; "gelu_tanh" (real models) is not in it
 
@@ -65,9 +70,61 @@ def _frozen_arrays(obj, names):
         object.__setattr__(obj, name, as_exact(getattr(obj, name)))
 
 
+@functools.lru_cache(maxsize=8)
+def sinusoid_table(n: int, width: int, clamp: int = 0) -> np.ndarray:
+    """The (2n - 1) x ``width`` sinusoid encodings of the distances ``t = n-1, ..., -(n-1)`` (row
+    ``n - 1 - t``): ``[sin(t w_k), cos(t w_k)]``, ``w_k = 10000^(-2k/width)``, ``|t|`` clamped at
+    ``clamp`` when ``clamp > 0`` (Transformer-XL, XLNet).
+
+    Computed once in float64 and then taken as exact parameters in every context, as the weights
+    are (Hugging Face computes this table in float32, even in a float64 model).
+
+    >>> sinusoid_table(2, 4)[:, :2]            # t = 1, 0, -1: sin(t), sin(t / 100)
+    array([[ 0.84147098,  0.00999983],
+           [ 0.        ,  0.        ],
+           [-0.84147098, -0.00999983]])
+    """
+    if width % 2:
+        raise ValueError(f"a sinusoid encoding needs an even width, got {width}")
+    t = np.arange(n - 1, -n, -1, dtype=np.float64)
+    if clamp > 0:
+        t = np.clip(t, -clamp, clamp)
+    angles = t[:, None] / 10000.0 ** (np.arange(0, width, 2) / width)
+    table = np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
+    table.flags.writeable = False  # shared by the cache
+    return table
+
+
+@dataclass(frozen=True)
+class Relative:
+    """A head's relative positional logits (Transformer-XL, XLNet's ``r``, ``r_r_bias``,
+    ``clamp_len``): ``s (Q_i + b_R) . (E_{i-j} W_R)`` is added to the logit ``(i, j)``, with ``Q = X
+    W_Q`` the head's queries (without ``b_Q``) and ``E = sinusoid_table(n, W_R.shape[0], clamp)``.
+    It depends on the input through ``Q``, so it is part of the logits, not a fixed bias."""
+
+    W_R: np.ndarray
+    b_R: np.ndarray | None = None
+    clamp: int = 0
+
+    def __post_init__(self):
+        _frozen_arrays(self, ("W_R", "b_R"))
+
+    def keys(self, ctx: Context, n: int):
+        """``E W_R``: the (2n - 1) x d_qk positional keys of the distances n-1, ..., -(n-1)."""
+        return ctx.matmul(ctx.array(sinusoid_table(n, self.W_R.shape[0], self.clamp)), ctx.array(self.W_R))
+
+
+def relative_shift(M, n: int):
+    """The n x n matrix ``M[i, n - 1 - i + j]`` (the distance ``i - j``'s column) of the rows of
+    ``M`` against the (2n - 1) distances; a single row is shared by every query."""
+    i, j = np.arange(n)[:, None], np.arange(n)[None, :]
+    return M[i if M.shape[0] == n else 0, n - 1 - i + j]
+
+
 @dataclass(frozen=True)
 class Head:
-    """One attention head. ``W_O`` absent means the identity; absent biases are zero."""
+    """One attention head. ``W_O`` absent means the identity; absent biases are zero;
+    ``relative`` adds relative positional logits (:class:`Relative`)."""
 
     W_Q: np.ndarray
     W_K: np.ndarray
@@ -76,6 +133,7 @@ class Head:
     b_Q: np.ndarray | None = None
     b_K: np.ndarray | None = None
     b_V: np.ndarray | None = None
+    relative: Relative | None = None
 
     def __post_init__(self):
         _frozen_arrays(self, ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V"))
@@ -154,8 +212,8 @@ class Attention:
 
     @property
     def plain(self) -> bool:
-        """The paper's attention: unmasked softmax, temperature 1, no bias."""
-        return self.mask is None and self.variant.plain
+        """The paper's attention: unmasked softmax, temperature 1, no bias, no relative positions."""
+        return self.mask is None and self.variant.plain and all(h.relative is None for h in self.heads)
 
 
 @dataclass(frozen=True)
@@ -261,23 +319,36 @@ def attention_weights(ctx: Context, Z: Split, head: Head, d_qk: int, mask=None,
     With ``Q = 1 q^T + R W_Q`` (``q = W_Q^T c + b_Q``) and ``K = 1 k^T + R W_K``
     (``k = W_K^T c + b_K``) the scaled logits are ``s q.k + s (R W_Q k)_i`` (constant along each
     row: a softmax drops them) plus ``a_j + B_ij`` with ``a = s R W_K q`` and
-    ``B = s R W_Q W_K^T R^T``: every piece but ``s q.k`` is formed from R alone."""
+    ``B = s R W_Q W_K^T R^T``: every piece but ``s q.k`` is formed from R alone. Relative positions
+    (``P = E W_R``) add the O(1) part ``s (W_Q^T c + b_R) . P_{i-j}``, which varies along rows
+    (``Logits.bias``), and ``s (R W_Q)_i . P_{i-j}`` to B."""
     s = scale_s(ctx, d_qk)
-    q = _add_bias(ctx.matmul(Z.c, ctx.array(head.W_Q)), _row(ctx, head.b_Q))
+    q_c = ctx.matmul(Z.c, ctx.array(head.W_Q))
+    q = _add_bias(q_c, _row(ctx, head.b_Q))
     k = _add_bias(ctx.matmul(Z.c, ctx.array(head.W_K)), _row(ctx, head.b_K))
     Q_R, K_R = ctx.matmul(Z.R, ctx.array(head.W_Q)), ctx.matmul(Z.R, ctx.array(head.W_K))
     # arrays first in every product: mpmath's iv scalar * ndarray raises
-    logits = Logits(ctx.matmul(q, k.T) * s, ctx.matmul(Q_R, k.T) * s, ctx.matmul(q, K_R.T) * s,
-                    ctx.matmul(Q_R, K_R.T) * s)
+    B, bias = ctx.matmul(Q_R, K_R.T) * s, None
+    if head.relative is not None:
+        n, rel = Z.R.shape[0], head.relative
+        P = rel.keys(ctx, n)
+        bias = relative_shift(ctx.matmul(_add_bias(q_c, _row(ctx, rel.b_R)), P.T) * s, n)
+        B = B + relative_shift(ctx.matmul(Q_R, P.T) * s, n)
+    logits = Logits(ctx.matmul(q, k.T) * s, ctx.matmul(Q_R, k.T) * s, ctx.matmul(q, K_R.T) * s, B, bias)
     return variant.split_weights(ctx, logits, mask)
 
 
 def attention_probs(ctx: Context, X, head: Head, d_qk: int, mask=None, variant: AttentionVariant = SOFTMAX):
     """``P_h`` for input X (a matrix already in ``ctx``), from the logits as defined; for softmax
     every entry's enclosure stays in [0, 1] (``Pi + D`` would add the two enclosures' widths)."""
-    q = _add_bias(ctx.matmul(X, ctx.array(head.W_Q)), _row(ctx, head.b_Q))
+    s = scale_s(ctx, d_qk)
+    Q = ctx.matmul(X, ctx.array(head.W_Q))
     k = _add_bias(ctx.matmul(X, ctx.array(head.W_K)), _row(ctx, head.b_K))
-    return variant.weights(ctx, ctx.matmul(q, k.T) * scale_s(ctx, d_qk), mask)
+    S = ctx.matmul(_add_bias(Q, _row(ctx, head.b_Q)), k.T) * s
+    if head.relative is not None:
+        n, rel = X.shape[0], head.relative
+        S = S + relative_shift(ctx.matmul(_add_bias(Q, _row(ctx, rel.b_R)), rel.keys(ctx, n).T) * s, n)
+    return variant.weights(ctx, S, mask)
 
 
 def _attention(ctx, Z: Split, att: Attention, d_qk, mask) -> Split:
@@ -285,8 +356,10 @@ def _attention(ctx, Z: Split, att: Attention, d_qk, mask) -> Split:
 
     Row-stochastic weights (``P 1 = 1``) with a shared row ``pi``: ``P_h Z W_V = 1 (c + R^T
     pi)^T W_V + D R W_V``, so only ``D R W_V`` (as small as D times R) stays in the residual.
-    Per-row ``Pi`` (masks, biases): ``Pi R W_V`` stays in the residual too (it is as small as
-    R). Other variants: ``(rho - rho_0) c^T W_V`` joins it, ``rho = P 1``."""
+    Per-row ``Pi`` (masks, biases, relative positions): ``Pi R W_V`` stays in the residual too,
+    less its first row, which joins ``c`` (else R would keep the O(1) common part of the first
+    layers' rows, and its rounding, for ever). Other variants: ``(rho - rho_0) c^T W_V`` joins
+    it, ``rho = P 1``."""
     c = R = None
     for head in att.heads:
         Pi, D = attention_weights(ctx, Z, head, d_qk, mask, att.variant)
@@ -294,8 +367,10 @@ def _attention(ctx, Z: Split, att: Attention, d_qk, mask) -> Split:
         V_R, V_c = ctx.matmul(Z.R, W_V), ctx.matmul(Z.c, W_V)
         if att.variant.row_stochastic and Pi.shape[0] == 1:
             c_h, R_h = V_c + ctx.matmul(Pi, V_R), None
-        elif att.variant.row_stochastic:
-            c_h, R_h = V_c, ctx.matmul(Pi, V_R)
+        elif att.variant.row_stochastic:  # the rows' common part joins c, as above: R stays as
+            # small as the rows' spread (else it keeps an O(1) part, and a 1e-16 floor)
+            common = split(ctx, ctx.matmul(Pi, V_R))
+            c_h, R_h = V_c + common.c, common.R
         else:
             rho = Pi.sum(axis=1, keepdims=True) + (0 if D is None else D.sum(axis=1, keepdims=True))
             c_h, R_h = rho[0:1] * V_c, (rho - rho[0:1]) * V_c + ctx.matmul(Pi, V_R)

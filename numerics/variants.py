@@ -13,8 +13,9 @@ and the layer's mask ``M`` (an n x n boolean matrix, or None) and returns the n 
             ...                      # ctx.exp, ctx.sqrt, +, *, / on object arrays
 
 Register it with :func:`register_variant` to read and write it in instance files. Built in:
-:class:`Softmax` (the paper's attention, with a temperature and an additive logit bias, e.g.
-ALiBi or relative positions) and :class:`Sigmoid` (sigmoid attention, the worked example of
+:class:`Softmax` (the paper's attention, with a temperature and a fixed additive logit bias,
+e.g. ALiBi; XLNet's relative positions depend on the queries, so they are a head's term,
+:class:`rankcollapse.numerics.network.Relative`) and :class:`Sigmoid` (sigmoid attention, the worked example of
 ``docs/variants.md``). A masked key always gets weight exactly 0.
 
 Near rank collapse the logits of the input ``X = 1 c^T + R`` are an O(1) constant plus parts
@@ -53,15 +54,18 @@ class Logits:
     """The scaled logits of ``X = 1 c^T + R`` in pieces: ``S = k0 + u 1^T + 1 a^T + B`` with
     ``k0`` (1 x 1) the common part ``s q.k``, ``u`` (n x 1) the row-constant part ``s (R W_Q) k``,
     ``a`` (1 x n) the column-constant part ``s (R W_K) q`` and ``B = s (R W_Q)(R W_K)^T``. Every
-    piece but ``k0`` is as small as R."""
+    piece but ``k0`` is as small as R, except ``bias``: an O(1) n x n part that varies from row
+    to row (relative positions, :class:`rankcollapse.numerics.network.Relative`), or None."""
 
     k0: np.ndarray
     u: np.ndarray
     a: np.ndarray
     B: np.ndarray
+    bias: np.ndarray | None = None
 
     def full(self):
-        return self.B + self.a + self.u + self.k0
+        S = self.B + self.a + self.u + self.k0
+        return S if self.bias is None else S + self.bias
 
 
 def _row_shift(ctx: Context, S, mask):
@@ -160,15 +164,16 @@ class Softmax(AttentionVariant):
         return softmax_rows(ctx, self._scaled(ctx, S), mask)
 
     def split_weights(self, ctx, logits: Logits, mask):
-        """``pi`` = softmax of the column-constant part per row (one shared row when every row
-        has the same keys and no bias), and ``D = P - Pi`` from ``expm1`` of the small logits
-        ``B``: ``D_ij = pi_ij (E_ij - sigma_i) / (1 + sigma_i)`` with ``E = expm1(B)``,
-        ``sigma = E pi``. Near collapse D is O(|B|) and keeps its relative accuracy (no
-        ``P - Pi``); far from it (some ``|B_ij| > 1``, judged from doubles: both forms are
+        """``pi`` = softmax of the column-constant part (and the logits' O(1) ``bias``) per row
+        (one shared row when every row has the same keys and no bias), and ``D = P - Pi`` from
+        ``expm1`` of the small logits ``B``: ``D_ij = pi_ij (E_ij - sigma_i) / (1 + sigma_i)``
+        with ``E = expm1(B)``, ``sigma = E pi``. Near collapse D is O(|B|) and keeps its relative
+        accuracy (no ``P - Pi``); far from it (some ``|B_ij| > 1``, judged from doubles: both forms are
         exact) ``D = softmax(a + B) - Pi`` cannot overflow."""
-        shared = self.bias is None and (mask is None or bool((mask == mask[0]).all()))
+        shared = self.bias is None and logits.bias is None and (mask is None or bool((mask == mask[0]).all()))
         row_mask = None if mask is None else mask[0:1] if shared else mask
-        a = self._scaled(ctx, logits.a if shared else np.broadcast_to(logits.a, logits.B.shape))
+        a = logits.a if shared else np.broadcast_to(logits.a, logits.B.shape)
+        a = self._scaled(ctx, a if logits.bias is None else a + logits.bias)
         pi = softmax_rows(ctx, a, row_mask)
         B = logits.B if self.temperature == 1 else logits.B / ctx.number(self.temperature)
         if not (np.abs(ctx.to_float(B)) <= 1).all():  # (NaN: no finite enclosure yet)

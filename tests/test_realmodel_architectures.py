@@ -1,10 +1,17 @@
 """Every supported architecture against Hugging Face: a tiny random checkpoint is built with
 ``transformers`` from a config (offline), saved with ``save_pretrained`` as safetensors, read
 back by :func:`rankcollapse.numerics.checkpoint.load`, and every hidden state of our forward
-pass is compared with Hugging Face's (skips without torch + transformers)."""
+pass is compared with Hugging Face's (skips without torch + transformers).
 
+XLNet: Hugging Face computes the sinusoid table of its relative positions in float32 even in a
+float64 model (about 1e-8 relative at 8 tokens, growing with the distance); ours is float64.
+The float64 comparisons therefore run Hugging Face with the same formula in float64
+(:func:`_xlnet_table_in_float64`), the float32 ones as it is."""
+
+import contextlib
 import dataclasses
 import json
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -12,7 +19,8 @@ import pytest
 from rankcollapse.numerics import architectures as arch
 from rankcollapse.numerics.checkpoint import CheckpointError, load
 from rankcollapse.numerics.context import get_context
-from rankcollapse.numerics.network import Network, forward
+from rankcollapse.numerics.instance import instance_to_json
+from rankcollapse.numerics.network import Network, forward, forward_split
 
 torch = pytest.importorskip("torch", reason="needs torch (CPU) to build the reference checkpoints")
 transformers = pytest.importorskip("transformers", reason="needs transformers to build the reference checkpoints")
@@ -33,14 +41,17 @@ CONFIGS = {
                                                         vocab_size=VOCAB, max_position_embeddings=POS),
     "gpt2": lambda: transformers.GPT2Config(n_embd=D, n_head=HEADS, n_layer=LAYERS, vocab_size=VOCAB,
                                             n_positions=POS, bos_token_id=0, eos_token_id=0),
+    "xlnet": lambda: transformers.XLNetConfig(d_model=D, n_head=HEADS, n_layer=LAYERS, d_inner=FF, vocab_size=VOCAB),
 }
 IDS = [[2, 7, 1, 8, 28, 18, 3, 14], [31, 4, 15, 9, 26, 5, 35, 8]]
 
 
-def _checkpoint(kind, folder, dtype):
+def _checkpoint(kind, folder, dtype, **settings):
     """A tiny random model of ``kind`` saved in ``folder``; every parameter O(1) so attention is
     far from uniform and every bias and LayerNorm parameter matters."""
     cfg = CONFIGS[kind]()
+    for key, value in settings.items():
+        setattr(cfg, key, value)
     cfg._attn_implementation = "eager"
     torch.manual_seed(0)
     model = transformers.AutoModel.from_config(cfg).to(dtype).eval()
@@ -51,8 +62,26 @@ def _checkpoint(kind, folder, dtype):
     return model
 
 
+@contextlib.contextmanager
+def _xlnet_table_in_float64():
+    """Hugging Face's ``relative_positional_encoding`` (attn_type "bi", no bi_data), in float64."""
+    from transformers.models.xlnet.modeling_xlnet import XLNetModel
+
+    def table(self, qlen, klen, bsz=None, device=None):
+        inv_freq = 1 / 10000 ** (torch.arange(0, self.d_model, 2, dtype=torch.float64) / self.d_model)
+        positions = torch.arange(klen, -qlen, -1, dtype=torch.float64)
+        if self.clamp_len > 0:
+            positions = positions.clamp(-self.clamp_len, self.clamp_len)
+        return self.positional_embedding(positions, inv_freq, bsz)
+
+    with mock.patch.object(XLNetModel, "relative_positional_encoding", table):
+        yield
+
+
 def _hidden_states(model, ids):
-    with torch.no_grad():
+    """Hugging Face's hidden states (an XLNet in float64 with its position table in float64)."""
+    exact_table = isinstance(model, transformers.XLNetModel) and model.dtype == torch.float64
+    with torch.no_grad(), _xlnet_table_in_float64() if exact_table else contextlib.nullcontext():
         out = model(input_ids=torch.tensor(ids), output_hidden_states=True)
     return [h.double().numpy() for h in out.hidden_states]
 
@@ -86,6 +115,34 @@ def test_causal_mask_is_needed_for_gpt2(tmp_path):
                                        for layer in net.layers))
     X = forward(F64, unmasked, arch.embed(config, state, IDS[0]))[1]
     assert np.abs(X - _hidden_states(model, IDS[:1])[1][0]).max() > 1e-3
+
+
+def test_xlnet_relative_positions(tmp_path):
+    """XLNet with ``clamp_len`` shorter than the sequence agrees with Hugging Face in float64 and
+    in arb balls (128 bits: the same code in a certified context); without its relative
+    positional logits it does not; Hugging Face's own float32 table is off by more than 1e-10."""
+    model = _checkpoint("xlnet", tmp_path, torch.float64, clamp_len=3)
+    config, state = load(tmp_path)
+    assert config.clamp_len == 3 and config.bounds_reason is not None
+    hf = _hidden_states(model, IDS[:1])
+    net = arch.variant(config, state, "full")
+    assert not any(layer.attention.plain for layer in net.layers)  # so the paper's bounds never apply
+    X0 = arch.embed(config, state, IDS[0])
+    scale = max(np.abs(H[0]).max() for H in hf)
+    arb = get_context("arb")
+    with arb.workprec(128):
+        balls = forward(arb, net, X0)
+    for layer, (X, H) in enumerate(zip(balls, hf)):
+        assert np.abs(arb.to_float(X) - H[0]).max() <= 1e-10 * scale, layer
+    absolute = Network(net.d_qk, tuple(dataclasses.replace(layer, attention=dataclasses.replace(
+        layer.attention, heads=tuple(dataclasses.replace(h, relative=None) for h in layer.attention.heads)))
+        for layer in net.layers))
+    assert np.abs(forward(F64, absolute, X0)[1] - hf[1][0]).max() > 1e-3
+    with pytest.raises(ValueError, match="relative positional logits"):  # not dropped when saved
+        instance_to_json(X0, net)
+    with torch.no_grad():  # Hugging Face as it is: its float32 sinusoids
+        as_is = model(input_ids=torch.tensor(IDS[:1]), output_hidden_states=True).hidden_states[-1][0].numpy()
+    assert 1e-10 * scale < np.abs(as_is - hf[-1][0]).max() < 1e-5 * scale
 
 
 def test_task_model_prefix_is_stripped(tmp_path):
@@ -131,10 +188,28 @@ def _token_mean_ratio(X):
     return float(norm_composite(F64, R - R.mean(axis=0))) / float(norm_composite(F64, X))
 
 
-@pytest.mark.parametrize("kind", ["gpt2"])  # the others: their hidden states match (above)
-def test_cli_on_a_checkpoint_matches_hugging_face_ratios(kind, tmp_path):
+def test_xlnet_residuals_below_the_double_floor():
+    """XLNet's weights differ from row to row (relative positions), and the split pass still
+    carries the residual far below float64's 1e-16 floor: 10 pure-attention layers at XLNet's
+    random initialisation bring it to about 3e-31, and the float64 value agrees with arb at
+    400 bits to 1e-10 relative (before the rows' common part moved into c, it stalled at 1e-15)."""
+    config = arch.Config.from_hf({"model_type": "xlnet", "d_model": D, "n_head": HEADS, "n_layer": 10,
+                                  "d_inner": FF, "vocab_size": VOCAB})
+    state = arch.random_state(config, seed=0)
+    net, X0 = arch.variant(config, state, "pure-attention"), arch.embed(config, state, IDS[0])
+    arb = get_context("arb")
+    with arb.workprec(400):
+        exact = arb.to_float(forward_split(arb, net, X0)[-1].R)
+    spread = lambda R: np.abs(R - R[0]).max()  # noqa: E731 (rows minus row 0: exact, Sterbenz)
+    assert 0 < spread(exact) < 1e-25
+    assert abs(spread(forward_split(F64, net, X0)[-1].R) / spread(exact) - 1) < 1e-10
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "xlnet"])  # the others: their hidden states match (above)
+def test_cli_on_a_checkpoint_matches_hugging_face_ratios(kind, tmp_path, capsys):
     """``real-model --model DIR --input-ids FILE``: the full variant's pretrained token-mean ratios
-    are those of Hugging Face's hidden states; --jobs 2 gives the same report as --jobs 1."""
+    are those of Hugging Face's hidden states; --jobs 2 gives the same report as --jobs 1; the
+    explicit bounds are n/a, with the reason."""
     from rankcollapse.cli import main
 
     model = _checkpoint(kind, tmp_path / "model", torch.float64)
@@ -150,7 +225,8 @@ def test_cli_on_a_checkpoint_matches_hugging_face_ratios(kind, tmp_path):
     assert all(r == reports[0] for r in reports)
     report = reports[0]
     assert report["architecture"] == kind and report["format"] == "rankcollapse-realmodel/3"
-    assert (report["bounds"] is None) == (kind == "gpt2")  # the bounds are stated without masks
+    assert report["bounds"] is None  # the bounds are stated for unmasked, non-relative attention
+    assert f"explicit bounds: n/a ({arch.BOUNDS_NOT_APPLICABLE[kind]})" in " ".join(capsys.readouterr().out.split())
     full = next(v for v in report["variants"] if v["name"] == "full" and v["init"] == "pretrained")
     hf = _hidden_states(model, IDS)
     if kind == "gpt2":  # HF's last hidden state has ln_f: compare the layers before it
@@ -175,7 +251,10 @@ def test_cli_errors_name_the_problem(tmp_path, capsys):
         assert message in text and "Traceback" not in text
     assert main(["real-model", "--model", str(tmp_path / "model"), "--tokens", "8"]) == 2  # no tokenizer.json
     assert "give the token ids with --input-ids FILE" in " ".join(capsys.readouterr().err.split())
-    (tmp_path / "model" / "config.json").write_text(json.dumps({"model_type": "xlnet"}))
+    (tmp_path / "model" / "config.json").write_text(json.dumps({"model_type": "t5"}))
     assert main(["real-model", "--model", str(tmp_path / "model")]) == 2
-    assert "model_type 'xlnet' is not supported; supported: bert, roberta, albert, distilbert, gpt2" in \
+    assert "model_type 't5' is not supported; supported: bert, roberta, albert, distilbert, gpt2, xlnet" in \
         " ".join(capsys.readouterr().err.split())
+    (tmp_path / "model" / "config.json").write_text(json.dumps({"model_type": "xlnet", "attn_type": "uni"}))
+    assert main(["real-model", "--model", str(tmp_path / "model")]) == 2
+    assert "xlnet: only attn_type 'bi'" in " ".join(capsys.readouterr().err.split())

@@ -1,7 +1,7 @@
 """Rank collapse in real transformers: the paper's Section 4 (Figure 2).
 
 ``rankcollapse real-model`` runs a Hugging Face checkpoint (BERT, RoBERTa, ALBERT, DistilBERT,
-GPT-2: :mod:`rankcollapse.numerics.architectures`; by default all-MiniLM-L6-v2) on English
+GPT-2, XLNet: :mod:`rankcollapse.numerics.architectures`; by default all-MiniLM-L6-v2) on English
 passages (``data/english.txt``) or given token ids and measures, layer by layer and per sequence,
 
 * the token-mean ratio ``||X^l - 1 mean(X^l)^T||_{1,inf} / ||X^l||_{1,inf}`` (the paper's

@@ -49,7 +49,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         description="The paper's Section 4 (Figure 2) on a real transformer: docs/real_model.md.")
     p.add_argument("--model", metavar="DIR",
                    help="a Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json "
-                        "when present): bert, roberta, albert, distilbert or gpt2 (default: the "
+                        "when present): bert, roberta, albert, distilbert, gpt2 or xlnet (default: the "
                         "all-MiniLM-L6-v2 weights package)")
     p.add_argument("--input-ids", metavar="FILE",
                    help='token ids instead of the packaged text: JSON {"input_ids": [[...], ...]}, '

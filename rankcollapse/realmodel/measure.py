@@ -403,7 +403,7 @@ def _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_sample
     ids = read_input_ids(input_ids, model) if input_ids else token_ids(model, sequences, tokens)
     config = model.config
     lengths = [k for k in PATH_LENGTHS if k <= config.layers]
-    with_bounds = config.mask is None  # the explicit bounds are stated for unmasked attention
+    with_bounds = config.bounds_reason is None  # stated for unmasked attention without positional terms
     rng = np.random.default_rng(seed)
     specs = {init: _draw_paths(rng, len(ids), config, lengths, path_samples) for init in INITS}
     exact_paths = min(bracket_sequences, path_samples)

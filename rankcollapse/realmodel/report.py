@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from rankcollapse.numerics.architectures import BOUNDS_NOT_APPLICABLE
 from rankcollapse.numerics.exact import decimal_string
 
 from .measure import FLOAT64_FLOOR, INITS, Experiment
@@ -70,7 +71,7 @@ def report_json(exp: Experiment) -> dict:
               "sequences": exp.sequences, "tokens": exp.tokens, "bracket_sequences": exp.bracket_sequences,
               "seed": exp.seed, "jobs": exp.jobs, "seconds": _dec(exp.seconds),
               "variants": variants, "paths": paths, "bounds": None}
-    if exp.bounds is None:  # causal attention: the explicit bounds are stated without masks
+    if exp.bounds is None:  # not applicable to the architecture (BOUNDS_NOT_APPLICABLE)
         return report
     bounds = []
     for row in exp.bounds["layers"]:
@@ -114,7 +115,7 @@ def print_report(exp: Experiment, console) -> None:
             table.add_row(str(l), *cells)
         console.print(table)
     if exp.bounds is None:
-        console.print("explicit bounds: n/a (they are stated for attention without a mask; this model is causal)")
+        console.print(f"explicit bounds: n/a ({BOUNDS_NOT_APPLICABLE[exp.architecture]})")
         console.print(f"{exp.seconds:.1f} s")
         return
     table = Table(title="explicit bounds on the pretrained pure-attention layers: log10(bound / observed)")
