@@ -150,7 +150,8 @@ def test_quick_sort_run_learns_and_short_paths_beat_long_ones(tmp_path):
     """The one CLI run: the quick sorting model beats chance by a margin, sums of length-1 paths
     beat sums of the longest paths, and the JSON and the figure are written."""
     out, fig = tmp_path / "sort.json", tmp_path / "sort.png"
-    assert main(["experiment", "paths", "--task", "sort", "--quick", "--json", str(out), "--plot", str(fig)]) == 0
+    assert main(["experiment", "paths", "--task", "sort", "--quick", "--jobs", "1",
+                 "--json", str(out), "--plot", str(fig)]) == 0
     report = json.loads(out.read_text())
     assert {k: report[k] for k in ("format", "experiment", "task")} == \
         {"format": "rankcollapse-experiment/1", "experiment": "paths", "task": "sort"}
