@@ -92,6 +92,32 @@ def test_network_conversion_matches_torch(arch_kw):
 
 
 @needs_torch
+def test_pad_token_is_never_trained_and_the_classifier_reads_dropout():
+    """As the official SAN: no gradient reaches the pad token's embedding (sorting's digit 0),
+    and while training the classifier sees the last layer's output through dropout."""
+    import torch
+
+    from rankcollapse.experiments.models import SAN, seed_everything
+    from rankcollapse.experiments.tasks import QUICK
+
+    seed_everything(0)
+    model = SAN(QUICK["sort"].arch)
+    inputs = torch.tensor([[0, 3, 0, 7, 1, 1, 9, 0]])
+    assert model.tokens.weight[0].abs().min() > 0                      # drawn like the other rows
+    model(inputs).sum().backward()
+    grad = model.tokens.weight.grad
+    assert grad[0].abs().max() == 0 and grad[3].abs().max() > 0
+    model.classifier.register_forward_pre_hook(lambda m, a: seen.append(a[0]))
+    seen = []
+    model.train()
+    model(inputs)
+    model.eval()
+    model(inputs)
+    zeros = [float((X == 0).float().mean()) for X in seen]
+    assert zeros[0] > 0.03 and zeros[1] == 0                          # about 10 % dropped while training
+
+
+@needs_torch
 def test_path_draws_and_residuals_along_paths():
     """Path draws have the requested length; a length-0 sum is the embedding alone, and every
     path reports one residual per state (--jobs: test_reports_are_identical_whatever_jobs)."""

@@ -77,10 +77,12 @@ def _finish(args, experiment: str, task: str, run: dict, table, plot) -> int:
 
 def cmd_paths(args) -> int:
     _check(args)
-    overrides = {name: value for name, value in (("epochs", args.epochs), ("n_train", args.train_data)) if value is not None}
-    for option, value in (("--epochs", args.epochs), ("--train-data", args.train_data)):
+    overrides = {}
+    for option, field, value in (("--epochs", "epochs", args.epochs), ("--train-data", "n_train", args.train_data)):
         if value is not None and value < 1:
             raise UsageError(f"{option} must be at least 1, got {value}")
+        if value is not None:
+            overrides[field] = value
     if args.task == "memorization" and args.train_data is not None:
         from .tasks import settings, text_tokens
 
@@ -128,8 +130,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="experiment", required=True)
     a = sub.add_parser("paths", help="accuracy of sums of random paths against path length (Section 4.2)")
     a.add_argument("--task", choices=TASKS, required=True)
-    a.add_argument("--epochs", type=int, metavar="N", help="train N epochs instead of the task's number (recorded in the settings)")
-    a.add_argument("--train-data", type=int, metavar="N", help="N training sequences instead of the task's number")
+    a.add_argument("--epochs", type=int, metavar="N",
+                   help="train N epochs instead of the task's number (recorded in the settings)")
+    a.add_argument("--train-data", type=int, metavar="N",
+                   help="N training sequences instead of the task's number (recorded in the settings)")
     _common(a)
     a.set_defaults(func=cmd_paths)
     c = sub.add_parser("circle", help="one attention layer applied recurrently to points of a circle")
