@@ -35,8 +35,10 @@ def test_without_torch_the_command_says_which_extra(monkeypatch, capsys, tmp_pat
 
 @needs_torch
 @pytest.mark.parametrize("argv, message", [
-    (["paths", "--task", "sort", "--jobs", "0"], "--jobs must be at least 1"),
+    (["paths", "--task", "sort", "--jobs", "0"], "--jobs: expected a whole number of processes >= 1"),
     (["paths", "--task", "sort", "--seed", "-1"], "--seed must be nonnegative"),
+    (["paths", "--task", "sort", "--epochs", "0"], "--epochs must be at least 1, got 0"),
+    (["paths", "--task", "memorization", "--train-data", "999"], "--train-data 999: the shipped text holds"),
     (["circle", "--skip", "--mlp"], "choose one of --skip and --mlp"),
     (["circle", "--all", "--skip"], "do not combine it"),
     (["circle", "--repeats", "0"], "--repeats must be at least 1"),
@@ -90,15 +92,40 @@ def test_network_conversion_matches_torch(arch_kw):
 
 
 @needs_torch
-def test_paths_and_evaluation_are_independent_of_jobs():
-    """Path draws have the requested length; results are the same serially and on 2 processes;
-    a length-0 sum is the embedding alone."""
+def test_pad_token_is_never_trained_and_the_classifier_reads_dropout():
+    """As the official SAN: no gradient reaches the pad token's embedding (sorting's digit 0),
+    and while training the classifier sees the last layer's output through dropout."""
+    import torch
+
+    from rankcollapse.experiments.models import SAN, seed_everything
+    from rankcollapse.experiments.tasks import QUICK
+
+    seed_everything(0)
+    model = SAN(QUICK["sort"].arch)
+    inputs = torch.tensor([[0, 3, 0, 7, 1, 1, 9, 0]])
+    assert model.tokens.weight[0].abs().min() > 0                      # drawn like the other rows
+    model(inputs).sum().backward()
+    grad = model.tokens.weight.grad
+    assert grad[0].abs().max() == 0 and grad[3].abs().max() > 0
+    model.classifier.register_forward_pre_hook(lambda m, a: seen.append(a[0]))
+    seen = []
+    model.train()
+    model(inputs)
+    model.eval()
+    model(inputs)
+    zeros = [float((X == 0).float().mean()) for X in seen]
+    assert zeros[0] > 0.03 and zeros[1] == 0                          # about 10 % dropped while training
+
+
+@needs_torch
+def test_path_draws_and_residuals_along_paths():
+    """Path draws have the requested length; a length-0 sum is the embedding alone, and every
+    path reports one residual per state (--jobs: test_reports_are_identical_whatever_jobs)."""
     import torch
 
     from rankcollapse.experiments.models import SAN, classifier, seed_everything, to_network
     from rankcollapse.experiments.tasks import Architecture
     from rankcollapse.experiments.paths import evaluate_length, sample_path
-    from rankcollapse.parallel import map_tasks
 
     rng = np.random.default_rng(0)
     assert all(sum(h > 0 for h in sample_path(rng, 6, 3, k)) == k and max(sample_path(rng, 6, 3, k)) <= 3
@@ -109,13 +136,39 @@ def test_paths_and_evaluation_are_independent_of_jobs():
         X0s = model.embed(torch.as_tensor(rng.integers(6, size=(6, 4)))).numpy()
     labels = rng.integers(4, size=(6, 4))
     net, (W, b) = to_network(model), classifier(model)
-    items = [(net, W, b, X0s, labels, k, 3, 2, 5) for k in range(4)]
-    serial, pooled = map_tasks(evaluate_length, items, jobs=1, star=True), map_tasks(evaluate_length, items, jobs=2, star=True)
-    assert serial == pooled
+    serial = [evaluate_length(net, W, b, X0s, labels, k, 3, 2, 5) for k in range(4)]
     assert serial[0]["residual_token_mean"] == pytest.approx(
         [np.mean([np.abs(X - X.mean(0)).sum(0).max() ** 0.5 * np.abs(X - X.mean(0)).sum(1).max() ** 0.5
                   / (np.abs(X).sum(0).max() * np.abs(X).sum(1).max()) ** 0.5 for X in X0s])])
     assert [len(r["residual_token_mean"]) for r in serial] == [1, 2, 3, 4]
+
+
+def _without_seconds(report):
+    if isinstance(report, dict):
+        return {k: _without_seconds(v) for k, v in report.items() if k != "seconds"}
+    return [_without_seconds(v) for v in report] if isinstance(report, list) else report
+
+
+@needs_torch
+def test_reports_are_identical_whatever_jobs(tmp_path, monkeypatch):
+    """A whole ``experiment paths`` and ``circle --all`` report (training included; wall times
+    aside) is the same with --jobs 1 and --jobs 2, on tiny sizes; --epochs and --train-data
+    reach the training and are recorded."""
+    from rankcollapse.experiments import circle, tasks
+
+    s = tasks.QUICK["sort"]
+    monkeypatch.setitem(tasks.QUICK, "sort", replace(s, arch=replace(s.arch, hidden=8, depth=2), n_eval=12, repeats=1))
+    monkeypatch.setattr(circle, "QUICK", replace(circle.QUICK, epochs=1, points=200, steps=20))
+    runs = {}
+    for jobs in ("1", "2"):
+        for argv in (["paths", "--task", "sort", "--epochs", "2", "--train-data", "60"], ["circle", "--all"]):
+            out = tmp_path / f"{argv[0]}{jobs}.json"
+            assert main(["experiment", *argv, "--quick", "--jobs", jobs, "--json", str(out)]) == 0
+            runs[argv[0], jobs] = _without_seconds(json.loads(out.read_text()))
+    assert runs["paths", "1"] == runs["paths", "2"] and runs["circle", "1"] == runs["circle", "2"]
+    paths = runs["paths", "1"]
+    assert (paths["settings"]["epochs"], paths["settings"]["n_train"], len(paths["results"]["train_loss"])) == (2, 60, 2)
+    assert [v["variant"] for v in runs["circle", "1"]["results"]["variants"]] == ["pure", "skip", "mlp"]
 
 
 @needs_torch
@@ -123,7 +176,8 @@ def test_quick_sort_run_learns_and_short_paths_beat_long_ones(tmp_path):
     """The one CLI run: the quick sorting model beats chance by a margin, sums of length-1 paths
     beat sums of the longest paths, and the JSON and the figure are written."""
     out, fig = tmp_path / "sort.json", tmp_path / "sort.png"
-    assert main(["experiment", "paths", "--task", "sort", "--quick", "--json", str(out), "--plot", str(fig)]) == 0
+    assert main(["experiment", "paths", "--task", "sort", "--quick", "--jobs", "1",
+                 "--json", str(out), "--plot", str(fig)]) == 0
     report = json.loads(out.read_text())
     assert {k: report[k] for k in ("format", "experiment", "task")} == \
         {"format": "rankcollapse-experiment/1", "experiment": "paths", "task": "sort"}

@@ -10,6 +10,7 @@ import argparse
 import importlib.util
 
 from ..errors import UsageError
+from ..parallel import add_arguments
 from .tasks import TASKS  # torch-free
 
 __all__ = ["register", "INSTALL"]
@@ -26,8 +27,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="FILE", help="write the report (rankcollapse-experiment/1)")
     p.add_argument("--plot", metavar="FILE", help="write the figure (PNG)")
     p.add_argument("--seed", type=int, default=0, help="data, initialisation, training order and path draws (default 0)")
-    p.add_argument("--jobs", type=int, default=1, help="local processes for independent runs (default 1); "
-                                                       "results do not depend on it")
+    add_arguments(p)  # --jobs, --scheduler: where the independent pieces run; results do not depend on it
 
 
 def _check(args) -> None:
@@ -35,8 +35,6 @@ def _check(args) -> None:
 
     if not _torch_available():
         raise UsageError(f"rankcollapse experiment needs PyTorch; install the experiments extra: {INSTALL}")
-    if args.jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
     if args.seed < 0:
         raise UsageError(f"--seed must be nonnegative, got {args.seed}")
     _check_writable(args.json, "--json")
@@ -79,11 +77,23 @@ def _finish(args, experiment: str, task: str, run: dict, table, plot) -> int:
 
 def cmd_paths(args) -> int:
     _check(args)
+    overrides = {}
+    for option, field, value in (("--epochs", "epochs", args.epochs), ("--train-data", "n_train", args.train_data)):
+        if value is not None and value < 1:
+            raise UsageError(f"{option} must be at least 1, got {value}")
+        if value is not None:
+            overrides[field] = value
+    if args.task == "memorization" and args.train_data is not None:
+        from .tasks import settings, text_tokens
+
+        available = len(text_tokens()) // settings(args.task, args.quick).seq_len
+        if args.train_data > available:
+            raise UsageError(f"--train-data {args.train_data}: the shipped text holds {available} memorisation sequences")
     from .paths import run_paths
     from .report import paths_table, plot_paths
 
     with _Bars() as bars:
-        run = run_paths(args.task, args.quick, args.seed, args.jobs, bars)
+        run = run_paths(args.task, args.quick, args.seed, args.jobs, bars, scheduler=args.scheduler, **overrides)
     return _finish(args, "paths", args.task, run, paths_table(args.task, run),
                    lambda path: plot_paths(args.task, run, path))
 
@@ -105,7 +115,8 @@ def cmd_circle(args) -> int:
     with _Bars() as bars:
         items = [(v, s, args.seed + k, not args.no_inner_skip) for k in range(args.repeats) for v in variants]
         advance = bars("runs", len(items))
-        rows = map_tasks(run_variant, items, jobs=args.jobs, star=True, on_done=lambda k: advance())
+        rows = map_tasks(run_variant, items, jobs=args.jobs, scheduler=args.scheduler, star=True,
+                         on_done=lambda k: advance())
     run = {"settings": {"quick": args.quick, "seed": args.seed, "repeats": args.repeats,
                         "inner_skip": not args.no_inner_skip, **s.as_dict()},
            "results": {"variants": rows}}
@@ -119,6 +130,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="experiment", required=True)
     a = sub.add_parser("paths", help="accuracy of sums of random paths against path length (Section 4.2)")
     a.add_argument("--task", choices=TASKS, required=True)
+    a.add_argument("--epochs", type=int, metavar="N",
+                   help="train N epochs instead of the task's number (recorded in the settings)")
+    a.add_argument("--train-data", type=int, metavar="N",
+                   help="N training sequences instead of the task's number (recorded in the settings)")
     _common(a)
     a.set_defaults(func=cmd_paths)
     c = sub.add_parser("circle", help="one attention layer applied recurrently to points of a circle")

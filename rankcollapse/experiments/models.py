@@ -6,9 +6,10 @@ connection, as BERT), then optionally the MLP block ``LN(W_2 gelu(W_1 Y + b_1) +
 dropout 0.1 on the attention probabilities and the sublayer outputs while training. The
 input is embedded as in the official code: token (+ position) embeddings, a linear map and a
 LayerNorm; or, for points, ``Linear(2, d)`` (``gelu`` and a second linear map with ``ffn2``)
-and a LayerNorm. A linear classifier reads every token. Initialisation as there: weights
-normal(0, 0.02), biases 0, except ``W_V`` and ``W_O``, which keep torch's default (Kaiming
-uniform) weights, with zero biases.
+and a LayerNorm. A linear classifier reads every token (through dropout while training).
+Initialisation as there: weights normal(0, 0.02), biases 0, except ``W_V`` and ``W_O``, which
+keep torch's default (Kaiming uniform) weights, with zero biases; ``Architecture.pad_token``'s
+embedding is never trained (BERT's ``padding_idx``).
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ class SAN(nn.Module):
         self.arch = arch
         d = arch.hidden
         if arch.vocab:
-            self.tokens = _normal(nn.Embedding(arch.vocab, d))
+            # padding_idx: no gradient reaches that row; _normal then draws it like the others, as
+            # the official init_weights does
+            self.tokens = _normal(nn.Embedding(arch.vocab, d, padding_idx=arch.pad_token))
             self.positions = _normal(nn.Embedding(arch.positions, d)) if arch.positions else None
             self.embed_in = _normal(nn.Linear(d, d))
         else:
@@ -115,7 +118,7 @@ class SAN(nn.Module):
             X = layer(X)
             if self.mlp is not None:
                 X = self.mlp[l](X)
-        return self.classifier(X)
+        return self.classifier(self.drop(X))  # the official classifier reads dropout(X) (test_token)
 
 
 def _np(t) -> np.ndarray:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -140,15 +141,17 @@ def chance(train_labels, eval_labels, classes: int) -> dict:
     return {"uniform": 1 / classes, "majority": float((np.asarray(eval_labels) == majority).mean())}
 
 
-def run_paths(task: str, quick: bool, seed: int, jobs: int, progress) -> dict:
+def run_paths(task: str, quick: bool, seed: int, jobs: int | None, progress, scheduler: str | None = None,
+              **overrides) -> dict:
     """Train, evaluate the whole model and every (length, n_paths); ``progress(label, total)``
-    returns an ``advance()`` callback."""
+    returns an ``advance()`` callback; ``overrides`` replace fields of the task's settings
+    (``epochs``, ``n_train``)."""
     import torch
 
     from .models import classifier, to_network
 
     start = time.perf_counter()
-    s, tx, ty, ex, ey = T.make_data(task, T.settings(task, quick), seed)
+    s, tx, ty, ex, ey = T.make_data(task, replace(T.settings(task, quick), **overrides), seed)
     model, losses = train(s, tx, ty, seed, progress("training", s.epochs))
     trained = time.perf_counter()
     with torch.no_grad():
@@ -159,7 +162,7 @@ def run_paths(task: str, quick: bool, seed: int, jobs: int, progress) -> dict:
     net, (W, b) = to_network(model), classifier(model)
     items = [(net, W, b, X0s, ey, k, m, s.repeats, seed) for m in s.n_paths for k in range(s.arch.depth + 1)]
     advance = progress("paths", len(items))
-    rows = map_tasks(evaluate_length, items, jobs=jobs, star=True, on_done=lambda k: advance())
+    rows = map_tasks(evaluate_length, items, jobs=jobs, scheduler=scheduler, star=True, on_done=lambda k: advance())
     return {"settings": {"quick": quick, "seed": seed, **s.as_dict()},
             "results": {"chance": chance(ty, ey, s.arch.labels),
                         "full_model": {"accuracy": full_accuracy(net, W, b, X0s, ey), "accuracy_torch": torch_accuracy},

@@ -38,6 +38,7 @@ class Architecture:
     labels: int
     vocab: int = 0             # token inputs when > 0, else 2-D points
     positions: int = 0         # learned position embeddings (0: none)
+    pad_token: int | None = None  # a token whose embedding is never trained (BERT's padding_idx)
     ffn2: bool = False         # points: Linear -> gelu -> Linear before the LayerNorm
     mlp: bool = False
     inner_skip: bool = True    # the attention sublayer's own skip: LN(F(X) + X), else LN(F(X))
@@ -69,8 +70,9 @@ LR_GAMMA = 0.91  # run_convex_hull.py's MultiStepLR factor
 
 PAPER = {
     # run_sort.py: --width 2 --depth 6 --hidden_dim 48 --num_labels 10 --seq_len 8 --n_epochs 65
-    # --n_train_data 1000 --n_eval_data 200; Adam lr 1e-5, batch 30, positions (BertConfig: 512)
-    "sort": Settings(Architecture(hidden=48, heads=2, depth=6, labels=10, vocab=10, positions=512),
+    # --n_train_data 1000 --n_eval_data 200; Adam lr 1e-5, batch 30, positions (BertConfig: 512);
+    # the digit 0 is BertConfig's pad_token_id: its embedding keeps its initial value
+    "sort": Settings(Architecture(hidden=48, heads=2, depth=6, labels=10, vocab=10, positions=512, pad_token=0),
                      seq_len=8, n_train=1000, n_eval=200, epochs=65, batch=30, lr=1e-5),
     # run_convex_hull.py: --width 3 --depth 6 --seq_len 10 --hidden_dim 84 --n_epochs 70 --ffn2
     # --n_train_data 10000 --n_eval_data 300; Adam lr 1e-5 wd 1e-3, MultiStepLR, no positions
@@ -88,7 +90,7 @@ PAPER = {
 }
 
 QUICK = {
-    "sort": Settings(Architecture(hidden=32, heads=2, depth=3, labels=10, vocab=10, positions=8),
+    "sort": Settings(Architecture(hidden=32, heads=2, depth=3, labels=10, vocab=10, positions=8, pad_token=0),
                      seq_len=8, n_train=600, n_eval=100, epochs=12, batch=30, lr=3e-3,
                      n_paths=(5,), repeats=2),
     "convex-hull": Settings(Architecture(hidden=24, heads=2, depth=3, labels=2, ffn2=True),
