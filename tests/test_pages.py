@@ -68,7 +68,8 @@ TOKEN_MEAN_TABLES = [("**pretrained** — `ratio_token_mean`", "real_model", "pr
                      ("**random** — the same at BERT's random", "real_model", "random"),
                      ("**BERT-base** (random init", "real_model_bert", "random"),
                      ("**ALBERT-base** (random init", "real_model_albert", "random"),
-                     ("**GPT-2 small** (random init", "real_model_gpt2", "random")]
+                     ("**GPT-2 small** (random init", "real_model_gpt2", "random"),
+                     ("**XLNet-base** (random init", "real_model_xlnet", "random")]
 
 
 def report(name):
@@ -222,7 +223,7 @@ def shown_agrees(cell: str, value: float) -> bool:
 
 
 @pytest.mark.parametrize("marker, name", [("Paper size (`rankcollapse experiment paths --task sort", "experiment_sort"),
-                                          ("wall), so it says nothing about the paper's numbers", "experiment_convex_hull_quick"),
+                                          ("classifier-dropout fix, so it says nothing about the paper's numbers", "experiment_convex_hull_quick"),
                                           ("Paper size on the shipped text", "experiment_memorization")])
 def test_experiment_paths_tables(marker, name):
     """Accuracy "mean ± std" over the draws (3 decimals, as the command prints them; length 0 is one
