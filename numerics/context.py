@@ -143,6 +143,8 @@ def _round_to_grid(mans, exps, rads, rexps, bits: int):
         return mans, exps, rads, rexps
     nonzero = [e + abs(m).bit_length() for m, e in (*zip(mans, exps), *zip(rads, rexps)) if m]
     g = max(nonzero) - bits
+    if all(e >= g for m, e in zip(mans, exps) if m) and all(f + r.bit_length() > g for r, f in zip(rads, rexps) if r):
+        return mans, exps, rads, rexps  # nothing finer than the grid (the usual case): no copy
     out = ([], [], [], [])
     for m, e, r, f in zip(mans, exps, rads, rexps):
         if m and e < g:
@@ -166,6 +168,9 @@ def _floor_tiny(mans, exps, rads, rexps):
     """Entries below ``2^-_CAP_BITS`` (a ball 0 +- 2^-(10^400) after a saturated softmax) as
     the wider ``0 +- 2^-_CAP_BITS``, radii below it grown to it: exact integers over one
     exponent would otherwise need 10^400 bits."""
+    if all(e + abs(m).bit_length() >= -_CAP_BITS for m, e in zip(mans, exps) if m) and \
+            all(f + r.bit_length() >= -_CAP_BITS for r, f in zip(rads, rexps) if r):
+        return mans, exps, rads, rexps  # nothing that small (the usual case): no copy
     out = ([], [], [], [])
     for m, e, r, f in zip(mans, exps, rads, rexps):
         if m and e + abs(m).bit_length() < -_CAP_BITS:
