@@ -263,9 +263,9 @@ def _significant_digits(s: str) -> int:
 def test_cli_json_format(tmp_path):
     path = tmp_path / "out.json"
     assert main(["real-model", "--sequences", "2", "--tokens", "8", "--bracket-sequences", "1",
-                 "--path-samples", "2", "--json", str(path)]) == 0
+                 "--path-samples", "2", "--path-brackets", "1", "--jobs", "1", "--json", str(path)]) == 0
     report = json.loads(path.read_text())
-    assert report["format"] == "rankcollapse-realmodel/3"
+    assert report["format"] == "rankcollapse-realmodel/4"
     assert report["model"] == checkpoint.MINILM_NAME and report["architecture"] == "bert"
     assert [(v["name"], v["init"]) for v in report["variants"]] == [
         (name, init) for init in ("pretrained", "random") for name in bert.VARIANTS]
@@ -273,16 +273,16 @@ def test_cli_json_format(tmp_path):
         assert [entry["layer"] for entry in v["layers"]] == list(range(7))
         for entry in v["layers"]:
             assert len(entry["token_mean"]) == 2 and entry["r_ratio"][1] is None
-            assert entry["below_double_range"] == sum(v is None for v in entry["token_mean"])
-            if entry["token_mean"][0] is None:  # below the double range: no number, no bracket
-                assert entry["r_ratio"][0] is None and entry["float64_floor"]
-                continue
+            assert None not in entry["token_mean"]  # every value is reported, however small
             lo, hi = (Fraction(x) for x in entry["r_ratio"][0])
             tm = Fraction(entry["token_mean"][0])
-            assert 0 <= lo <= hi <= hi * Fraction(101, 100)
-            if lo > 0:  # r <= token-mean residual <= 2 r, and the bracket is at most 1 % wide
-                assert hi - lo <= hi / 100 and lo <= tm * (1 + Fraction(1, 10**9)) <= 2 * hi * (1 + Fraction(1, 10**9))
+            assert 0 < lo <= hi and tm > 0
+            # r <= token-mean residual <= 2 r; a bracket over 1 % wide is counted, not hidden
+            assert lo <= tm * (1 + Fraction(1, 10**9)) <= 2 * hi * (1 + Fraction(1, 10**9))
+            assert entry["r_ratio_wide"] == int(hi - lo > hi / 100)
             assert _significant_digits(entry["ratio_token_mean"]) >= 15
+    for b in report["paths"]:
+        assert b["samples"] == 2 and b["r_upper"]["count"] >= 1  # sample 0 of each length has a bracket
     assert {(p["init"], p["length"]) for p in report["paths"]} == {
         (init, k) for init in ("pretrained", "random") for k in range(1, 7)}
     assert [b["layer"] for b in report["bounds"]["layers"]] == list(range(1, 7))

@@ -149,7 +149,7 @@ def test_cli_on_a_checkpoint_matches_hugging_face_ratios(kind, tmp_path):
         r.pop("seconds"), r.pop("jobs")
     assert all(r == reports[0] for r in reports)
     report = reports[0]
-    assert report["architecture"] == kind and report["format"] == "rankcollapse-realmodel/3"
+    assert report["architecture"] == kind and report["format"] == "rankcollapse-realmodel/4"
     assert (report["bounds"] is None) == (kind == "gpt2")  # the bounds are stated without masks
     full = next(v for v in report["variants"] if v["name"] == "full" and v["init"] == "pretrained")
     hf = _hidden_states(model, IDS)
