@@ -34,6 +34,9 @@ PATH_LENGTHS = range(1, 7)
 # the split pass's products go subnormal and lose digits, and 0 may be underflow. They are
 # counted per layer as "below_double_range" (their true values are below it, not 0).
 BELOW_DOUBLES = 1e-290
+# A layer below the double range costs about 5 s in balls (MiniLM, 128 tokens) against 1 s for a
+# whole sequence in doubles: by default the first few sequences get those values.
+BALLS_SEQUENCES = 4
 BRACKET_WIDTH = Fraction(1, 100)  # r brackets at most 1 % wide (relative to their upper end)
 ctx = get_context("float64")
 BALLS = get_context("arb")  # for the values below the double range
@@ -218,14 +221,17 @@ def deep_ratios(Z, layer, d_qk: int, bracket: bool):
     return Y, Value(token_mean, (b.lower / BALLS.hi(size), b.upper / low) if low > 0 else None, True)
 
 
-def variant_values(net, outputs, bracket: bool, first: Value | None = None) -> list[Value]:
+def variant_values(net, outputs, bracket: bool, balls: bool, first: Value | None = None) -> list[Value]:
     """Every layer's :class:`Value` of one forward pass (``outputs``: the float64 splits
     ``X^0..X^L``). A layer goes to :func:`deep_ratios` when its own value is below the double
-    range or the layer before went there (its float64 input is then no longer accurate)."""
+    range or the layer before went there (its float64 input is then no longer accurate);
+    without ``balls`` such layers get ``Value(nan)``: not measured (never 0)."""
     values = [first or ratios(outputs[0], bracket)]
     deep = None
     for l, Z in enumerate(outputs[1:], start=1):
         value = None if deep is not None else ratios(Z, bracket)
+        if value is None and not balls:
+            value = Value(math.nan)
         if value is None:
             deep, value = deep_ratios(deep if deep is not None else outputs[l - 1], net.layers[l - 1],
                                       net.d_qk, bracket)
@@ -256,7 +262,7 @@ def one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _sequence(folder: str, init: str, seed: int, ids, bracket: bool, path_rows, path_brackets: int,
+def _sequence(folder: str, init: str, seed: int, ids, bracket: bool, balls: bool, path_rows, path_brackets: int,
               bounds: bool) -> dict:
     """Everything measured on one sequence at one initialisation, from one forward pass per
     variant: the variants' layer values, the attention paths drawn on this sequence (from the
@@ -269,7 +275,7 @@ def _sequence(folder: str, init: str, seed: int, ids, bracket: bool, path_rows, 
     for name in arch.VARIANTS:
         net = arch.variant(config, block_list, name)
         outputs = forward_split(ctx, net, X0)
-        values = variant_values(net, outputs, bracket, first)
+        values = variant_values(net, outputs, bracket, balls, first)
         first = values[0]  # layer 0 is the same in every variant
         out["variants"][name] = values
         if name == "full":
@@ -446,21 +452,24 @@ def _log10_residual(Z) -> float | None:
 def run_experiment(model_dir: str | None = None, sequences: int = 32, tokens: int = 128,
                    input_ids: str | None = None, bracket_sequences: int | None = None, path_samples: int = 64,
                    seed: int = 0, jobs: int = 1, progress=None, path_brackets: int = 0,
-                   scheduler: str | None = None) -> Experiment:
+                   scheduler: str | None = None, balls_sequences: int | None = None) -> Experiment:
     """The whole measurement. ``bracket_sequences``: how many sequences get r brackets (None:
-    all); ``path_brackets``: path samples per length that get one. ``progress(total)`` returns
-    an ``advance()`` callback (or None)."""
-    if (bracket_sequences is not None and bracket_sequences < 0) or path_brackets < 0 or path_samples < 1 \
-            or jobs < 1:
-        raise UsageError("--bracket-sequences and --path-brackets must be >= 0, --path-samples >= 1 "
-                         "and --jobs >= 1")
+    all); ``path_brackets``: path samples per length that get one; ``balls_sequences``: how
+    many sequences get their values below the double range in balls (None:
+    :data:`BALLS_SEQUENCES`). ``progress(total)``
+    returns an ``advance()`` callback (or None)."""
+    balls_sequences = BALLS_SEQUENCES if balls_sequences is None else balls_sequences
+    if (bracket_sequences is not None and bracket_sequences < 0) or min(path_brackets, balls_sequences) < 0 \
+            or path_samples < 1 or jobs < 1:
+        raise UsageError("--bracket-sequences, --balls-sequences and --path-brackets must be >= 0, "
+                         "--path-samples >= 1 and --jobs >= 1")
     with one_blas_thread():
         return _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_samples, seed, jobs,
-                    progress, path_brackets, scheduler)
+                    progress, path_brackets, scheduler, balls_sequences)
 
 
 def _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_samples, seed, jobs, progress,
-         path_brackets, scheduler):
+         path_brackets, scheduler, balls_sequences):
     start = time.perf_counter()
     model = open_model(model_dir)
     ids = read_input_ids(input_ids, model) if input_ids else token_ids(model, sequences, tokens)
@@ -470,7 +479,7 @@ def _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_sample
     with_bounds = config.mask is None  # the explicit bounds are stated for unmasked attention
     rng = np.random.default_rng(seed)
     specs = {init: _draw_paths(rng, len(ids), config, lengths, path_samples) for init in INITS}
-    tasks = [(model.folder, init, seed, x, s < n_bracket,
+    tasks = [(model.folder, init, seed, x, s < n_bracket, s < balls_sequences,
               [(k, i, layers, heads) for k, rows in specs[init].items() for i, (t, layers, heads) in enumerate(rows)
                if t == s], path_brackets, with_bounds and init == "pretrained")
              for init in INITS for s, x in enumerate(ids)]

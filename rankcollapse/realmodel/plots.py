@@ -25,10 +25,11 @@ def plot_curves(exp: Experiment, path: str) -> None:
             layers = np.arange(c.token_mean.shape[1])
             # the measured values, however small; a mean of 0 (every sequence below what doubles
             # hold) has no place on a log axis and is left out, not drawn at a floor
-            tm = c.token_mean  # values below the double range read as 0 here
-            mean = np.where(tm.mean(axis=0) > 0, tm.mean(axis=0), np.nan)
+            tm = c.token_mean  # values below the double range: 0 (in balls) or nan (not computed)
+            mean = np.nanmean(tm, axis=0)
+            mean = np.where(mean > 0, mean, np.nan)
             ax.plot(layers, mean, color=colour, marker=marker, label=c.name)
-            q1, q3 = np.percentile(tm, [25, 75], axis=0)
+            q1, q3 = np.nanpercentile(tm, [25, 75], axis=0)
             ax.fill_between(layers, np.where(q1 > 0, q1, np.nan), np.where(q3 > 0, q3, np.nan),
                             color=colour, alpha=0.2)
             upper = np.array([[float(v.r_ratio[1]) if v.r_ratio else np.nan for v in row] for row in c.values])

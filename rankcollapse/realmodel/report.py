@@ -48,19 +48,22 @@ def _layer_entry(c, l: int) -> dict:
     tm = _spread([v.token_mean for v in values])
     brackets = [v.r_ratio for v in values]
     done = [b for b in brackets if b is not None]
-    ratio = [Fraction(v.token_mean) / v.r_ratio[0] for v in values if v.r_ratio is not None and v.r_ratio[0] > 0]
+    measured = [v for v in values if not (isinstance(v.token_mean, float) and math.isnan(v.token_mean))]
+    ratio = [Fraction(v.token_mean) / v.r_ratio[0] for v in measured if v.r_ratio is not None and v.r_ratio[0] > 0]
     widths = [(b[1] - b[0]) / b[1] for b in done if b[1] > 0]
     return {"layer": l, "ratio_token_mean": tm["mean"],
             "token_mean_std": tm["std"], "token_mean_quartiles": tm["quartiles"],
-            "token_mean": [_dec(v.token_mean) for v in values],
+            "token_mean": [_dec(v.token_mean) for v in values],  # null: below the double range, not computed
             # computed in balls (arb) from the layer before: the doubles cannot hold them
             "in_balls": sum(v.balls for v in values),
+            "below_double_range": len(values) - len(measured),  # and not computed (--balls-sequences)
             # r(X^l)/||X^l|| enclosed, per sequence (null: not computed), ends rounded outward
             "r_ratio": [[_dec(b[0], "down"), _dec(b[1], "up")] if b else None for b in brackets],
             "r_ratio_wide": sum(v.wide for v in values),  # brackets wider than 1 %
             "r_ratio_max_width": _dec(max(widths), "up") if widths else None,
             "token_mean_over_r_max": _dec(max(ratio), "up") if ratio and len(ratio) == len(done) else None,
-            "float64_floor": bool(sum(Fraction(v.token_mean) for v in values) < FLOAT64_FLOOR * len(values))}
+            "float64_floor": len(measured) < len(values) or sum(Fraction(v.token_mean) for v in measured)
+            < FLOAT64_FLOOR * len(measured)}
 
 
 def _mean_log10(values):
@@ -115,9 +118,11 @@ def print_report(exp: Experiment, console) -> None:
             cells = []
             for c in curves:
                 entry = _layer_entry(c, l)
-                cell = _short(entry["ratio_token_mean"])
+                cell = "n/a" if entry["ratio_token_mean"] is None else _short(entry["ratio_token_mean"])
                 if entry["in_balls"]:
                     cell += f" ({entry['in_balls']} in balls)"
+                if entry["below_double_range"]:
+                    cell += f" ({entry['below_double_range']} below doubles, not computed)"
                 if entry["r_ratio"][0]:
                     cell += f" [{_short(entry['r_ratio'][0][0])}, {_short(entry['r_ratio'][0][1])}]"
                 if entry["r_ratio_wide"]:
