@@ -329,10 +329,62 @@ def _draw_paths(rng, sequences: int, config, lengths, samples: int) -> dict:
     return specs
 
 
-def _task(*args):
-    """One sequence at one initialisation (:func:`_sequence`), on one BLAS thread."""
+def _task(kind: str, *args):
+    """One unit of work for :func:`rankcollapse.parallel.map_tasks` (one BLAS thread): a sequence at
+    one initialisation (:func:`_sequence`) or a certified verdict (:func:`_san_verdicts`,
+    :func:`_one_step_verdict`)."""
     with one_blas_thread():
-        return _sequence(*args)
+        return {"sequence": _sequence, "san": _san_verdicts, "one_step": _one_step_verdict}[kind](*args)
+
+
+def _enclosure(bound) -> tuple:
+    """A bound's enclosure ``(lo, hi)``; an :class:`~rankcollapse.numerics.bounds.AtLeast` has
+    only its lower end (``hi = inf``)."""
+    from rankcollapse.numerics.bounds import AtLeast
+
+    if isinstance(bound, AtLeast):
+        return BALLS.lo(bound.value), math.inf
+    return BALLS.lo(bound), BALLS.hi(bound)
+
+
+def _san_verdicts(folder: str, seed: int, ids) -> list[dict]:
+    """Certified verdicts (balls) of Theorem E4 and of the published form (gamma = 1, each
+    layer's own beta: it implies the stated form with one beta for all layers) on the theory's
+    SAN of the pretrained weights, for one sequence: ``r(X^l) <= B_l``, ``r`` bracketed on the
+    SAN's output enclosure from the exact doubles of ``X^0``. ``B_0`` = the upper end of
+    ``r(X^0)``, the published form's ``r0`` = its bracket."""
+    from rankcollapse.numerics.bounds import apriori_bounds, published_bounds
+    from rankcollapse.numerics.residual import residual_bracket
+    from rankcollapse.numerics.verdict import decide
+
+    config, state, _ = _blocks(folder, "pretrained", seed)
+    san, _ = _san(folder, "pretrained", seed)
+    outputs = forward_split(BALLS, san, arch.embed(config, state, ids))
+    brackets = [residual_bracket(BALLS, Z.R, exact=False) for Z in outputs]
+    r0 = BALLS.hull(BALLS.number(brackets[0].lower), BALLS.number(brackets[0].upper))
+    e4 = apriori_bounds(BALLS, san, len(ids), BALLS.number(brackets[0].upper))
+    published = published_bounds(BALLS, san, r0)
+    return [{name: decide((b.lower, b.upper), _enclosure(bound[l]), certified=BALLS.certified)
+             for name, bound in (("E4", e4), ("published", published))}
+            for l, b in enumerate(brackets) if l > 0]
+
+
+def _one_step_verdict(folder: str, seed: int, ids, l: int):
+    """Certified verdict (balls) of Lemma E2 at layer ``l`` of the pretrained weights for one
+    sequence: ``r(SA_l(X)) <= bound(X)`` at the exact doubles ``X`` of the pure-attention
+    variant's input of layer l (the float64 split pass; the lemma holds for every X), with
+    x = the token mean of its residual part."""
+    from rankcollapse.numerics.bounds import one_step_bound
+    from rankcollapse.numerics.residual import residual_bracket
+    from rankcollapse.numerics.verdict import decide
+
+    config, state, block_list = _blocks(folder, "pretrained", seed)
+    san, _ = _san(folder, "pretrained", seed)
+    Z = forward_split(ctx, arch.variant(config, block_list, "pure-attention"), arch.embed(config, state, ids))[l - 1]
+    Zb = Split(BALLS.array(Z.c), BALLS.array(Z.R))
+    bound = one_step_bound(BALLS, Zb, Z.R.mean(axis=0), san.layers[l - 1], config.d_qk)
+    b = residual_bracket(BALLS, layer_forward(BALLS, Zb, san.layers[l - 1], config.d_qk).R, exact=False)
+    return decide((b.lower, b.upper), _enclosure(bound), certified=BALLS.certified)
 
 
 def _attention_paths(config, net, outputs, rows, brackets: int) -> list:
@@ -479,14 +531,18 @@ def _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_sample
     with_bounds = config.mask is None  # the explicit bounds are stated for unmasked attention
     rng = np.random.default_rng(seed)
     specs = {init: _draw_paths(rng, len(ids), config, lengths, path_samples) for init in INITS}
-    tasks = [(model.folder, init, seed, x, s < n_bracket, s < balls_sequences,
+    # the certified verdicts on sequence 0 (balls, the long tasks) first, the sequences fill in after
+    verdicts = ([("san", model.folder, seed, ids[0])]
+                + [("one_step", model.folder, seed, ids[0], l) for l in range(1, config.layers + 1)]
+                if with_bounds else [])
+    tasks = verdicts + [("sequence", model.folder, init, seed, x, s < n_bracket, s < balls_sequences,
               [(k, i, layers, heads) for k, rows in specs[init].items() for i, (t, layers, heads) in enumerate(rows)
                if t == s], path_brackets, with_bounds and init == "pretrained")
              for init in INITS for s, x in enumerate(ids)]
     advance = progress(len(tasks)) if progress else (lambda: None)
     results = map_tasks(_task, tasks, jobs=jobs, scheduler=scheduler, star=True, on_done=lambda k: advance())
     exp = Experiment(model.name, config.architecture, len(ids), len(ids[0]), n_bracket, seed, jobs=jobs)
-    n = len(ids)
+    verdicts, results, n = results[:len(verdicts)], results[len(verdicts):], len(ids)
     for j, init in enumerate(INITS):
         rows = results[j * n:(j + 1) * n]
         exp.curves += [Curves(name, init, [row["variants"][name] for row in rows]) for name in arch.VARIANTS]
@@ -495,7 +551,8 @@ def _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_sample
     if with_bounds:
         per_sequence = [row["bounds"] for row in results[:n]]
         exp.bounds = {"weights": "pretrained", "layers": [
-            {"layer": l, **{key: [b[l][key] for b in per_sequence] for key in per_sequence[0][l]}}
+            {"layer": l, **{key: [b[l][key] for b in per_sequence] for key in per_sequence[0][l]},
+             "verdicts": {**verdicts[0][l - 1], "one_step": verdicts[l]}}
             for l in per_sequence[0]]}
     exp.seconds = time.perf_counter() - start
     return exp
