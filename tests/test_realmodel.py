@@ -263,7 +263,7 @@ def _significant_digits(s: str) -> int:
 @needs_weights
 def test_cli_json_format(tmp_path):
     path = tmp_path / "out.json"
-    assert main(["real-model", "--sequences", "2", "--tokens", "8", "--bracket-sequences", "1",
+    assert main(["real-model", "--sequences", "2", "--tokens", "8", "--bracket-sequences", "1", "--balls-sequences", "1",
                  "--path-samples", "2", "--path-brackets", "1", "--jobs", "1", "--json", str(path)]) == 0
     report = json.loads(path.read_text())
     assert report["format"] == "rankcollapse-realmodel/4"
@@ -274,7 +274,10 @@ def test_cli_json_format(tmp_path):
         assert [entry["layer"] for entry in v["layers"]] == list(range(7))
         for entry in v["layers"]:
             assert len(entry["token_mean"]) == 2 and entry["r_ratio"][1] is None
-            assert None not in entry["token_mean"]  # every value is reported, however small
+            # sequence 0 has every value, however small; sequence 1 (no balls) may have some not computed
+            assert entry["token_mean"][0] is not None
+            assert entry["below_double_range"] == (entry["token_mean"][1] is None)
+            assert entry["in_balls"] <= 1
             lo, hi = (Fraction(x) for x in entry["r_ratio"][0])
             tm = Fraction(entry["token_mean"][0])
             assert 0 < lo <= hi and tm > 0
@@ -290,6 +293,8 @@ def test_cli_json_format(tmp_path):
     for b in report["bounds"]["layers"]:
         assert 0 <= b["one_step"]["sequences"] <= 2
         assert (b["one_step"]["log10_bound_over_observed"] is None) == (b["one_step"]["sequences"] == 0)
+        # without --verdicts nothing is certified, and the report says so (test_explicit_bounds_... runs them)
+        assert all(b[name]["verdict"] == "not computed" and b[name]["r"] is None for name in ("one_step", "E4", "published"))
 
 
 @needs_weights
@@ -422,3 +427,33 @@ def test_explicit_bounds_get_certified_verdicts(tiny_checkpoint):
         assert published.verdict != HOLDS or margin > 0, (l, margin, published)
         if margin < -1:
             assert published.verdict == VIOLATED, (l, margin, published)
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "roberta"])
+def test_paths_plot_for_decoder_and_encoder_checkpoints(kind, tmp_path):
+    """``--paths-plot`` on small GPT-2 (causal attention) and RoBERTa checkpoint folders (config.json
+    and model.safetensors at the architecture's random initialisation, as Hugging Face lays them
+    out): every path length has its samples measured, and the figure is written."""
+    from safetensors.numpy import save_file
+
+    raw = {"gpt2": {"model_type": "gpt2", "n_embd": 16, "n_head": 2, "n_layer": 3, "vocab_size": 50,
+                    "n_positions": 16},
+           "roberta": {"model_type": "roberta", "hidden_size": 16, "num_attention_heads": 2, "num_hidden_layers": 3,
+                       "intermediate_size": 24, "vocab_size": 50, "max_position_embeddings": 20,
+                       "type_vocab_size": 1, "pad_token_id": 1}}[kind]
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text(json.dumps(raw))
+    state = bert.random_state(bert.Config.from_hf(raw), seed=0)
+    save_file({k: v.astype(np.float32) for k, v in state.items()}, str(tmp_path / "model" / "model.safetensors"))
+    (tmp_path / "ids.json").write_text(json.dumps({"input_ids": [[3, 8, 5, 9, 21, 4], [7, 7, 30, 2, 11, 5]]}))
+    out, plot = tmp_path / "report.json", tmp_path / "paths.png"
+    assert main(["real-model", "--model", str(tmp_path / "model"), "--input-ids", str(tmp_path / "ids.json"),
+                 "--path-samples", "3", "--bracket-sequences", "0", "--balls-sequences", "0", "--jobs", "1",
+                 "--json", str(out), "--paths-plot", str(plot)]) == 0
+    report = json.loads(out.read_text())
+    assert report["architecture"] == kind and (report["bounds"] is None) == (kind == "gpt2")
+    assert {(p["init"], p["length"]) for p in report["paths"]} == {(i, k) for i in ("pretrained", "random")
+                                                                   for k in (1, 2, 3)}
+    for p in report["paths"]:
+        assert p["samples"] == 3 and all(float(v) > 0 for v in p["values_token_mean"])
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 10_000

@@ -504,11 +504,13 @@ def _log10_residual(Z) -> float | None:
 def run_experiment(model_dir: str | None = None, sequences: int = 32, tokens: int = 128,
                    input_ids: str | None = None, bracket_sequences: int | None = None, path_samples: int = 64,
                    seed: int = 0, jobs: int = 1, progress=None, path_brackets: int = 0,
-                   scheduler: str | None = None, balls_sequences: int | None = None) -> Experiment:
+                   scheduler: str | None = None, balls_sequences: int | None = None,
+                   certify: bool = False) -> Experiment:
     """The whole measurement. ``bracket_sequences``: how many sequences get r brackets (None:
     all); ``path_brackets``: path samples per length that get one; ``balls_sequences``: how
     many sequences get their values below the double range in balls (None:
-    :data:`BALLS_SEQUENCES`). ``progress(total)``
+    :data:`BALLS_SEQUENCES`); ``certify``: certified verdicts of the explicit bounds on
+    sequence 0 (balls: about a minute per layer at MiniLM's size). ``progress(total)``
     returns an ``advance()`` callback (or None)."""
     balls_sequences = BALLS_SEQUENCES if balls_sequences is None else balls_sequences
     if (bracket_sequences is not None and bracket_sequences < 0) or min(path_brackets, balls_sequences) < 0 \
@@ -517,11 +519,11 @@ def run_experiment(model_dir: str | None = None, sequences: int = 32, tokens: in
                          "--path-samples >= 1 and --jobs >= 1")
     with one_blas_thread():
         return _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_samples, seed, jobs,
-                    progress, path_brackets, scheduler, balls_sequences)
+                    progress, path_brackets, scheduler, balls_sequences, certify)
 
 
 def _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_samples, seed, jobs, progress,
-         path_brackets, scheduler, balls_sequences):
+         path_brackets, scheduler, balls_sequences, certify):
     start = time.perf_counter()
     model = open_model(model_dir)
     ids = read_input_ids(input_ids, model) if input_ids else token_ids(model, sequences, tokens)
@@ -534,7 +536,7 @@ def _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_sample
     # the certified verdicts on sequence 0 (balls, the long tasks) first, the sequences fill in after
     verdicts = ([("san", model.folder, seed, ids[0])]
                 + [("one_step", model.folder, seed, ids[0], l) for l in range(1, config.layers + 1)]
-                if with_bounds else [])
+                if with_bounds and certify else [])
     tasks = verdicts + [("sequence", model.folder, init, seed, x, s < n_bracket, s < balls_sequences,
               [(k, i, layers, heads) for k, rows in specs[init].items() for i, (t, layers, heads) in enumerate(rows)
                if t == s], path_brackets, with_bounds and init == "pretrained")
@@ -552,7 +554,7 @@ def _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_sample
         per_sequence = [row["bounds"] for row in results[:n]]
         exp.bounds = {"weights": "pretrained", "layers": [
             {"layer": l, **{key: [b[l][key] for b in per_sequence] for key in per_sequence[0][l]},
-             "verdicts": {**verdicts[0][l - 1], "one_step": verdicts[l]}}
+             "verdicts": {**verdicts[0][l - 1], "one_step": verdicts[l]} if verdicts else None}
             for l in per_sequence[0]]}
     exp.seconds = time.perf_counter() - start
     return exp

@@ -73,6 +73,16 @@ def _mean_log10(values):
     return sum(map(mpmath.mpf, values)) / len(values) if values else None
 
 
+def _verdict(verdicts, name: str) -> dict:
+    """The certified verdict on sequence 0 (balls) of ``r(...) <= bound``, or "not computed"."""
+    if verdicts is None:
+        return {"verdict": "not computed", "reason": "certified verdicts need --verdicts (balls, slow)",
+                "r": None, "bound": None}
+    v = verdicts[name]
+    return {"verdict": v.verdict, "reason": v.reason, "r": [_dec(v.lhs[0], "down"), _dec(v.lhs[1], "up")],
+            "bound": [_dec(v.rhs[0], "down"), None if v.rhs[1] == math.inf else _dec(v.rhs[1], "up")]}
+
+
 def report_json(exp: Experiment) -> dict:
     variants = [{"name": c.name, "init": c.init, "layers": [_layer_entry(c, l) for l in range(len(c.values[0]))]}
                 for c in exp.curves]
@@ -95,13 +105,9 @@ def report_json(exp: Experiment) -> dict:
             # residual can be exactly 0 in doubles (LayerNorm rounding, or underflow past 1e-308)
             pairs = [(b, o) for b, o in zip(row[name], row[observed]) if b is not None and o is not None]
             b, o = _mean_log10([p[0] for p in pairs]), _mean_log10([p[1] for p in pairs])
-            v = row["verdicts"][name]
             entry[name] = {"log10_bound": _dec(b), "log10_observed": _dec(o),
                            "log10_bound_over_observed": None if b is None else _dec(b - o),
-                           "sequences": len(pairs),
-                           # certified on sequence 0 (balls): r(...) <= bound
-                           "verdict": v.verdict, "reason": v.reason, "r": [_dec(v.lhs[0], "down"), _dec(v.lhs[1], "up")],
-                           "bound": [_dec(v.rhs[0], "down"), None if v.rhs[1] == math.inf else _dec(v.rhs[1], "up")]}
+                           "sequences": len(pairs), **_verdict(row["verdicts"], name)}
         bounds.append(entry)
     report["bounds"] = {"weights": exp.bounds["weights"], "variant": "pure-attention", "layers": bounds}
     return report
@@ -138,15 +144,18 @@ def print_report(exp: Experiment, console) -> None:
         console.print("explicit bounds: n/a (they are stated for attention without a mask; this model is causal)")
         console.print(f"{exp.seconds:.1f} s")
         return
-    table = Table(title="explicit bounds on the pretrained pure-attention layers: verdict (certified in balls "
-                        "on sequence 0), log10(bound / observed) (float64, mean over sequences)")
+    table = Table(title="explicit bounds on the pretrained pure-attention layers: log10(bound / observed) "
+                        "(float64, mean over sequences)" + (", after the verdict certified in balls on "
+                                                            "sequence 0" if exp.bounds["layers"][0]["verdicts"]
+                                                            else "; certified verdicts: --verdicts"))
     for col in ("layer", "one-step (E2)", "a priori (E4)", "published (gamma = 1)"):
         table.add_column(col, justify="right")
     for entry in report_json(exp)["bounds"]["layers"]:
         cells = []
         for name in ("one_step", "E4", "published"):
             v, k = entry[name]["log10_bound_over_observed"], entry[name]["sequences"]
-            cell = entry[name]["verdict"] + " " + ("n/a" if v is None else _short(v))
+            cell = ("" if entry[name]["verdict"] == "not computed" else entry[name]["verdict"] + " ") + \
+                ("n/a" if v is None else _short(v))
             cells.append(cell + (f" ({k} of {exp.sequences} sequences)" if k < exp.sequences else ""))
         table.add_row(str(entry["layer"]), *cells)
     console.print(table)
