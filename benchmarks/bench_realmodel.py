@@ -1,8 +1,8 @@
 """Real-model run time and memory (docs/real_model.md quotes these figures).
 
     python benchmarks/bench_realmodel.py blas          # one MiniLM sequence: BLAS threads vs one
-    python benchmarks/bench_realmodel.py phases        # CPU seconds per phase of the default run, from one
-                                                       # sequence per initialisation (no worker start-up)
+    python benchmarks/bench_realmodel.py phases [--verdicts]  # CPU seconds per phase of the default run, from
+                                                       # one sequence per initialisation (no worker start-up)
     python benchmarks/bench_realmodel.py minilm        # the default run (32 x 128, 8 variants), --jobs 2
     python benchmarks/bench_realmodel.py bert-base     # a random BERT-base-size checkpoint (hidden 768, 12 layers)
     python benchmarks/bench_realmodel.py architectures [DIR]  # each architecture at base size, random init
@@ -93,9 +93,10 @@ def phases():
                     clock("explicit bounds (float64)", 32, m._explicit_bounds, model.folder, init, 0, ids[0], X0,
                           outputs)
             rows.append(values)
-        clock("verdicts (balls, sequence 0): E4 and published", 1, m._san_verdicts, model.folder, 0, ids[0])
-        for l in range(1, config.layers + 1):
-            clock("verdicts (balls, sequence 0): E2 per layer", 1, m._one_step_verdict, model.folder, 0, ids[0], l)
+        if "--verdicts" in sys.argv:  # opt-in in the command too: minutes of CPU
+            clock("verdicts (balls, sequence 0): E4 and published", 1, m._san_verdicts, model.folder, 0, ids[0])
+            for l in range(1, config.layers + 1):
+                clock("verdicts (balls, sequence 0): E2 per layer", 1, m._one_step_verdict, model.folder, 0, ids[0], l)
     for label, seconds in cost.items():
         print(f"{label:>55}: {seconds:7.1f} CPU s")
     total = sum(cost.values())
