@@ -1,9 +1,12 @@
 """Inputs and measurements of the real-model experiment.
 
 The collapse curves run in float64 with the split forward pass (``X^l = 1 c^T + R``), one task
-per (initialisation, sequence), one per initialisation for the attention paths (drawn
-beforehand) and one per job for the explicit bounds, through
-:func:`rankcollapse.parallel.map_tasks`, so the results are the same for every ``--jobs``. Each worker reads the weights once (a per-process cache).
+per (initialisation, sequence) that measures every variant, the attention paths drawn on that
+sequence (drawn beforehand) and the explicit bounds from one forward pass per variant; values
+below the double range go to arb balls (:func:`deep_ratios`); the certified verdicts
+(``--verdicts``) are tasks of their own. All run through
+:func:`rankcollapse.parallel.map_tasks`, so the results are the same for every ``--jobs``.
+Each worker reads the weights once (a per-process cache).
 """
 
 from __future__ import annotations
