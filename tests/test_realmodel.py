@@ -304,7 +304,8 @@ def test_cli_rejects_bad_options(capsys):
     cases = [(["--sequences", "0"], f"--sequences must be between 1 and {passages}, got 0"),
              (["--tokens", "200", "--sequences", "1"], "--tokens 200: passage(s) [0] are shorter than that"),
              (["--tokens", "1", "--sequences", "1"], f"--tokens must be between 2 and {max_position}, got 1"),
-             (["--model", "/nonexistent"], "--model /nonexistent: not a directory")]
+             (["--model", "/nonexistent"], "--model /nonexistent: not a directory"),
+             (["--balls-sequences", "-1"], "--balls-sequences must be >= 0, got -1")]
     for options, message in cases:
         assert main(["real-model", *options]) == 2, options
         out = capsys.readouterr()

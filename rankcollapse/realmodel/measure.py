@@ -516,10 +516,11 @@ def run_experiment(model_dir: str | None = None, sequences: int = 32, tokens: in
     sequence 0 (balls: about a minute per layer at MiniLM's size). ``progress(total)``
     returns an ``advance()`` callback (or None)."""
     balls_sequences = BALLS_SEQUENCES if balls_sequences is None else balls_sequences
-    if (bracket_sequences is not None and bracket_sequences < 0) or min(path_brackets, balls_sequences) < 0 \
-            or path_samples < 1 or jobs < 1:
-        raise UsageError("--bracket-sequences, --balls-sequences and --path-brackets must be >= 0, "
-                         "--path-samples >= 1 and --jobs >= 1")
+    for option, value, least in (("--bracket-sequences", bracket_sequences, 0), ("--balls-sequences", balls_sequences, 0),
+                                 ("--path-brackets", path_brackets, 0), ("--path-samples", path_samples, 1),
+                                 ("--jobs", jobs, 1)):
+        if value is not None and value < least:
+            raise UsageError(f"{option} must be >= {least}, got {value}")
     with one_blas_thread():
         return _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_samples, seed, jobs,
                     progress, path_brackets, scheduler, balls_sequences, certify)
