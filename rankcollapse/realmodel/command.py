@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 
 from rankcollapse.errors import check_writable
+from rankcollapse.parallel import add_arguments
 
 def cmd_real_model(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rankcollapse.numerics.instance import write_json_atomic
+    from rankcollapse.parallel import default_jobs
 
     from .measure import run_experiment
     from .plots import plot_curves, plot_paths
@@ -24,13 +26,14 @@ def cmd_real_model(args) -> int:
         check_writable(getattr(args, option), "--" + option.replace("_", "-"))
     console = Console()
     with Progress(TextColumn("real model"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+                  console=Console(stderr=True)) as bar:
         def progress(total):
             task = bar.add_task("", total=total)
             return lambda: bar.advance(task)
 
         exp = run_experiment(args.model, args.sequences, args.tokens, args.input_ids, args.bracket_sequences,
-                             args.path_samples, args.seed, args.jobs, progress)
+                             args.path_samples, args.seed, args.jobs or default_jobs(), progress,
+                             args.path_brackets, args.scheduler, args.balls_sequences, args.verdicts)
     print_report(exp, console)
     if args.json:
         write_json_atomic(args.json, report_json(exp))
@@ -54,18 +57,27 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--input-ids", metavar="FILE",
                    help='token ids instead of the packaged text: JSON {"input_ids": [[...], ...]}, '
                         "sequences of equal length")
-    p.add_argument("--json", metavar="FILE", help="write the measurements (rankcollapse-realmodel/3)")
+    p.add_argument("--json", metavar="FILE", help="write the measurements (rankcollapse-realmodel/4)")
     p.add_argument("--plot", metavar="FILE", help="the Figure-2-style plot (PNG)")
     p.add_argument("--paths-plot", metavar="FILE", help="box plot of attention-path residuals (PNG)")
     p.add_argument("--sequences", type=int, default=32, help="passages to run (default 32)")
     p.add_argument("--tokens", type=int, default=128, help="tokens per passage (default 128)")
-    p.add_argument("--bracket-sequences", type=int, default=0,
-                   help="sequences (and path samples per length) that also get a bracket of r at most "
-                        "1%% wide at every layer: 0.5 s per matrix, and an LP family (10-40 s) where "
-                        "the fast bracket is wider (default 0)")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (results do not depend on it)")
+    p.add_argument("--bracket-sequences", type=int, default=1, metavar="N",
+                   help="the first N sequences get a bracket of r at every layer (exact for the computed "
+                        "doubles; in balls below the double range), about 0.13 s per 128 x 384 matrix "
+                        "(default 1)")
+    p.add_argument("--balls-sequences", type=int, default=None, metavar="N",
+                   help="the first N sequences get their values below the double range (1e-290) "
+                        "computed in arb balls, about 5 s per layer; the others count them as not "
+                        "computed, never as 0 (default: rankcollapse.realmodel.measure.BALLS_SEQUENCES, 1)")
+    p.add_argument("--verdicts", action="store_true",
+                   help="certified verdicts (holds / violated / inconclusive, in balls) of the explicit bounds "
+                        "on sequence 0, next to the float64 margins: about a minute per layer at MiniLM's size")
+    p.add_argument("--path-brackets", type=int, default=0, metavar="K",
+                   help="attention-path samples per length that also get an r bracket (default 0)")
     p.add_argument("--path-samples", type=int, default=64, help="random paths per length (default 64)")
     p.add_argument("--seed", type=int, default=0, help="random initialisation and path sampling")
+    add_arguments(p)  # --jobs, --scheduler: the results do not depend on them
     p.set_defaults(func=cmd_real_model)
     return p
 

@@ -1,9 +1,12 @@
 """Inputs and measurements of the real-model experiment.
 
 The collapse curves run in float64 with the split forward pass (``X^l = 1 c^T + R``), one task
-per (initialisation, sequence), one per initialisation for the attention paths (drawn
-beforehand) and one per job for the explicit bounds, through
-:func:`rankcollapse.parallel.map_tasks`, so the results are the same for every ``--jobs``. Each worker reads the weights once (a per-process cache).
+per (initialisation, sequence) that measures every variant, the attention paths drawn on that
+sequence (drawn beforehand) and the explicit bounds from one forward pass per variant; values
+below the double range go to arb balls (:func:`deep_ratios`); the certified verdicts
+(``--verdicts``) are tasks of their own. All run through
+:func:`rankcollapse.parallel.map_tasks`, so the results are the same for every ``--jobs``.
+Each worker reads the weights once (a per-process cache).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from rankcollapse.errors import UsageError
 from rankcollapse.numerics import architectures as arch
 from rankcollapse.numerics import checkpoint
 from rankcollapse.numerics.context import get_context
-from rankcollapse.numerics.network import attention_probs, forward_split, layer_forward, mask_matrix
+from rankcollapse.numerics.network import Split, attention_probs, forward_split, layer_forward, mask_matrix
 from rankcollapse.numerics.norms import norm_composite
 from rankcollapse.parallel import map_tasks
 
@@ -34,8 +37,12 @@ PATH_LENGTHS = range(1, 7)
 # the split pass's products go subnormal and lose digits, and 0 may be underflow. They are
 # counted per layer as "below_double_range" (their true values are below it, not 0).
 BELOW_DOUBLES = 1e-290
+# A layer below the double range costs about 5 s in balls (MiniLM, 128 tokens) against 1 s for a
+# whole sequence in doubles: by default only the first sequence gets those values.
+BALLS_SEQUENCES = 1
 BRACKET_WIDTH = Fraction(1, 100)  # r brackets at most 1 % wide (relative to their upper end)
 ctx = get_context("float64")
+BALLS = get_context("arb")  # for the values below the double range
 
 
 # -- model and inputs -----------------------------------------------------------------------
@@ -158,35 +165,92 @@ def residual_norm(R) -> float:
     return math.ldexp(float(norm_composite(ctx, token_mean_residual(ctx, np.ldexp(R, -e)))), e)
 
 
-def ratios(Z, bracket: bool) -> tuple[float, tuple | None]:
-    """``(token-mean ratio, r-ratio bracket or None)`` of one layer output ``Z`` (a split).
+@dataclass(frozen=True)
+class Value:
+    """One layer output's measurements: the token-mean ratio (a double, or an exact Fraction where
+    no double holds it) and an enclosure ``r_ratio = (lower, upper)`` of ``r(X) / ||X||_{1,inf}``
+    (exact Fractions; None when not computed). ``balls``: computed in arb from the float64
+    split of the layer before (the value lies below the double range); otherwise from the
+    float64 split pass (exact for its doubles, no error bound of the pass itself)."""
+
+    token_mean: float | Fraction
+    r_ratio: tuple[Fraction, Fraction] | None = None
+    balls: bool = False
+
+    @property
+    def wide(self) -> bool:
+        """The r bracket is wider than :data:`BRACKET_WIDTH` (relative to its upper end)."""
+        return self.r_ratio is not None and self.r_ratio[1] - self.r_ratio[0] > BRACKET_WIDTH * self.r_ratio[1]
+
+
+def ratios(Z, bracket: bool) -> Value | None:
+    """The measurements of one layer output ``Z`` (a float64 split); None where the token-mean
+    ratio is below :data:`BELOW_DOUBLES` (the doubles cannot hold it: :func:`deep_ratios`).
 
     Both are read from the residual part R (``r(X) = r(R)``, and R keeps its relative accuracy
-    in the split pass), divided by ``||X||_{1,inf}``. The bracket encloses ``r(R) / ||X||`` for
-    the computed doubles: the fast bracket, or the LP one where the fast one is wider than
-    :data:`BRACKET_WIDTH`; the division rounds outward by a relative 2^-50."""
+    in the split pass), divided by ``||X||_{1,inf}``. The bracket is the fast one
+    (``residual_bracket(exact=False)``), whatever its width (:attr:`Value.wide` says when it is
+    over 1 %); the division by the double ``||X||`` rounds outward by a relative 2^-50."""
     from rankcollapse.numerics.residual import residual_bracket
 
     size = float(norm_composite(ctx, Z.X))
     token_mean = residual_norm(Z.R) / size
-    if token_mean < BELOW_DOUBLES:  # underflow (or exactly equal rows): no measurement
-        return math.nan, None
+    if not token_mean >= BELOW_DOUBLES:  # underflow, or exactly equal rows (then 0 in balls too)
+        return None
     if not bracket:
-        return token_mean, None
+        return Value(token_mean)
     b = residual_bracket(ctx, Z.R, exact=False)
-    if b.upper and b.upper - b.lower > BRACKET_WIDTH * b.upper:
-        b = residual_bracket(ctx, Z.R, exact=True)
-    q = Fraction(size)
-    pad = Fraction(1, 2**50)
-    return token_mean, (float(b.lower / q * (1 - pad)), float(b.upper / q * (1 + pad)))
+    q, pad = Fraction(size), Fraction(1, 2**50)
+    return Value(token_mean, (b.lower / q * (1 - pad), b.upper / q * (1 + pad)))
+
+
+def deep_ratios(Z, layer, d_qk: int, bracket: bool):
+    """``(output split in balls, Value)`` of ``layer`` applied to ``Z`` in arb, whose exponent
+    range is unbounded: for outputs whose residual lies below what doubles hold. ``Z`` is the
+    float64 split of the layer before (its doubles are taken exactly) or an arb split from a
+    previous call. Both values are certified for that input; the token-mean ratio is the
+    midpoint of its ball (its radius is far below the 17 digits reported)."""
+    from rankcollapse.numerics.residual import residual_bracket, token_mean_residual
+
+    if Z.R.dtype != object:
+        Z = Split(BALLS.array(Z.c), BALLS.array(Z.R))
+    Y = layer_forward(BALLS, Z, layer, d_qk)
+    size = norm_composite(BALLS, Y.X)
+    tm = norm_composite(BALLS, token_mean_residual(BALLS, Y.R)) / size
+    token_mean = (BALLS.lo(tm) + BALLS.hi(tm)) / 2
+    if not bracket:
+        return Y, Value(token_mean, None, True)
+    b, low = residual_bracket(BALLS, Y.R, exact=False), BALLS.lo(size)
+    return Y, Value(token_mean, (b.lower / BALLS.hi(size), b.upper / low) if low > 0 else None, True)
+
+
+def variant_values(net, outputs, bracket: bool, balls: bool, first: Value | None = None) -> list[Value]:
+    """Every layer's :class:`Value` of one forward pass (``outputs``: the float64 splits
+    ``X^0..X^L``). A layer goes to :func:`deep_ratios` when its own value is below the double
+    range or the layer before went there (its float64 input is then no longer accurate);
+    without ``balls`` such layers get ``Value(nan)``: not measured (never 0)."""
+    values = [first or ratios(outputs[0], bracket)]
+    deep = None
+    for l, Z in enumerate(outputs[1:], start=1):
+        value = None if deep is not None else ratios(Z, bracket)
+        if value is None and not balls:
+            value = Value(math.nan)
+        if value is None:
+            deep, value = deep_ratios(deep if deep is not None else outputs[l - 1], net.layers[l - 1],
+                                      net.d_qk, bracket)
+        values.append(value)
+    return values
 
 
 def residual_ratios(X, exact: bool) -> tuple[float, float]:
-    """``(token-mean ratio, r-ratio upper end or nan)`` of a plain matrix (attention paths)."""
+    """``(token-mean ratio, r-ratio upper end or nan)`` of a plain matrix (attention paths); nan
+    for a ratio below the double range."""
     from rankcollapse.numerics.network import split
 
-    tm, b = ratios(split(ctx, np.asarray(X, dtype=np.float64)), exact)
-    return tm, (b[1] if b else math.nan)
+    v = ratios(split(ctx, np.asarray(X, dtype=np.float64)), exact)
+    if v is None:
+        return math.nan, math.nan
+    return v.token_mean, (float(v.r_ratio[1]) if v.r_ratio else math.nan)
 
 
 def one_blas_thread():
@@ -201,27 +265,42 @@ def one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _sequence(folder: str, init: str, seed: int, ids, bracket: bool) -> dict:
+def _sequence(folder: str, init: str, seed: int, ids, bracket: bool, balls: bool, path_rows, path_brackets: int,
+              bounds: bool) -> dict:
+    """Everything measured on one sequence at one initialisation, from one forward pass per
+    variant: the variants' layer values, the attention paths drawn on this sequence (from the
+    full variant's layer inputs) and, when ``bounds``, the explicit bounds (from the
+    pure-attention variant's layer inputs)."""
     config, state, block_list = _blocks(folder, init, seed)
     X0 = arch.embed(config, state, ids)
-    out, first = {}, None
+    out = {"variants": {}, "paths": [], "bounds": None}
+    first = None
     for name in arch.VARIANTS:
         net = arch.variant(config, block_list, name)
         outputs = forward_split(ctx, net, X0)
-        first = first or ratios(outputs[0], bracket)  # layer 0 is the same in every variant
-        out[name] = [first] + [ratios(Z, bracket) for Z in outputs[1:]]
+        values = variant_values(net, outputs, bracket, balls, first)
+        first = values[0]  # layer 0 is the same in every variant
+        out["variants"][name] = values
+        if name == "full":
+            out["paths"] = _attention_paths(config, net, outputs, path_rows, path_brackets)
+        if name == "pure-attention" and bounds:
+            out["bounds"] = _explicit_bounds(folder, init, seed, ids, X0, outputs)
     return out
 
 
 @dataclass
 class Curves:
-    """One variant at one initialisation: ratios[sequence, layer]; r brackets [sequence, layer,
-    (lower, upper)] (nan = not computed)."""
+    """One variant at one initialisation: ``values[sequence][layer]`` (:class:`Value`)."""
 
     name: str
     init: str
-    token_mean: np.ndarray
-    bracket: np.ndarray
+    values: list
+
+    @property
+    def token_mean(self) -> np.ndarray:
+        """The token-mean ratios as doubles [sequence, layer] (0 where they lie below the double
+        range: plots and float summaries only; the report reads :attr:`values`)."""
+        return np.array([[float(v.token_mean) for v in row] for row in self.values])
 
 
 @dataclass
@@ -239,18 +318,6 @@ class Experiment:
     jobs: int = 1
 
 
-def _curves(results, n: int) -> list[Curves]:
-    """The sequence tasks' results (``INITS`` x sequences, in order) as curves."""
-    curves = []
-    for i, init in enumerate(INITS):
-        rows = results[i * n:(i + 1) * n]
-        for name in arch.VARIANTS:
-            tm = np.array([[v[0] for v in row[name]] for row in rows])
-            br = np.array([[v[1] if v[1] else (math.nan, math.nan) for v in row[name]] for row in rows])
-            curves.append(Curves(name, init, tm, br))
-    return curves
-
-
 def _draw_paths(rng, sequences: int, config, lengths, samples: int) -> dict:
     """``{k: [(sequence, layers l_1 < ... < l_k, heads), ...]}``, drawn before any task runs so
     that the paths do not depend on which worker computes them."""
@@ -266,35 +333,77 @@ def _draw_paths(rng, sequences: int, config, lengths, samples: int) -> dict:
 
 
 def _task(kind: str, *args):
-    """One unit of work for :func:`rankcollapse.parallel.map_tasks` (one BLAS thread)."""
+    """One unit of work for :func:`rankcollapse.parallel.map_tasks` (one BLAS thread): a sequence at
+    one initialisation (:func:`_sequence`) or a certified verdict (:func:`_san_verdicts`,
+    :func:`_one_step_verdict`)."""
     with one_blas_thread():
-        if kind == "sequence":
-            return _sequence(*args)
-        folder, init, seed, *rest = args
-        config, state, block_list = _blocks(folder, init, seed)
-        if kind == "paths":
-            return _attention_paths(config, state, block_list, *rest)
-        return _explicit_bounds(config, state, block_list, *rest)
+        return {"sequence": _sequence, "san": _san_verdicts, "one_step": _one_step_verdict}[kind](*args)
 
 
-def _attention_paths(config, state, block_list, ids, specs, exact_samples) -> dict:
+def _enclosure(bound) -> tuple:
+    """A bound's enclosure ``(lo, hi)``; an :class:`~rankcollapse.numerics.bounds.AtLeast` has
+    only its lower end (``hi = inf``)."""
+    from rankcollapse.numerics.bounds import AtLeast
+
+    if isinstance(bound, AtLeast):
+        return BALLS.lo(bound.value), math.inf
+    return BALLS.lo(bound), BALLS.hi(bound)
+
+
+def _san_verdicts(folder: str, seed: int, ids) -> list[dict]:
+    """Certified verdicts (balls) of Theorem E4 and of the published form (gamma = 1, each
+    layer's own beta: it implies the stated form with one beta for all layers) on the theory's
+    SAN of the pretrained weights, for one sequence: ``r(X^l) <= B_l``, ``r`` bracketed on the
+    SAN's output enclosure from the exact doubles of ``X^0``. ``B_0`` = the upper end of
+    ``r(X^0)``, the published form's ``r0`` = its bracket."""
+    from rankcollapse.numerics.bounds import apriori_bounds, published_bounds
+    from rankcollapse.numerics.residual import residual_bracket
+    from rankcollapse.numerics.verdict import decide
+
+    config, state, _ = _blocks(folder, "pretrained", seed)
+    san, _ = _san(folder, "pretrained", seed)
+    outputs = forward_split(BALLS, san, arch.embed(config, state, ids))
+    brackets = [residual_bracket(BALLS, Z.R, exact=False) for Z in outputs]
+    r0 = BALLS.hull(BALLS.number(brackets[0].lower), BALLS.number(brackets[0].upper))
+    e4 = apriori_bounds(BALLS, san, len(ids), BALLS.number(brackets[0].upper))
+    published = published_bounds(BALLS, san, r0)
+    return [{name: decide((b.lower, b.upper), _enclosure(bound[l]), certified=BALLS.certified)
+             for name, bound in (("E4", e4), ("published", published))}
+            for l, b in enumerate(brackets) if l > 0]
+
+
+def _one_step_verdict(folder: str, seed: int, ids, l: int):
+    """Certified verdict (balls) of Lemma E2 at layer ``l`` of the pretrained weights for one
+    sequence: ``r(SA_l(X)) <= bound(X)`` at the exact doubles ``X`` of the pure-attention
+    variant's input of layer l (the float64 split pass; the lemma holds for every X), with
+    x = the token mean of its residual part."""
+    from rankcollapse.numerics.bounds import one_step_bound
+    from rankcollapse.numerics.residual import residual_bracket
+    from rankcollapse.numerics.verdict import decide
+
+    config, state, block_list = _blocks(folder, "pretrained", seed)
+    san, _ = _san(folder, "pretrained", seed)
+    Z = forward_split(ctx, arch.variant(config, block_list, "pure-attention"), arch.embed(config, state, ids))[l - 1]
+    Zb = Split(BALLS.array(Z.c), BALLS.array(Z.R))
+    bound = one_step_bound(BALLS, Zb, Z.R.mean(axis=0), san.layers[l - 1], config.d_qk)
+    b = residual_bracket(BALLS, layer_forward(BALLS, Zb, san.layers[l - 1], config.d_qk).R, exact=False)
+    return decide((b.lower, b.upper), _enclosure(bound), certified=BALLS.certified)
+
+
+def _attention_paths(config, net, outputs, rows, brackets: int) -> list:
     """Residual ratios of ``P_path = P^{l_k}_{h_k} ... P^{l_1}_{h_1}`` (Thm 2.1) in the full
-    model: k distinct layers l_1 < ... < l_k and a head per layer, drawn at random
-    (:func:`_draw_paths`), on a random sequence, as in the paper's path experiment (GPT-2:
-    causal attention matrices)."""
-    net = arch.variant(config, block_list, "full")
-    mask = mask_matrix(config.mask, len(ids[0]))
-    # P^l_h is computed on the actual input of layer l in the full model.
-    used = sorted({s for rows in specs.values() for s, _, _ in rows})
-    inputs = {s: [Z.X for Z in forward_split(ctx, net, arch.embed(config, state, ids[s]))[:-1]] for s in used}
-    out = {}
-    for k, rows in specs.items():
-        out[k] = []
-        for i, (s, layers, heads) in enumerate(rows):
-            P = np.eye(len(ids[s]))
-            for l, h in zip(layers, heads):
-                P = attention_probs(ctx, inputs[s][l], net.layers[l].attention.heads[h], config.d_qk, mask) @ P
-            out[k].append(residual_ratios(P, exact=i < exact_samples))
+    model for ``rows = [(k, i, layers, heads), ...]`` (sample i of length k, drawn by
+    :func:`_draw_paths` on this sequence): k distinct layers l_1 < ... < l_k and a head per
+    layer, ``P^l_h`` computed on the actual input of layer l (GPT-2: causal attention
+    matrices). Returns ``[(k, i, token-mean ratio, r upper end or nan), ...]``; samples
+    ``i < brackets`` also get the r bracket."""
+    mask = mask_matrix(config.mask, outputs[0].R.shape[0])
+    out = []
+    for k, i, layers, heads in rows:
+        P = np.eye(outputs[0].R.shape[0])
+        for l, h in zip(layers, heads):
+            P = attention_probs(ctx, outputs[l].X, net.layers[l].attention.heads[h], config.d_qk, mask) @ P
+        out.append((k, i, *residual_ratios(P, exact=i < brackets)))
     return out
 
 
@@ -324,12 +433,27 @@ def _e4_log10(constants, n: int, d_qk: int, log10_B0: float) -> list:
     return out
 
 
-def _explicit_bounds(config, state, block_list, ids) -> list[dict]:
-    """docs/theory.md §4 on the pretrained weights, per layer and sequence, as log10 values.
+def _san(folder: str, init: str, seed: int):
+    return _san_cached(folder, init, seed, _stamp(folder))
+
+
+@functools.lru_cache(maxsize=1)
+def _san_cached(folder: str, init: str, seed: int, stamp: tuple):
+    """The theory's SAN of the checkpoint (no skip, no MLP, no LayerNorm) and its layer constants
+    (kappa, beta_E2, beta_pub, H, lam), once per process."""
+    from rankcollapse.numerics.bounds import layer_constants
+
+    config, _, block_list = _blocks(folder, init, seed)
+    san = arch.network(config, block_list, skip=False, mlp=False, layernorm=False)
+    return san, [layer_constants(ctx, layer) for layer in san.layers]
+
+
+def _explicit_bounds(folder, init, seed, ids, X0, pure_inputs) -> dict:
+    """docs/theory.md §4 on one sequence, per layer, as log10 values.
 
     * ``one_step`` (Lemma E2): the attention sublayer of layer l (its LayerNorm removed, since
       the lemma is about ``SA`` alone) at the actual input ``X^{l-1}`` of the pure-attention
-      variant, with x = the token mean; observed ``r(SA_l(X^{l-1}))``.
+      variant (``pure_inputs``), with x = the token mean; observed ``r(SA_l(X^{l-1}))``.
     * ``E4`` (a priori) and ``published`` (Cor 2.3 with gamma = 1 and one beta for all layers,
       as stated): the theory's SAN (no skip, no MLP, no LayerNorm) from ``X^0``, with
       ``B_0 = r0`` = the token-mean residual of ``X^0``; observed ``r(X^l)`` in that SAN.
@@ -341,32 +465,25 @@ def _explicit_bounds(config, state, block_list, ids) -> list[dict]:
     read from the split's residual part, so it is a measurement far below the float64 floor
     of a whole matrix; None where that part is exactly 0 in doubles.
     """
-    from rankcollapse.numerics.bounds import layer_constants, one_step_bound, published_closed_form
+    from rankcollapse.numerics.bounds import one_step_bound, published_closed_form
 
-    pure = arch.variant(config, block_list, "pure-attention")
-    san = arch.network(config, block_list, skip=False, mlp=False, layernorm=False)
-    constants = [layer_constants(ctx, layer) for layer in san.layers]  # (kappa, beta_E2, beta_pub, H, lam)
+    san, constants = _san(folder, init, seed)
+    config = _blocks(folder, init, seed)[0]
     beta_published = max(c[2] for c in constants)
-    rows = {l: {"one_step": [], "one_step_observed": [], "E4": [], "published": [], "san_observed": []}
-            for l in range(1, config.layers + 1)}
-    for x in ids:
-        X0 = arch.embed(config, state, x)
-        # splits (rankcollapse.numerics.network.Split): their residual parts stay accurate far below the
-        # float64 floor, except where a LayerNorm (pure-attention variant) rounds them to 0
-        pure_inputs, san_outputs = forward_split(ctx, pure, X0), forward_split(ctx, san, X0)
-        r0 = _residual_norm(X0)
-        e4 = _e4_log10([(k, b, H, lam) for k, b, _, H, lam in constants], len(x), config.d_qk,
-                       math.log10(r0))
-        for l, row in rows.items():
-            Z, layer = pure_inputs[l - 1], san.layers[l - 1]
-            bound = one_step_bound(ctx, Z, Z.R.mean(axis=0), layer, config.d_qk)  # x = token mean
-            row["one_step"].append(math.log10(bound) if bound > 0 else None)
-            row["one_step_observed"].append(_log10_residual(layer_forward(ctx, Z, layer, config.d_qk)))
-            row["E4"].append(e4[l - 1])
-            row["published"].append(float(published_closed_form(
-                l, config.heads, beta_published, "1", config.d_qk, r0)["log10"]))
-            row["san_observed"].append(_log10_residual(san_outputs[l]))
-    return [{"layer": l, **row} for l, row in rows.items()]
+    san_outputs = forward_split(ctx, san, X0)
+    r0 = _residual_norm(X0)
+    e4 = _e4_log10([(k, b, H, lam) for k, b, _, H, lam in constants], len(ids), config.d_qk, math.log10(r0))
+    rows = {}
+    for l in range(1, config.layers + 1):
+        Z, layer = pure_inputs[l - 1], san.layers[l - 1]
+        bound = one_step_bound(ctx, Z, Z.R.mean(axis=0), layer, config.d_qk)  # x = token mean
+        rows[l] = {"one_step": math.log10(bound) if bound > 0 else None,
+                   "one_step_observed": _log10_residual(layer_forward(ctx, Z, layer, config.d_qk)),
+                   "E4": e4[l - 1],
+                   "published": float(published_closed_form(l, config.heads, beta_published, "1", config.d_qk,
+                                                            r0)["log10"]),
+                   "san_observed": _log10_residual(san_outputs[l])}
+    return rows
 
 
 # A relative residual below this is float64 rounding noise, not a measurement (docs/theory.md §5): the
@@ -388,46 +505,60 @@ def _log10_residual(Z) -> float | None:
 
 
 def run_experiment(model_dir: str | None = None, sequences: int = 32, tokens: int = 128,
-                   input_ids: str | None = None, bracket_sequences: int = 0, path_samples: int = 64,
-                   seed: int = 0, jobs: int = 1, progress=None) -> Experiment:
-    """The whole measurement. ``progress(total)`` returns an ``advance()`` callback (or None)."""
-    if bracket_sequences < 0 or path_samples < 1 or jobs < 1:
-        raise UsageError("--bracket-sequences must be >= 0, --path-samples >= 1 and --jobs >= 1")
+                   input_ids: str | None = None, bracket_sequences: int | None = None, path_samples: int = 64,
+                   seed: int = 0, jobs: int = 1, progress=None, path_brackets: int = 0,
+                   scheduler: str | None = None, balls_sequences: int | None = None,
+                   certify: bool = False) -> Experiment:
+    """The whole measurement. ``bracket_sequences``: how many sequences get r brackets (None:
+    all); ``path_brackets``: path samples per length that get one; ``balls_sequences``: how
+    many sequences get their values below the double range in balls (None:
+    :data:`BALLS_SEQUENCES`); ``certify``: certified verdicts of the explicit bounds on
+    sequence 0 (balls: about a minute per layer at MiniLM's size). ``progress(total)``
+    returns an ``advance()`` callback (or None)."""
+    balls_sequences = BALLS_SEQUENCES if balls_sequences is None else balls_sequences
+    for option, value, least in (("--bracket-sequences", bracket_sequences, 0), ("--balls-sequences", balls_sequences, 0),
+                                 ("--path-brackets", path_brackets, 0), ("--path-samples", path_samples, 1),
+                                 ("--jobs", jobs, 1)):
+        if value is not None and value < least:
+            raise UsageError(f"{option} must be >= {least}, got {value}")
     with one_blas_thread():
-        return _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_samples, seed, jobs, progress)
+        return _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_samples, seed, jobs,
+                    progress, path_brackets, scheduler, balls_sequences, certify)
 
 
-def _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_samples, seed, jobs, progress):
+def _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_samples, seed, jobs, progress,
+         path_brackets, scheduler, balls_sequences, certify):
     start = time.perf_counter()
     model = open_model(model_dir)
     ids = read_input_ids(input_ids, model) if input_ids else token_ids(model, sequences, tokens)
     config = model.config
+    n_bracket = len(ids) if bracket_sequences is None else min(bracket_sequences, len(ids))
     lengths = [k for k in PATH_LENGTHS if k <= config.layers]
     with_bounds = config.bounds_reason is None  # stated for unmasked attention without positional terms
     rng = np.random.default_rng(seed)
     specs = {init: _draw_paths(rng, len(ids), config, lengths, path_samples) for init in INITS}
-    exact_paths = min(bracket_sequences, path_samples)
-    # the long tasks (paths, bounds in one chunk per job) first, the sequences fill in after
-    chunks = [ids[i::jobs] for i in range(jobs)] if with_bounds else []
-    tasks = ([("paths", model.folder, init, seed, ids, specs[init], exact_paths) for init in INITS]
-             + [("bounds", model.folder, "pretrained", seed, chunk) for chunk in chunks if chunk]
-             + [("sequence", model.folder, init, seed, x, s < bracket_sequences)
-                for init in INITS for s, x in enumerate(ids)])
+    # the certified verdicts on sequence 0 (balls, the long tasks) first, the sequences fill in after
+    verdicts = ([("san", model.folder, seed, ids[0])]
+                + [("one_step", model.folder, seed, ids[0], l) for l in range(1, config.layers + 1)]
+                if with_bounds and certify else [])
+    tasks = verdicts + [("sequence", model.folder, init, seed, x, s < n_bracket, s < balls_sequences,
+              [(k, i, layers, heads) for k, rows in specs[init].items() for i, (t, layers, heads) in enumerate(rows)
+               if t == s], path_brackets, with_bounds and init == "pretrained")
+             for init in INITS for s, x in enumerate(ids)]
     advance = progress(len(tasks)) if progress else (lambda: None)
-    results = map_tasks(_task, tasks, jobs=jobs, star=True, on_done=lambda k: advance())
-    exp = Experiment(model.name, config.architecture, len(ids), len(ids[0]), min(bracket_sequences, len(ids)),
-                     seed, jobs=jobs)
-    exp.paths = dict(zip(INITS, results[:len(INITS)]))
-    bounds = results[len(INITS):len(INITS) + len([c for c in chunks if c])]
-    exp.curves = _curves(results[len(INITS) + len(bounds):], len(ids))
-    if with_bounds:  # chunk j holds sequences j, j + jobs, ...: back to sequence order
-        layers = []
-        for l, row in enumerate(bounds[0]):
-            merged = {key: [None] * len(ids) for key in row if key != "layer"}
-            for j, chunk_rows in enumerate(bounds):
-                for key in merged:
-                    merged[key][j::jobs] = chunk_rows[l][key]
-            layers.append({"layer": row["layer"], **merged})
-        exp.bounds = {"weights": "pretrained", "layers": layers}
+    results = map_tasks(_task, tasks, jobs=jobs, scheduler=scheduler, star=True, on_done=lambda k: advance())
+    exp = Experiment(model.name, config.architecture, len(ids), len(ids[0]), n_bracket, seed, jobs=jobs)
+    verdicts, results, n = results[:len(verdicts)], results[len(verdicts):], len(ids)
+    for j, init in enumerate(INITS):
+        rows = results[j * n:(j + 1) * n]
+        exp.curves += [Curves(name, init, [row["variants"][name] for row in rows]) for name in arch.VARIANTS]
+        found = {(k, i): (tm, r) for row in rows for k, i, tm, r in row["paths"]}
+        exp.paths[init] = {k: [found[k, i] for i in range(len(specs[init][k]))] for k in lengths}
+    if with_bounds:
+        per_sequence = [row["bounds"] for row in results[:n]]
+        exp.bounds = {"weights": "pretrained", "layers": [
+            {"layer": l, **{key: [b[l][key] for b in per_sequence] for key in per_sequence[0][l]},
+             "verdicts": {**verdicts[0][l - 1], "one_step": verdicts[l]} if verdicts else None}
+            for l in per_sequence[0]]}
     exp.seconds = time.perf_counter() - start
     return exp

@@ -25,14 +25,16 @@ def plot_curves(exp: Experiment, path: str) -> None:
             layers = np.arange(c.token_mean.shape[1])
             # the measured values, however small; a mean of 0 (every sequence below what doubles
             # hold) has no place on a log axis and is left out, not drawn at a floor
-            tm = np.nan_to_num(c.token_mean)  # below the double range: 0, off by < 1e-290
-            mean = np.where(tm.mean(axis=0) > 0, tm.mean(axis=0), np.nan)
+            tm = c.token_mean  # values below the double range: 0 (in balls) or nan (not computed)
+            mean = np.nanmean(tm, axis=0)
+            mean = np.where(mean > 0, mean, np.nan)
             ax.plot(layers, mean, color=colour, marker=marker, label=c.name)
-            q1, q3 = np.percentile(tm, [25, 75], axis=0)
+            q1, q3 = np.nanpercentile(tm, [25, 75], axis=0)
             ax.fill_between(layers, np.where(q1 > 0, q1, np.nan), np.where(q3 > 0, q3, np.nan),
                             color=colour, alpha=0.2)
-            if not np.isnan(c.bracket[:, :, 1]).all():
-                ex = np.nanmean(c.bracket[:, :, 1], axis=0)
+            upper = np.array([[float(v.r_ratio[1]) if v.r_ratio else np.nan for v in row] for row in c.values])
+            if not np.isnan(upper).all():
+                ex = np.nanmean(upper, axis=0)
                 ax.plot(layers, np.where(ex > 0, ex, np.nan), color=colour, marker=marker, linestyle="none",
                         markerfacecolor="none", markersize=10)
         ax.axhline(FLOAT64_FLOOR, color="0.6", linestyle=":", linewidth=1, zorder=0)
@@ -43,9 +45,9 @@ def plot_curves(exp: Experiment, path: str) -> None:
     axes[0].set_ylabel(r"$\|res(X^l)\|_{1,\infty} / \|X^l\|_{1,\infty}$")
     axes[0].legend(loc="lower left", fontsize=8)
     fig.text(0.5, 0.01, f"lines: token-mean residual over {exp.sequences} sequences (band: quartiles); "
-             f"open markers: r (bracket's upper end) on the first {exp.bracket_sequences}\n"
+             f"open markers: r (bracket's upper end), mean over the first {exp.bracket_sequences}\n"
              f"dotted: 1e-12, where a whole matrix of doubles would stop (the split pass goes below); "
-             f"points below 1e-290 are left out", ha="center", fontsize=8)
+             f"values below the double range (in the JSON) are left out", ha="center", fontsize=8)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
