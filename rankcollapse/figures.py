@@ -531,17 +531,21 @@ REPORTS = {
 }
 
 
+def _read_json(path: Path, when_missing: str, kind: str):
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{path}: {when_missing}") from None
+    except (OSError, ValueError) as e:
+        raise UsageError(f"{path}: not a readable JSON {kind}: {e}") from None
+
+
 def load_report(folder: Path, name: str) -> dict:
     """The recorded report a :data:`REPORTS` figure is drawn from; missing, malformed or in an
     older format than its command writes now is a UsageError naming the file."""
     report = REPORTS[name]
     path = folder / f"{report.source}.json"
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no recorded report for figure {name}; record it with {report.command}") from None
-    except (OSError, ValueError) as e:
-        raise UsageError(f"{path}: not a readable JSON report: {e}") from None
+    data = _read_json(path, f"no recorded report for figure {name}; record it with {report.command}", "report")
     expected = report.format()
     if not isinstance(data, dict) or data.get("format") != expected:
         found = data.get("format") if isinstance(data, dict) else None
@@ -580,12 +584,7 @@ def record(name: str, data: dict) -> dict:
 
 def load_recording(path: Path, name: str) -> dict:
     """A recording ``NAME.json``; a missing or malformed one is a UsageError naming the file."""
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no recorded data for figure {name}; make it with --recompute") from None
-    except (OSError, ValueError) as e:
-        raise UsageError(f"{path}: not a readable JSON recording: {e}") from None
+    data = _read_json(path, f"no recorded data for figure {name}; make it with --recompute", "recording")
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("name") != name:
         raise UsageError(f"{path}: expected format {FORMAT!r} for figure {name!r}")
     for key in ("caption", "series"):
