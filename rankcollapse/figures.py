@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -416,20 +417,24 @@ def realmodel_experiment(data: dict):
     """The :class:`rankcollapse.realmodel.measure.Experiment` a real-model report was written
     from, as far as the plots read it (17-digit decimals give back the doubles exactly; null, a
     ratio below the double range or a bracket not computed, is nan as in the run)."""
-    import numpy as np
+    from fractions import Fraction
 
-    from rankcollapse.realmodel.measure import Curves, Experiment
+    from rankcollapse.realmodel.measure import Curves, Experiment, Value
 
     def num(v) -> float:
         return float("nan") if v is None else float(v)
 
+    def value(token_mean, r_ratio) -> Value:
+        exact = None if token_mean is None else Fraction(token_mean)
+        return Value(math.nan if exact is None else float(exact) if float(exact) or not exact else exact,
+                     None if r_ratio is None else (Fraction(r_ratio[0]), Fraction(r_ratio[1])))
+
     exp = Experiment(data["model"], data["architecture"], data["sequences"], data["tokens"], data["bracket_sequences"],
                      data["seed"], jobs=data["jobs"], seconds=float(data["seconds"]))
     for v in data["variants"]:
-        token_mean = np.array([[num(x) for x in layer["token_mean"]] for layer in v["layers"]]).T
-        bracket = np.array([[[num(a), num(b)] for a, b in (r or (None, None) for r in layer["r_ratio"])]
-                            for layer in v["layers"]]).transpose(1, 0, 2)
-        exp.curves.append(Curves(v["name"], v["init"], token_mean, bracket))
+        values = [[value(layer["token_mean"][s], layer["r_ratio"][s]) for layer in v["layers"]]
+                  for s in range(data["sequences"])]
+        exp.curves.append(Curves(v["name"], v["init"], values))
     for p in data["paths"]:  # the plot reads the token-mean ratio of each path (r only as a spread)
         exp.paths.setdefault(p["init"], {})[p["length"]] = [(num(x), num(None)) for x in p["values_token_mean"]]
     return exp
@@ -450,7 +455,7 @@ def realmodel_slice(data: dict, layers: int = 2, variant: str = "pure-attention"
     with measure.one_blas_thread():
         config, state, blocks = measure._blocks(model.folder, init, data["seed"])
         net = arch.variant(config, blocks[:layers], variant)
-        return [measure.ratios(Z, False)[0] for Z in forward_split(measure.ctx, net, arch.embed(config, state, ids))]
+        return [measure.ratios(Z, False).token_mean for Z in forward_split(measure.ctx, net, arch.embed(config, state, ids))]
 
 
 def _model_short(data: dict) -> str:
