@@ -219,7 +219,7 @@ def contraction_table(ctx: Context, case: Case) -> list[dict]:
     """Per layer: the observed contraction diam(X^l)/diam(X^(l-1)) next to the rate delta(P^l)
     (ratios of the enclosures' midpoints, as floats, for reports and `docs/masks.md`) and M2's
     verdict on the layer (:func:`~rankcollapse.numerics.verdict.decide` on the enclosures)."""
-    diam_0 = _diam(ctx, forward_split(ctx, case.net, case.X)[0].R)
+    diam_0 = _diam(ctx, ctx.array(case.X))              # diam is per column, so X itself (no second pass)
     base = (ctx.lo(diam_0) + ctx.hi(diam_0)) / 2          # exact: diameters may leave the double range
     rows = []
     for l, ((lo, hi), (rlo, rhi)) in enumerate(contraction_pairs(ctx, case), start=1):
