@@ -120,17 +120,27 @@ def _dyadic_float(m: int, e: int) -> float:
         return math.copysign(math.inf, m)
 
 
+def _tops(mans, exps):
+    """``e + bit_length(m)`` per entry (``|m 2^e| < 2^top``) and the nonzero mask, as arrays."""
+    bits = np.array(list(map(int.bit_length, mans)), dtype=object)
+    return exps + bits, bits != 0
+
+
 def _common_exponent(mans, exps, round_up_bits: int | None = None):
     """Integers ``m`` and one exponent ``E`` with ``man 2^exp = m 2^E`` (exactly), or, with
-    ``round_up_bits``, ``m 2^E >= man 2^exp >= 0`` keeping that many bits below the largest value."""
-    nonzero = [(m, e) for m, e in zip(mans, exps) if m]
-    if not nonzero:
-        return [0] * len(mans), 0
-    E = min(e for _, e in nonzero)
+    ``round_up_bits``, ``m 2^E >= man 2^exp >= 0`` keeping that many bits below the largest value.
+    Object arrays of Python ints in and out: numpy runs the per-entry loops."""
+    tops, nonzero = _tops(mans, exps)
+    if not nonzero.any():
+        return np.zeros(len(mans), dtype=object), 0
+    E = exps[nonzero].min()
     if round_up_bits is not None:
-        E = max(E, max(e + m.bit_length() for m, e in nonzero) - round_up_bits)
-    # -((-m) >> k) is ceil(m / 2^k): only ever taken for radii (m >= 0)
-    return [m << (e - E) if e >= E else -((-m) >> (E - e)) for m, e in zip(mans, exps)], E
+        E = max(E, tops[nonzero].max() - round_up_bits)
+    shift = exps - E
+    out, left = np.empty(len(mans), dtype=object), shift >= 0
+    out[left] = mans[left] << shift[left]
+    out[~left] = -((-mans[~left]) >> -shift[~left])  # ceil(m / 2^k): only ever taken for radii (m >= 0)
+    return out, E
 
 
 def _round_to_grid(mans, exps, rads, rexps, bits: int):
@@ -139,11 +149,11 @@ def _round_to_grid(mans, exps, rads, rexps, bits: int):
     the rounding; radii below ``2^g`` grow to ``2^g``. Without this, one entry 2^-10^8 next to
     entries near 1 makes 10^8-bit integers (and so do midpoints 2^-10^8 inside radii near 1, or
     radii 2^-10^8 on midpoints near 1: e^-(10^400) at 1024 bits)."""
-    if not any(mans):
+    (top_m, nz_m), (top_r, nz_r) = _tops(mans, exps), _tops(rads, rexps)
+    if not nz_m.any():
         return mans, exps, rads, rexps
-    nonzero = [e + abs(m).bit_length() for m, e in (*zip(mans, exps), *zip(rads, rexps)) if m]
-    g = max(nonzero) - bits
-    if all(e >= g for m, e in zip(mans, exps) if m) and all(f + r.bit_length() > g for r, f in zip(rads, rexps) if r):
+    g = max(top_m[nz_m].max(), top_r[nz_r].max(initial=top_m[nz_m].max())) - bits
+    if (exps[nz_m] >= g).all() and (top_r[nz_r] > g).all():
         return mans, exps, rads, rexps  # nothing finer than the grid (the usual case): no copy
     out = ([], [], [], [])
     for m, e, r, f in zip(mans, exps, rads, rexps):
@@ -161,15 +171,15 @@ def _round_to_grid(mans, exps, rads, rexps, bits: int):
             r, f = 1, g
         for lst, v in zip(out, (m, e, r, f)):
             lst.append(v)
-    return out
+    return _objects(*out)
 
 
 def _floor_tiny(mans, exps, rads, rexps):
     """Entries below ``2^-_CAP_BITS`` (a ball 0 +- 2^-(10^400) after a saturated softmax) as
     the wider ``0 +- 2^-_CAP_BITS``, radii below it grown to it: exact integers over one
     exponent would otherwise need 10^400 bits."""
-    if all(e + abs(m).bit_length() >= -_CAP_BITS for m, e in zip(mans, exps) if m) and \
-            all(f + r.bit_length() >= -_CAP_BITS for r, f in zip(rads, rexps) if r):
+    (top_m, nz_m), (top_r, nz_r) = _tops(mans, exps), _tops(rads, rexps)
+    if (top_m[nz_m] >= -_CAP_BITS).all() and (top_r[nz_r] >= -_CAP_BITS).all():
         return mans, exps, rads, rexps  # nothing that small (the usual case): no copy
     out = ([], [], [], [])
     for m, e, r, f in zip(mans, exps, rads, rexps):
@@ -179,6 +189,16 @@ def _floor_tiny(mans, exps, rads, rexps):
             r, f = 1, -_CAP_BITS
         for lst, v in zip(out, (m, e, r, f)):
             lst.append(v)
+    return _objects(*out)
+
+
+def _objects(*lists):
+    """1-D object arrays of Python ints (``np.array`` would pick int64 for small ones)."""
+    out = []
+    for values in lists:
+        a = np.empty(len(values), dtype=object)
+        a[:] = values
+        out.append(a)
     return out
 
 
@@ -303,13 +323,12 @@ class Context:
 
     @staticmethod
     def _assemble(shape, mm, me, rm, re, rad_bits, mid_bits=None):
-        mm, me, rm, re = _floor_tiny(mm, me, rm, re)
+        mm, me, rm, re = _floor_tiny(*_objects(mm, me, rm, re))
         if mid_bits is not None:
             mm, me, rm, re = _round_to_grid(mm, me, rm, re, mid_bits)
         M, E = _common_exponent(mm, me)
         Rad, Er = _common_exponent(rm, re, round_up_bits=rad_bits)
-        as_array = lambda v: np.array(v, dtype=object).reshape(shape)  # noqa: E731
-        return as_array(M), E, as_array(Rad), Er
+        return M.reshape(shape), E, Rad.reshape(shape), Er
 
     def to_float(self, A) -> np.ndarray:
         """Midpoints as doubles (softmax shifts, LP inputs, plots; never for verdicts)."""

@@ -119,14 +119,17 @@ _STYLE = {HOLDS: "green", VIOLATED: "bold red", INCONCLUSIVE: "yellow"}
 
 
 def print_table(results, console) -> None:
+    rows = [(r.claim.id, r.claim.kind, r.verdict, str(r.examples),
+             "-" if r.worst_ratio is None else f"{r.worst_ratio:.4g}", f"{r.seconds:.1f}") for r in results]
     table = Table(title="rankcollapse verify", expand=True)
-    for col in ("id", "kind", "verdict", "examples", "worst ratio", "seconds"):
+    for k, col in enumerate(("id", "kind", "verdict", "examples", "worst ratio", "seconds")):
+        # every column but the title keeps its full width on a narrow terminal or a pipe (80
+        # columns): a verdict cut to "inconclusi…" would be worse than a cut title
         table.add_column(col, justify="right" if col in ("examples", "worst ratio", "seconds") else "left",
-                         no_wrap=True)
+                         no_wrap=True, min_width=max([len(col)] + [len(row[k]) for row in rows]))
     table.add_column("title", overflow="ellipsis", no_wrap=True, ratio=1)
-    for r in results:
-        table.add_row(r.claim.id, r.claim.kind, f"[{_STYLE[r.verdict]}]{r.verdict}[/]", str(r.examples),
-                      "-" if r.worst_ratio is None else f"{r.worst_ratio:.4g}", f"{r.seconds:.1f}", r.claim.title)
+    for r, (cid, kind, verdict, *numbers) in zip(results, rows):
+        table.add_row(cid, kind, f"[{_STYLE[r.verdict]}]{verdict}[/]", *numbers, r.claim.title)
     console.print(table)
     for r in results:
         if r.counterexample:

@@ -219,3 +219,21 @@ def test_check_rejects_a_huge_exponent_in_an_instance_file(tmp_path, capsys):
     assert main(["check", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "input[0][0]" in err and "exponent too large" in err and "Traceback" not in err
+
+
+def test_verify_table_keeps_verdicts_whole_on_a_pipe():
+    """Piped output is 80 columns wide: the title shrinks, never a verdict or a number."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from rankcollapse.verify import print_table
+
+    claim = SimpleNamespace(id="thm2.2.causal", kind="published", title="A long title " * 5)
+    results = [SimpleNamespace(claim=claim, verdict=v, examples=12345, worst_ratio=1.552e16, seconds=104.3,
+                               counterexample=None) for v in ("inconclusive", "violated", "holds")]
+    console = Console(width=80, record=True)
+    print_table(results, console)
+    text = console.export_text()
+    for word in ("thm2.2.causal", "published", "inconclusive", "violated", "12345", "1.552e+16", "104.3"):
+        assert word in text
