@@ -150,7 +150,7 @@ def one_step_bound(ctx: Context, Z: Split, x_R, layer: Layer, d_qk: int):
         if head.b_Q is not None:
             r = r + R @ ctx.array(head.W_K) @ ctx.array(head.b_Q).reshape(-1, 1)
         pi = softmax_rows(ctx, (r * s).T)[0]
-        c = _lower_if_saturated([_expm1(ctx, ctx.max(row) - ctx.min(row)) for row in E], lambda *cs: ctx.max(cs))
+        c = _expm1(ctx, ctx.max(ctx.max(E, axis=1) - ctx.min(E, axis=1)))  # max_i expm1(t_i) = expm1(max_i t_i)
         W_h = _W_h(ctx, head)
         A1 = _lower_if_saturated([A1, c], lambda a, c: a + n * c * ctx.max(pi) * norm_1(ctx, W_h))
         Ainf = _lower_if_saturated([Ainf, c], lambda a, c: a + c * norm_inf(ctx, W_h))

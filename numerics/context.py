@@ -266,12 +266,14 @@ class Context:
         raise NotImplementedError
 
     # -- enclosure helpers ----------------------------------------------------------
-    def max(self, values):
-        """An enclosure of the maximum of the (enclosed) values."""
-        return functools.reduce(self._max2, np.ravel(values))
+    def max(self, values, axis: int | None = None):
+        """An enclosure of the maximum of the (enclosed) values, or of each one along ``axis``."""
+        if axis is None:
+            return functools.reduce(self._max2, np.ravel(values))
+        return np.frompyfunc(self._max2, 2, 1).reduce(np.asarray(values), axis=axis)
 
-    def min(self, values):
-        return -self.max(-np.asarray(values))
+    def min(self, values, axis: int | None = None):
+        return -self.max(-np.asarray(values), axis)
 
     def hull(self, a, b):
         """An enclosure of everything between the enclosures ``a`` and ``b`` (entrywise)."""
@@ -405,11 +407,11 @@ class Float64Context(Context):
     def intersect(self, a, b):
         return a
 
-    def max(self, values):
-        return float(np.max(values))
+    def max(self, values, axis: int | None = None):
+        return float(np.max(values)) if axis is None else np.max(values, axis=axis)
 
-    def min(self, values):
-        return float(np.min(values))
+    def min(self, values, axis: int | None = None):
+        return float(np.min(values)) if axis is None else np.min(values, axis=axis)
 
     def mid_rad(self, x):
         x = float(x)
