@@ -119,6 +119,7 @@ from fractions import Fraction
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import minimize
 
 from .context import _CAP_BITS, Context, dyadic
 
@@ -126,6 +127,9 @@ __all__ = ["Bracket", "token_mean_residual", "residual_bracket", "r_float"]
 
 _TOL = 1e-11  # relative; only decides how long to refine (tightness), never soundness
 _GAP = 1e-10  # the search stops when its float estimate of the gap in r^2 is below this
+# the fast bracket (no LP): its search stops at an estimated relative gap of _FAST_GAP in r^2 (0.2 %
+# in r) or after _ITERATIONS L-BFGS iterations in all, checking every _CHECK; _SMOOTH: see _Smoothed
+_FAST_GAP, _ITERATIONS, _STAGE, _CHECK, _SMOOTH = 4e-3, 300, 100, 10, 1e-3
 _BITS = 60    # fixed-point bits for LP output made exact (weights, points) and for square roots
 MID_GUARD_BITS = 1024  # midpoints are kept exactly down to this far below the working precision
 # HiGHS accepts constraint violations up to 1e-7 by default; summed over the columns that would
@@ -164,12 +168,14 @@ def token_mean_residual(ctx: Context, X):
 
 def _weighted_medians(C, order, a, b):
     """Per column of the float matrix ``C`` (``order`` sorts its columns): the row index of a
-    weighted median for the weights ``a_j + b_i``, and the weighted deviation from it."""
-    d = C.shape[1]
-    W = a[None, :] + b[:, None]
-    cum = np.cumsum(np.take_along_axis(W, order, axis=0), axis=0)
+    weighted median for the weights ``a_j + b_i``, and the weighted deviation from it. The
+    cumulative weights are those of ``b`` gathered in column order plus ``a_j`` times the rank
+    (no ``n x d`` weight matrix); the same expression serves exact integer weights."""
+    n, d = C.shape
+    cum = np.cumsum(b[order], axis=0) + np.multiply.outer(np.arange(1, n + 1), a)
     k = order[np.argmax(2 * cum >= cum[-1], axis=0), np.arange(d)]
-    return k, (W * np.abs(C - C[k, np.arange(d)])).sum(axis=0)
+    D = np.abs(C - C[k, np.arange(d)])
+    return k, a * D.sum(axis=0) + b @ D
 
 
 @dataclass(frozen=True)
@@ -387,26 +393,108 @@ def _hedge(C, order, wf: float, wg: float, rounds: int):
     return [best, (*avg, float(_weighted_medians(C, order, *avg)[1].sum()))], points
 
 
-def _hedge_search(C: np.ndarray, rounds: int = 30):
-    """The cheap bracket's search, on a float matrix ``C`` with column medians 0 (``x = 0``
-    minimises ``f``): one Hedge run for ``min g`` (``wf = 0``), then one for the weight normal to
-    the chord from the min-``f`` point to the lowest-``g`` point found. Same returns as
-    :func:`_pareto_search` (no LPs)."""
-    order = np.argsort(C, axis=0, kind="stable")
-    zero = np.zeros(C.shape[1])
+def _soft_max(v, mu: float):
+    """``(mu log sum exp(v / mu), softmax(v / mu))``: a smooth maximum, at most ``mu log len(v)``
+    above ``max v``, and its gradient."""
+    top = v.max()
+    e = np.exp((v - top) / mu)
+    total = e.sum()
+    return float(top) + mu * math.log(total), e / total
+
+
+class _Smoothed:
+    """``f`` and ``g`` of a float matrix ``C`` (column medians 0) made smooth, in float32: each
+    max by :func:`_soft_max` at a temperature ``_SMOOTH`` times ``f`` or ``g`` at the medians,
+    ``|z|`` by ``sqrt(z^2 + delta_j^2)`` with ``delta_j`` a third of ``_SMOOTH`` times the column's
+    largest ``|C_ij|``. Its minimisers are suggestions only: every bound is recomputed from ``C``.
+    At a minimiser of ``wf F + wg G`` the softmax weights ``(wf u, wg w)`` make ``x`` their
+    (smoothed) weighted median, so they are near-optimal certificate weights for that problem;
+    at a minimiser of ``log F + log G`` the same holds for ``(u / F, w / G)``, whose normal
+    ``(G, F)`` is the hyperbola's at the optimum of ``f g``."""
+
+    def __init__(self, C, f0: float, g0: float):
+        self.C = C.astype(np.float32)
+        top = np.abs(C).max(axis=0)
+        delta = np.full(top.shape, _SMOOTH / 3 * top.max())
+        self.delta2 = (delta * delta).astype(np.float32)
+        self.mu = _SMOOTH * f0, _SMOOTH * g0
+
+    def weights(self, x, wf, wg):
+        """``(value, gradient, a, b)`` of the objective at ``x`` (``wf = None``: ``log F + log G``)."""
+        E = x.astype(np.float32) - self.C
+        A = np.sqrt(E * E + self.delta2)
+        E /= A                                              # d sqrt((x_j - C_ij)^2 + delta^2) / d x_j
+        F, u = _soft_max(A.sum(axis=0), self.mu[0])
+        G, w = _soft_max(A.sum(axis=1), self.mu[1])
+        if wf is None:
+            value, wf, wg = math.log(F) + math.log(G), 1 / F, 1 / G
+        else:
+            value = wf * F + wg * G
+        a, b = wf * u, wg * w
+        return value, (a * E.sum(axis=0) + b @ E).astype(np.float64), a.astype(np.float64), b.astype(np.float64)
+
+    def minimise(self, x0, wf, wg, stop, iterations: int):
+        """L-BFGS (SciPy) from ``x0``; every ``_CHECK`` iterations ``stop(x, a, b)`` may end it.
+        Returns the last ``x``, the iterations run and whether ``stop`` ended the run."""
+        stopped, count = [], [0]
+
+        def check(x):
+            count[0] += 1
+            if count[0] % _CHECK == 0 and stop(x, *self.weights(x, wf, wg)[2:]):
+                stopped.append(True)
+                raise StopIteration
+
+        res = minimize(lambda x: self.weights(x, wf, wg)[:2], x0, jac=True, method="L-BFGS-B", callback=check,
+                       options={"maxiter": iterations, "gtol": 1e-12, "ftol": 1e-14})
+        return res.x, res.nit, bool(stopped)
+
+
+def _smooth_search(C: np.ndarray, order=None, gap: float = _FAST_GAP, iterations: int = _ITERATIONS):
+    """The fast bracket's search, on a float matrix ``C`` with column medians 0 (``x = 0``
+    minimises ``f``), no LP: the cutting-plane search of :func:`_pareto_search`, each weighted
+    problem solved approximately on :class:`_Smoothed`. The first minimises the smoothed product
+    (it lands near the optimum of ``f g`` with weights normal to the hyperbola there); each
+    further one the weight normal to the hyperbola at the polygon's lowest vertex, started from
+    the best point for that weight. A run stops when its weights' certificate (float estimate)
+    meets its point's weighted value within a quarter of ``gap``, or when the polygon's minimum
+    is within a relative ``gap`` of the best product found (then the search ends); ``iterations``
+    caps all runs together. Same returns as :func:`_pareto_search` (no LPs)."""
+    n, d = C.shape
+    order = np.argsort(C, axis=0, kind="stable") if order is None else order
+    zero = np.zeros(d)
     f0, g0 = _fg(C, zero)
     token_mean = C.mean(axis=0)
     points = [(zero, f0, g0), (token_mean, *_fg(C, token_mean))]
-    certs, pts = _hedge(C, order, 0.0, 1.0, rounds)
-    points += pts
-    _, f1, g1 = min(points, key=lambda p: (p[2], p[1]))
-    if f1 > f0 and g1 < g0:
-        wf = (g0 - g1) / (g0 - g1 + f1 - f0)
-        more, pts = _hedge(C, order, wf, 1 - wf, rounds)
-        certs, points = certs + more, points + pts
-    best_g = max((c for c in certs if not c[0].any()), key=lambda c: c[2])
-    best_mixed = max(certs, key=lambda c: c[2] / (c[0].sum() * f0 + c[1].sum() * g0))
-    return [(a, b) for a, b, _ in {id(c): c for c in (best_g, best_mixed)}.values()], points, 0
+    weights = [(zero, np.full(n, 1.0 / n))]       # a = 0, b uniform: the floor g >= mean row sum
+    lines = [(1.0, 0.0, f0), (0.0, 1.0, float(np.abs(C).sum()) / n)]
+    smooth = _Smoothed(C, f0, g0)
+    state = {}
+
+    def stop(x, a, b):
+        f, g = _fg(C, x)
+        points.append((x, f, g))
+        line = (float(a.sum()), float(b.sum()), float(_weighted_medians(C, order, a, b)[1].sum()))
+        state["last"] = (x, a, b, line)
+        value = line[0] * f + line[1] * g
+        state["done"] = (_polygon_min(lines + [line], 0.0, 0.0, slack=1e-12)[0]
+                         >= min(p[1] * p[2] for p in points) * (1 - gap))
+        return state["done"] or value - line[2] <= gap / 4 * value
+
+    x, wf, wg = zero, None, None
+    while iterations > 0:
+        x, used, stopped = smooth.minimise(x, wf, wg, stop, min(iterations, _STAGE))
+        iterations -= max(used, _CHECK)
+        if not stopped:  # L-BFGS ended on its own: check its last point
+            stop(x, *smooth.weights(x, wf, wg)[2:])
+        _, a, b, line = state["last"]
+        weights.append((a, b))
+        lines.append(line)
+        if state["done"]:
+            break
+        _, tf, tg = _polygon_min(lines, 0.0, 0.0, slack=1e-12)
+        wf, wg = tg / (tf + tg), tf / (tf + tg)
+        x = min(points, key=lambda p: wf * p[1] + wg * p[2])[0]
+    return weights, points, 0
 
 
 # -- exact evaluation ---------------------------------------------------------------------------
@@ -451,15 +539,13 @@ def _fast_doubles(Cs: np.ndarray):
     n, d = Cs.shape
     rel, tiny = _float_bounds(n, d)
     order = np.argsort(Cs, axis=0, kind="stable")
-    weights, points, _ = _hedge_search(Cs)
+    weights, points, _ = _smooth_search(Cs, order)
     lines = [(1, 0, Fraction(float(np.abs(Cs).sum(axis=0).max())) * (1 - rel) - tiny)]
     for a, b in weights:
         scale = 2.0**40 / (a.sum() + b.sum())
         ai, bi = np.floor(a * scale).astype(np.int64), np.floor(b * scale).astype(np.int64)
-        cum = np.cumsum(np.take_along_axis(np.add.outer(bi, ai), order, axis=0), axis=0)
-        k = order[np.argmax(2 * cum >= cum[-1], axis=0), np.arange(d)]
-        D = np.abs(Cs - Cs[k, np.arange(d)])
-        L = float(ai.astype(float) @ D.sum(axis=0) + bi.astype(float) @ D.sum(axis=1))
+        # int64 cumulative weights: exact medians; each deviation passes <= n + d + 1 roundings
+        L = float(_weighted_medians(Cs, order, ai, bi)[1].sum())
         A, B = int(ai.sum()), int(bi.sum())
         lines.append((A, B, Fraction(L) * (1 - rel) - (A + B) * tiny))
     value = [f * g for _, f, g in points]
@@ -599,7 +685,7 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
         s = max(int(v).bit_length() for v in np.abs(C).flat)         # |C| < 2^s
         den = 1 << s
         Cf = np.array([c / den for c in C.flat]).reshape(n, d)       # int / int: correctly rounded
-        weights, points, n_lp = (_pareto_search if exact else _hedge_search)(Cf)
+        weights, points, n_lp = (_pareto_search if exact else _smooth_search)(Cf)
         for a, b in weights:
             lines.append(_certificate(C, order, [max(_to_int(v), 0) for v in a], [max(_to_int(v), 0) for v in b]))
         # Exact upper bounds at the points whose float value (padded) is within 1e-6 of the best
