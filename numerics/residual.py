@@ -112,6 +112,8 @@ Fraction(0, 1)
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -449,6 +451,23 @@ class _Smoothed:
         return res.x, res.nit, bool(stopped)
 
 
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's controller, found once (0.1 ms a use instead of 2 ms), or None without it."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """BLAS on one thread: L-BFGS on 384 variables is tiny, and OpenBLAS's threads made each of
+    its iterations 7 ms of CPU instead of 0.1 ms on a loaded 2-core machine."""
+    controller = _blas_controller()
+    return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
+
+
 def _smooth_search(C: np.ndarray, order=None, gap: float = _FAST_GAP, iterations: int = _ITERATIONS):
     """The fast bracket's search, on a float matrix ``C`` with column medians 0 (``x = 0``
     minimises ``f``), no LP: the cutting-plane search of :func:`_pareto_search`, each weighted
@@ -482,7 +501,8 @@ def _smooth_search(C: np.ndarray, order=None, gap: float = _FAST_GAP, iterations
 
     x, wf, wg = zero, None, None
     while iterations > 0:
-        x, used, stopped = smooth.minimise(x, wf, wg, stop, min(iterations, _STAGE))
+        with _one_blas_thread():
+            x, used, stopped = smooth.minimise(x, wf, wg, stop, min(iterations, _STAGE))
         iterations -= max(used, _CHECK)
         if not stopped:  # L-BFGS ended on its own: check its last point
             stop(x, *smooth.weights(x, wf, wg)[2:])
@@ -494,6 +514,12 @@ def _smooth_search(C: np.ndarray, order=None, gap: float = _FAST_GAP, iterations
         _, tf, tg = _polygon_min(lines, 0.0, 0.0, slack=1e-12)
         wf, wg = tg / (tf + tg), tf / (tf + tg)
         x = min(points, key=lambda p: wf * p[1] + wg * p[2])[0]
+    # each weight costs a certificate: keep those the polygon's minimum needs (lines[k + 1] is weights[k])
+    low = _polygon_min(lines, 0.0, 0.0, slack=1e-12)[0]
+    for k in range(len(weights) - 1, -1, -1):
+        rest = lines[:k + 1] + lines[k + 2:]
+        if _polygon_min(rest, 0.0, 0.0, slack=1e-12)[0] >= low * (1 - 1e-9):
+            lines, weights = rest, weights[:k] + weights[k + 1:]
     return weights, points, 0
 
 
@@ -550,12 +576,20 @@ def _fast_doubles(Cs: np.ndarray):
         lines.append((A, B, Fraction(L) * (1 - rel) - (A + B) * tiny))
     value = [f * g for _, f, g in points]
     best = None
-    for x, _, _ in (p for p, v in zip(points, value) if v <= min(value) * (1 + 1e-6)):
+    for x in _near_best(points, value):
         E = np.abs(Cs - x)
         F, G = (Fraction(float(v)) * (1 + rel) + tiny for v in (E.sum(axis=0).max(), E.sum(axis=1).max()))
         if best is None or F * G < best[0] * best[1]:
             best = (F, G, x)
     return lines, points, best
+
+
+def _near_best(points, value, most: int = 3):
+    """The ``x`` of at most ``most`` points whose float ``value`` is within a relative ``1e-6`` of the
+    smallest, lowest first: the float estimate only chooses which get an exact (costly) evaluation,
+    and any point is a valid upper bound."""
+    ranked = sorted(range(len(points)), key=value.__getitem__)[:most]
+    return [points[i][0] for i in ranked if value[i] <= value[ranked[0]] * (1 + 1e-6)]
 
 
 def _to_int(v: float) -> int:
@@ -688,13 +722,13 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
         weights, points, n_lp = (_pareto_search if exact else _smooth_search)(Cf)
         for a, b in weights:
             lines.append(_certificate(C, order, [max(_to_int(v), 0) for v in a], [max(_to_int(v), 0) for v in b]))
-        # Exact upper bounds at the points whose float value (padded) is within 1e-6 of the best
+        # Exact upper bounds at the (at most 3) points whose float value (padded) is within 1e-6 of the best
         # (the cap only keeps float() finite: pads that large make every candidate equal anyway)
         pf, pg = (float(min(p / den, 2 ** 1000)) for p in (pad_f, pad_g))
         value = [(f + pf) * (g + pg) for _, f, g in points]
         C60 = C * (1 << _BITS)
         near_best = {tuple(_to_int(t) << s for t in x)  # x = x60 2^(E-60); a set: searches revisit points
-                     for (x, _, _), v in zip(points, value) if v <= min(value) * (1 + 1e-6)}
+                     for x in _near_best(points, value)}
         for x60 in near_best:
             F, G = _exact_fg(C60, np.array(x60, dtype=object))
             candidates.append((dyadic(F, -_BITS), dyadic(G, -_BITS), np.array(x60, dtype=object)))
