@@ -759,7 +759,7 @@ def _fast_bracket_doubles(ctx: Context, X: np.ndarray, t0: float) -> Bracket | N
     top = float(np.abs(Cf).max())
     if not math.isfinite(top):
         return None
-    x_best, lower, upper, vertices = np.zeros(d), Fraction(0), Fraction(0), ((0.0, 0.0),)
+    x_best, e, lower, upper, vertices = np.zeros(d), 0, Fraction(0), Fraction(0), ((0.0, 0.0),)
     if top:  # else every row equals the medians exactly
         e = math.frexp(top)[1]
         Cs = np.ldexp(Cf, -e)  # exact but for gradual underflow, which `tiny` covers
@@ -774,8 +774,8 @@ def _fast_bracket_doubles(ctx: Context, X: np.ndarray, t0: float) -> Bracket | N
         _, hi, k = _sqrt_enclosure((F + pad_f) * (G + pad_g))
         upper = dyadic(hi, -k) * scale
         vertices = tuple((math.ldexp(f, e), math.ldexp(g, e)) for f, g in _pareto_filter((f, g) for _, f, g in points))
-        x_best = np.ldexp(x_best, e)
-    x = np.array([Fraction(m) + Fraction(t) for m, t in zip(median, x_best)], dtype=object)
+    # x_best is in units 2^e, exactly (ldexp could round it into the subnormals)
+    x = np.array([Fraction(m) + Fraction(t) * Fraction(2) ** e for m, t in zip(median, x_best)], dtype=object)
     return Bracket(lower, upper, x, ctx.certified, 0, time.perf_counter() - t0, vertices)
 
 
