@@ -445,7 +445,7 @@ def test_fast_bracket_is_sound_whatever_the_search_suggests(monkeypatch):
 
     rng = np.random.default_rng(11)
 
-    def garbage(C, order=None):
+    def garbage(C, columns=None):
         n, d = C.shape
         points = [(x, *residual._fg(C, x)) for x in rng.standard_normal((3, d))]
         return [(rng.random(d), rng.random(n)) for _ in range(3)], points, 0
