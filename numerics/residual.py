@@ -183,6 +183,7 @@ class _Columns:
     def __init__(self, C):
         self.T = np.ascontiguousarray(C.T)
         self.order = np.argsort(self.T, axis=1, kind="stable")
+        self.D = np.empty_like(self.T)
 
 
 def _weighted_medians(columns: _Columns, a, b):
@@ -193,7 +194,8 @@ def _weighted_medians(columns: _Columns, a, b):
     cum = np.cumsum(b[columns.order], axis=1)
     cum += np.multiply.outer(a, np.arange(1, n + 1))
     k = columns.order[np.arange(d), np.argmax(2 * cum >= cum[:, -1:], axis=1)]
-    D = np.abs(columns.T - columns.T[np.arange(d), k][:, None])
+    D = np.subtract(columns.T, columns.T[np.arange(d), k][:, None], out=columns.D)
+    np.abs(D, out=D)
     return k, a * D.sum(axis=1) + D @ b
 
 
@@ -434,13 +436,16 @@ class _Smoothed:
 
     def __init__(self, C, f0: float, g0: float):
         self.C = C.astype(np.float32)
+        self.E, self.A = np.empty_like(self.C), np.empty_like(self.C)  # reused: a third faster than fresh arrays
         self.delta2 = np.float32((_SMOOTH / 3 * float(np.abs(C).max())) ** 2)
         self.mu = _SMOOTH * f0, _SMOOTH * g0
 
     def weights(self, x, wf, wg):
         """``(value, gradient, a, b)`` of the objective at ``x`` (``wf = None``: ``log F + log G``)."""
-        E = x.astype(np.float32) - self.C
-        A = np.sqrt(E * E + self.delta2)
+        E = np.subtract(x.astype(np.float32), self.C, out=self.E)
+        A = np.multiply(E, E, out=self.A)
+        A += self.delta2
+        np.sqrt(A, out=A)
         E /= A                                              # d sqrt((x_j - C_ij)^2 + delta^2) / d x_j
         F, u = _soft_max(A.sum(axis=0), self.mu[0])
         G, w = _soft_max(A.sum(axis=1), self.mu[1])
@@ -509,6 +514,9 @@ def _smooth_search(C: np.ndarray, columns: _Columns | None = None, gap: float = 
 
     def stop(x, a, b):
         f, g = _fg(C, x)
+        if not (math.isfinite(f * g) and np.isfinite(a).all() and np.isfinite(b).all() and a.sum() + b.sum() > 0):
+            state["failed"] = True  # the smoothed problem broke down: keep what was found before
+            return True
         points.append((x, f, g))
         line = (float(a.sum()), float(b.sum()), float(_weighted_medians(columns, a, b)[1].sum()))
         state["last"] = (x, a, b, line)
@@ -524,6 +532,8 @@ def _smooth_search(C: np.ndarray, columns: _Columns | None = None, gap: float = 
         iterations -= max(used, _CHECK)
         if not stopped:  # L-BFGS ended on its own: check its last point
             stop(x, *smooth.weights(x, wf, wg)[2:])
+        if state.get("failed"):
+            break
         _, a, b, line = state["last"]
         weights.append((a, b))
         lines.append(line)

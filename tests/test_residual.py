@@ -457,3 +457,19 @@ def test_fast_bracket_is_sound_whatever_the_search_suggests(monkeypatch):
         fast = residual_bracket(ctx, ctx.array(X), exact=False)
         assert fast.lower <= exact.lower and exact.upper <= fast.upper
         assert fast.upper - fast.lower > fast.upper / 100  # garbage in: a wide bracket, never a wrong one
+
+
+def test_fast_bracket_survives_a_broken_smoothed_problem(monkeypatch):
+    """If the smoothed problem returns NaN (say an overflow in float32), the search stops with
+    what it had (medians, token mean, the uniform-row floor) and the bracket stays valid."""
+    from rankcollapse.numerics import residual
+
+    def nan(self, x, wf, wg):
+        bad = np.full(x.shape, np.nan)
+        return np.nan, bad, bad, np.full(self.C.shape[0], np.nan)
+
+    monkeypatch.setattr(residual._Smoothed, "weights", nan)
+    ctx = get_context("float64")
+    X = ADVERSARIAL["gaussian"]
+    exact, fast = residual_bracket(ctx, X), residual_bracket(ctx, X, exact=False)
+    assert 0 < fast.lower <= exact.lower and exact.upper <= fast.upper
