@@ -127,7 +127,8 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="*", default=SIZES, help="n x d sizes, e.g. 8x8 32x16")
     parser.add_argument("--no-exact", nargs="*", default=[], metavar="SIZE", help="sizes without the LP bracket")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--gaussian", type=int, default=16, help="standard normal 128 x 384 matrices for the fast table")
+    parser.add_argument("--gaussian", type=int, default=16,
+                        help="standard normal 128 x 384 matrices for the fast table")
     parser.add_argument("--fast-only", action="store_true", help="only the fast bracket table")
     args = parser.parse_args()
     fast_table(args.gaussian, args.seed)

@@ -58,9 +58,10 @@ weighted median of the duals lies outside. The row duals are the certificate wei
 b)`` above; the solve stops when their exactly re-evaluated ``L`` meets the primal value.
 Between weights only the objective changes, so each solve after the first starts from the
 previous basis (a few dozen pivots at ``128 x 384``). The anchor is the best point of a cheap
-Hedge run (multiplicative weights, ``_hedge``) on the first weight, not the medians: on layer outputs of real models the
-optimum lies far from the medians in many columns, and windows grown from there spanned whole
-columns (30 000 segments, 8 s for the first solve at ``128 x 384``, against 1.4 s anchored).
+Hedge run (multiplicative weights, ``_hedge``) on the first weight, not the medians: on layer
+outputs of real models the optimum lies far from the medians in many columns, and windows grown
+from there spanned whole columns (30 000 segments, 8 s for the first solve at ``128 x 384``,
+against 1.4 s anchored).
 
 **The fast bracket** (``exact=False``) solves no LP. Any nonnegative weights certify, so it
 runs the same cutting-plane search with each weighted problem solved approximately by L-BFGS
