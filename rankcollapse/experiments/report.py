@@ -31,7 +31,8 @@ def paths_table(task: str, run: dict) -> Table:
                       f"{rows[n_paths[0]]['residual_token_mean'][-1]:.3g}")
     full, chance = res["full_model"], res["chance"]
     table.caption = (f"whole model {full['accuracy']:.3f}; chance: majority per position {chance['majority']:.3f}, "
-                     f"uniform {chance['uniform']:.3f}; training {res['seconds']['training']:.0f} s, "
+                     f"uniform {chance['uniform']:.3f}; training {res['seconds']['training']:.0f} s "
+                     f"({res['seconds']['training_cpu']:.0f} CPU s), "
                      f"total {res['seconds']['total']:.0f} s")
     return table
 
