@@ -536,7 +536,7 @@ REPORTS = {
        for a in ("bert", "albert", "gpt2", "xlnet")},
     **{f"experiment_{n}": Report(f"experiment_{n}", _experiment_format, _EXPERIMENT_FIELDS, experiment_caption,
                                  experiment_draw, "rankcollapse experiment ... --json (docs/experiments.md)")
-       for n in ("sort", "convex_hull", "convex_hull_quick", "memorization", "circle",
+       for n in ("sort", "sort_run_sh", "convex_hull", "convex_hull_quick", "memorization", "circle",
                  "circle_no_inner_skip")},
 }
 

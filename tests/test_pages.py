@@ -227,6 +227,7 @@ def shown_agrees(cell: str, value: float) -> bool:
 
 
 PATH_TABLES = [("Paper size (`rankcollapse experiment paths --task sort --jobs 1", "experiment_sort"),
+               ("Trained as `run_sort.sh` trains", "experiment_sort_run_sh"),
                ("Paper size (`rankcollapse experiment paths --task convex-hull", "experiment_convex_hull"),
                ("pass (`rankcollapse experiment paths --task convex-hull --quick", "experiment_convex_hull_quick"),
                ("Paper size on the shipped text", "experiment_memorization")]
