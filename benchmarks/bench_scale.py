@@ -56,17 +56,17 @@ def load() -> str:
     return "load average %.2f %.2f %.2f" % os.getloadavg()
 
 
-def old_residual():
-    """The previous ``residual.py`` as a module, or None without git."""
+def old_residual(commit: str = OLD_COMMIT):
+    """``residual.py`` of ``commit`` as a module, or None without git."""
     try:
-        src = subprocess.run(["git", "show", f"{OLD_COMMIT}:numerics/residual.py"], cwd=ROOT,
+        src = subprocess.run(["git", "show", f"{commit}:numerics/residual.py"], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    module = types.ModuleType("residual_old")
+    module = types.ModuleType(f"residual_{commit}")
     sys.modules[module.__name__] = module  # dataclasses look their module up
     exec(compile(src.replace("from .context import", "from rankcollapse.numerics.context import"),
-                 f"{OLD_COMMIT}:numerics/residual.py", "exec"), module.__dict__)
+                 f"{commit}:numerics/residual.py", "exec"), module.__dict__)
     return module
 
 

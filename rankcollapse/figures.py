@@ -493,7 +493,11 @@ def experiment_caption(data: dict) -> str:
         variants = list(dict.fromkeys(v["variant"] for v in data["results"]["variants"]))
         inner = "" if settings["inner_skip"] else ", no inner skip"
         return f"circle: {', '.join(variants)}{inner}, hidden {settings['hidden']}, {settings['repeats']} seeds{quick}"
-    return f"{data['task']}: token accuracy of sums of random paths, {settings['repeats']} draws{quick}"
+    from rankcollapse.experiments.report import training_changes
+
+    changes = training_changes(data["task"], settings)
+    return (f"{data['task']}: token accuracy of sums of random paths, {settings['repeats']} draws{quick}"
+            + (f", {changes}" if changes else ""))
 
 
 def experiment_draw(data: dict, path: Path) -> None:
@@ -532,7 +536,8 @@ REPORTS = {
        for a in ("bert", "albert", "gpt2", "xlnet")},
     **{f"experiment_{n}": Report(f"experiment_{n}", _experiment_format, _EXPERIMENT_FIELDS, experiment_caption,
                                  experiment_draw, "rankcollapse experiment ... --json (docs/experiments.md)")
-       for n in ("sort", "convex_hull", "convex_hull_quick", "memorization", "circle", "circle_no_inner_skip")},
+       for n in ("sort", "sort_run_sh", "convex_hull", "convex_hull_quick", "memorization", "circle",
+                 "circle_no_inner_skip")},
 }
 
 

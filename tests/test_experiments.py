@@ -6,6 +6,7 @@ the paper-size runs are documented in docs/experiments.md. Tests that train need
 """
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -53,6 +54,17 @@ def test_unknown_task_and_unwritable_outputs_exit_2(tmp_path, capsys):
     if command._torch_available():
         assert main(["experiment", "paths", "--task", "sort", "--plot", str(tmp_path)]) == 2
         assert "--plot" in capsys.readouterr().err
+
+
+def test_progress_into_a_log_file_is_one_line_per_step(capsys):
+    """A live bar draws nothing into a file; there each step is a line (label, count, seconds)."""
+    with command._Bars() as bars:
+        advance = bars("training", 3)
+        advance()
+        advance()
+    lines = [line for line in capsys.readouterr().err.splitlines() if line]  # the bar's exit ends a line
+    assert len(lines) == 2, lines
+    assert re.fullmatch(r"training 1/3 \d+ s", lines[0]) and re.fullmatch(r"training 2/3 \d+ s", lines[1]), lines
 
 
 def test_memorization_text_windows():

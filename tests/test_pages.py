@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from rankcollapse import figures
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 FIGURES = DOCS / "figures"
@@ -306,17 +308,28 @@ def shown_agrees(cell: str, value: float) -> bool:
     return agrees(cell.strip("*"), value)
 
 
-@pytest.mark.parametrize("marker, name", [("Paper size (`rankcollapse experiment paths --task sort", "experiment_sort"),
-                                          ("Paper size (`rankcollapse experiment paths --task convex-hull", "experiment_convex_hull"),
-                                          ("classifier-dropout fix, so it says nothing about the paper's numbers", "experiment_convex_hull_quick"),
-                                          ("Paper size on the shipped text", "experiment_memorization")])
+PATH_TABLES = [("Paper size (`rankcollapse experiment paths --task sort --jobs 1", "experiment_sort"),
+               ("Trained as `run_sort.sh` trains", "experiment_sort_run_sh"),
+               ("Paper size (`rankcollapse experiment paths --task convex-hull", "experiment_convex_hull"),
+               ("pass (`rankcollapse experiment paths --task convex-hull --quick", "experiment_convex_hull_quick"),
+               ("Paper size on the shipped text", "experiment_memorization")]
+
+
+def baselines(page: str, marker: str) -> str:
+    """The "Whole model X; majority per position Y; uniform Z" sentence after the table."""
+    after = page[page.index(marker):]
+    return re.search(r"Whole model (\d[\d.]*\d); majority per position (\d[\d.]*\d); uniform (\d[\d.]*\d)", after).groups()
+
+
+@pytest.mark.parametrize("marker, name", PATH_TABLES)
 def test_experiment_paths_tables(marker, name):
     """Accuracy "mean ± std" over the draws (3 decimals, as the command prints them; length 0 is one
-    number, the same for every draw: its std is 0 up to the rounding of np.std) and the token-mean
-    residual at the path end."""
-    rows = table_after((DOCS / "experiments.md").read_text(), marker)
-    results = report(name)["results"]["paths"]
-    by = {(r["n_paths"], r["length"]): r for r in results}
+    number, the same for every draw: its std is 0 up to the rounding of np.std), the token-mean
+    residual at the path end, and the whole model and chance levels quoted after the table."""
+    page = (DOCS / "experiments.md").read_text()
+    rows = table_after(page, marker)
+    results = report(name)["results"]
+    by = {(r["n_paths"], r["length"]): r for r in results["paths"]}
     assert rows
     for label, *cells in rows:
         m = int(label.split("(")[1].split()[0]) if "(" in label and label.startswith("residual") else \
@@ -328,6 +341,31 @@ def test_experiment_paths_tables(marker, name):
             else:
                 want = f"{r['accuracy_mean']:.3f}" + (f" ± {r['accuracy_std']:.3f}" if k else "")
                 assert cell == want and (k or r["accuracy_std"] < 1e-12), f"{name}, {label}, length {k}: page {cell}, report {want}"
+    shown = baselines(page, marker)
+    recorded = (results["full_model"]["accuracy"], results["chance"]["majority"], results["chance"]["uniform"])
+    assert shown == tuple(f"{x:.3f}" for x in recorded), f"{name}: page {shown}, report {recorded}"
+
+
+def recorded_times(name: str) -> tuple:
+    """(wall, training, training CPU) seconds of a recorded run; the circle records each training
+    (with its trajectory) and the run's wall time is their sum up to start-up; older reports
+    have no training CPU (None)."""
+    data = report(name)
+    if data["experiment"] == "circle":
+        return sum(v["seconds"] for v in data["results"]["variants"]), None, None
+    seconds = data["results"]["seconds"]
+    return seconds["total"], seconds["training"], seconds.get("training_cpu")
+
+
+def test_experiment_times_are_the_recordings():
+    """Each recorded run is in the "Times" table, with the wall, training and training-CPU seconds
+    its report records (whole seconds); "not recorded" only where the report has none."""
+    rows = table_after((DOCS / "experiments.md").read_text(), "| run | report |")
+    named = {re.fullmatch(r"`(experiment_\w+)\.json`", row[1])[1]: row for row in rows}
+    assert set(named) == {n for n in figures.REPORTS if n.startswith("experiment_")}
+    for name, (_, _, *cells) in named.items():
+        for cell, value in zip(cells, recorded_times(name)):
+            assert cell == ("not recorded" if value is None else f"{value:.0f} s"), f"{name}: page {cell}, report {value}"
 
 
 def test_experiment_circle_table():

@@ -48,8 +48,9 @@ class _Bars:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        self.console = Console(stderr=True)
         self.progress = Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+                                 TimeElapsedColumn(), console=self.console, transient=True)
 
     def __enter__(self):
         self.progress.__enter__()
@@ -60,7 +61,15 @@ class _Bars:
 
     def __call__(self, label: str, total: int):
         task = self.progress.add_task(label, total=total)
-        return lambda: self.progress.advance(task)
+        if self.console.is_terminal:
+            return lambda: self.progress.advance(task)
+
+        def advance():  # stderr to a log file: a live bar draws nothing there, so one line per step
+            self.progress.advance(task)
+            done = self.progress.tasks[task]
+            self.console.print(f"{label} {done.completed:.0f}/{total} {done.elapsed:.0f} s", highlight=False)
+
+        return advance
 
 
 def _finish(args, experiment: str, task: str, run: dict, table, plot) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from rich.table import Table
 
-__all__ = ["FORMAT", "report", "paths_table", "circle_table", "plot_paths", "plot_circle"]
+__all__ = ["FORMAT", "report", "training_changes", "paths_table", "circle_table", "plot_paths", "plot_circle"]
 
 FORMAT = "rankcollapse-experiment/1"
 
@@ -14,6 +14,16 @@ def report(experiment: str, task: str, run: dict) -> dict:
     """The JSON report: ``{"format", "experiment", "task", "settings", "results"}`` (plain JSON
     numbers: these are float64 measurements, not certified values)."""
     return {"format": FORMAT, "experiment": experiment, "task": task, **run}
+
+
+def training_changes(task: str, settings: dict) -> str:
+    """What ``--train-data`` / ``--epochs`` changed from the task's own size ("" for none), for
+    titles and captions: such a run must not pass for the paper-size one."""
+    from .tasks import settings as task_settings
+
+    own = task_settings(task, settings["quick"])
+    return ", ".join(f"{settings[field]} {what}" for field, what in (("n_train", "training sequences"), ("epochs", "epochs"))
+                     if settings[field] != getattr(own, field))
 
 
 def paths_table(task: str, run: dict) -> Table:
@@ -31,7 +41,8 @@ def paths_table(task: str, run: dict) -> Table:
                       f"{rows[n_paths[0]]['residual_token_mean'][-1]:.3g}")
     full, chance = res["full_model"], res["chance"]
     table.caption = (f"whole model {full['accuracy']:.3f}; chance: majority per position {chance['majority']:.3f}, "
-                     f"uniform {chance['uniform']:.3f}; training {res['seconds']['training']:.0f} s, "
+                     f"uniform {chance['uniform']:.3f}; training {res['seconds']['training']:.0f} s "
+                     f"({res['seconds']['training_cpu']:.0f} CPU s), "
                      f"total {res['seconds']['total']:.0f} s")
     return table
 
@@ -80,7 +91,9 @@ def plot_paths(task: str, run: dict, path: str) -> None:
     ax.set_xticks(range(depth + 1))
     ax.set_xlabel("path length")
     ax.set_ylabel("token accuracy")
-    ax.set_title(f"{task}: sums of random paths" + (" (quick)" if run["settings"]["quick"] else ""))
+    changes = training_changes(task, run["settings"])
+    ax.set_title(f"{task}: sums of random paths" + (" (quick)" if run["settings"]["quick"] else "")
+                 + (f"\n{changes}" if changes else ""))
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     ax_r.set_yscale("log")
