@@ -327,13 +327,14 @@ def test_residual_norm_is_accurate_below_the_square_of_the_double_range():
 
 # -- per-sequence brackets, values below the double range, certified verdicts -----------------
 
-DEEP = bert.Config("bert", hidden=16, heads=2, layers=5, intermediate=24, vocab=40, max_position=16, type_vocab=2)
+DEEP = bert.Config("bert", hidden=16, heads=2, layers=10, intermediate=24, vocab=40, max_position=16, type_vocab=2)
 
 
 @pytest.fixture(scope="module")
 def deep_outputs():
     """A tiny BERT at its own random initialisation whose pure-attention residual leaves the
-    double range at layer 5 (about 1e-320): the float64 splits of every layer."""
+    double range at layer 5 (about 1e-311) and reaches about 1e-75754 at layer 10: the float64
+    splits of every layer."""
     state = bert.random_state(DEEP, seed=0)
     net = bert.variant(DEEP, state, "pure-attention")
     return net, forward_split(F64, net, bert.embed(DEEP, state, list(range(1, 9))))
@@ -366,7 +367,7 @@ def test_values_below_the_double_range_are_computed_in_balls(deep_outputs):
     net, outputs = deep_outputs
     assert realmodel.ratios(outputs[5], bracket=False) is None  # the doubles cannot hold it
     values = realmodel.variant_values(net, outputs, bracket=True, balls=True)
-    assert [v.balls for v in values] == [False] * 5 + [True]
+    assert [v.balls for v in values] == [False] * 5 + [True] * 6
     deep = values[5]
     assert isinstance(deep.token_mean, Fraction) and 0 < deep.token_mean < Fraction(10) ** -300
     lo, hi = deep.r_ratio
@@ -381,6 +382,34 @@ def test_values_below_the_double_range_are_computed_in_balls(deep_outputs):
         assert abs(deep.token_mean - arb.lo(ref)) <= arb.lo(ref) / 10**10
     # without balls the value is not computed: nan, never 0
     assert math.isnan(realmodel.variant_values(net, outputs, bracket=False, balls=False)[5].token_mean)
+
+
+def test_a_chain_of_layers_in_balls_keeps_its_digits(deep_outputs):
+    """Layers 5-10 go through balls one after the other, each losing relative accuracy: every
+    value agrees to 17 digits with the same chain at 2000 bits (at 53 bits layer 10's ball
+    contained 0 and layer 9's was 1 % wide); a chain run with too few bits (100) reports the layers
+    it cannot hold to 17 digits as not computed (nan), never as a wrong number."""
+    from rankcollapse.numerics.norms import norm_composite
+    from rankcollapse.numerics.residual import token_mean_residual
+
+    net, outputs = deep_outputs
+    values = realmodel.variant_values(net, outputs, bracket=False, balls=True)
+    arb = get_context("arb")
+    with arb.workprec(2000):
+        Z = outputs[4]
+        Z = type(Z)(arb.array(Z.c), arb.array(Z.R))
+        for l in range(5, 11):
+            Z = realmodel.layer_forward(arb, Z, net.layers[l - 1], net.d_qk)
+            ref = norm_composite(arb, token_mean_residual(arb, Z.R)) / norm_composite(arb, Z.X)
+            assert 0 < arb.lo(ref) and abs(values[l].token_mean - arb.lo(ref)) <= arb.lo(ref) / 10**17, l
+    assert values[10].token_mean < Fraction(10) ** -75000
+    Z, short = outputs[4], []
+    for l in range(5, 11):
+        Z, value = realmodel.deep_ratios(Z, net.layers[l - 1], net.d_qk, False, bits=100)
+        short.append(value.token_mean)
+    assert not math.isnan(short[0]) and math.isnan(short[-1])
+    for l, v in zip(range(5, 11), short):
+        assert math.isnan(v) or abs(v - values[l].token_mean) <= values[l].token_mean / 10**16, l
 
 
 @pytest.fixture(scope="module")
