@@ -4,11 +4,13 @@
     python benchmarks/bench_realmodel.py phases [--verdicts]  # CPU seconds per phase of the default run, from
                                                        # one sequence per initialisation (no worker start-up)
     python benchmarks/bench_realmodel.py minilm        # the default run (32 x 128, 8 variants), --jobs 2
-    python benchmarks/bench_realmodel.py bert-base     # a random BERT-base-size checkpoint (hidden 768, 12 layers)
+    python benchmarks/bench_realmodel.py bert-base [N] # a random BERT-base-size checkpoint (hidden 768, 12 layers),
+                                                       # N sequences (default 32) x 128 tokens, the default run
     python benchmarks/bench_realmodel.py architectures [DIR]  # each architecture at base size, random init
 
-Each prints wall time, CPU time (children included) and peak resident memory side by side, and
-the load average it ran under. ``bert-base`` writes a
+Each prints wall time, CPU time and peak resident memory of the whole process tree (the
+command, its forkserver and the workers: psutil, in the realmodel extra) side by side, and the
+load average it ran under. ``bert-base`` writes a
 random checkpoint at BERT's own initialisation (float32 safetensors, 110M parameters) to a
 temporary folder (transformers' ``BertConfig()`` defaults, ``save_pretrained``) and runs
 ``real-model --model DIR --input-ids FILE --jobs 2`` on it.
@@ -16,7 +18,6 @@ temporary folder (transformers' ``BertConfig()`` defaults, ``save_pretrained``) 
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,11 +25,61 @@ import time
 from pathlib import Path
 
 
-def _run(argv):
+def _tree(proc) -> list:
+    """``proc`` and all its descendants: the command's main process, its forkserver and the
+    forkserver's workers (grandchildren, which ``RUSAGE_CHILDREN`` never sees)."""
+    import psutil
+
+    try:
+        return [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _peak_rss(pid: int) -> int:
+    """The kernel's own peak resident size of one process (``VmHWM``, Linux), in bytes; 0 elsewhere."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _run(argv, interval: float = 0.1):
+    """Run ``real-model argv``; returns ``(exit code, wall s, CPU s, peak summed RSS MB, summed
+    per-process peaks MB, processes)`` over the whole process tree, read with psutil every
+    ``interval`` seconds: CPU is each process's last reading (at most ``interval`` of CPU per
+    process is missed, at its exit), "peak summed RSS" the largest sum over one reading (a
+    spike shorter than ``interval`` can be missed), and "summed per-process peaks" adds each
+    process's ``VmHWM``: an upper bound on the resident memory the processes ever held at once."""
+    import psutil
+
     t = time.perf_counter()
-    rc = subprocess.call([sys.executable, "-m", "rankcollapse.realmodel", *argv], stdout=subprocess.DEVNULL)
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return rc, time.perf_counter() - t, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+    proc = psutil.Popen([sys.executable, "-m", "rankcollapse.realmodel", *argv], stdout=subprocess.DEVNULL)
+    cpu, peaks, peak_sum = {}, {}, 0
+    while proc.poll() is None:
+        total = 0
+        for p in _tree(proc):
+            try:
+                with p.oneshot():
+                    times, rss = p.cpu_times(), p.memory_info().rss
+            except psutil.Error:  # it exited between the listing and the reading
+                continue
+            cpu[p.pid] = times.user + times.system
+            peaks[p.pid] = max(peaks.get(p.pid, 0), rss, _peak_rss(p.pid))
+            total += rss
+        peak_sum = max(peak_sum, total)
+        time.sleep(interval)
+    wall = time.perf_counter() - t
+    return proc.returncode, wall, sum(cpu.values()), peak_sum / 2**20, sum(peaks.values()) / 2**20, len(cpu)
+
+
+def _figures(wall, cpu, rss, peaks, processes, load) -> str:
+    return (f"wall {wall:.1f} s, CPU {cpu:.1f} s ({processes} processes), peak RSS summed over the processes "
+            f"{rss:.0f} MB (sum of each process's own peak {peaks:.0f} MB), load average {load:.1f} before, "
+            f"{os.getloadavg()[0]:.1f} after")
 
 
 def blas():
@@ -106,9 +157,8 @@ def phases():
 
 def minilm():
     load = os.getloadavg()[0]
-    rc, wall, cpu, rss = _run(["--jobs", "2"])
-    print(f"MiniLM default run, --jobs 2: exit {rc}, wall {wall:.1f} s, cpu {cpu:.1f} s, peak RSS {rss:.0f} MB "
-          f"(load average {load:.1f} before, {os.getloadavg()[0]:.1f} after)")
+    rc, *figures = _run(["--jobs", "2"])
+    print(f"MiniLM default run, --jobs 2: exit {rc}, {_figures(*figures, load)}")
 
 
 # base-size configurations of each architecture (BERT-base, RoBERTa-base, ALBERT-base, DistilBERT,
@@ -150,23 +200,23 @@ def _input_ids(path: Path, sequences: int, tokens: int) -> None:
     path.write_text(json.dumps({"input_ids": ids.tolist()}))
 
 
-def bert_base():
+def bert_base(sequences: int = 32):
     """transformers' BertConfig defaults (hidden 768, 12 layers, 12 heads, intermediate 3072, 110M
     parameters) at Hugging Face's own random initialisation, saved with ``save_pretrained``
-    (safetensors), and 32 x 128 token ids: ``real-model --model DIR --input-ids FILE --jobs 2``."""
+    (safetensors), and ``sequences`` x 128 token ids: ``real-model --model DIR --input-ids FILE
+    --jobs 2`` (the default run otherwise)."""
     import torch
     from transformers import BertConfig, BertModel
 
     with tempfile.TemporaryDirectory() as tmp:
         torch.manual_seed(0)
         BertModel(BertConfig()).save_pretrained(Path(tmp) / "bert", safe_serialization=True)
-        _input_ids(Path(tmp) / "ids.json", 32, 128)
+        _input_ids(Path(tmp) / "ids.json", sequences, 128)
         load = os.getloadavg()[0]
-        rc, wall, cpu, rss = _run(["--model", str(Path(tmp) / "bert"), "--input-ids", str(Path(tmp) / "ids.json"),
-                                   "--jobs", "2"])
-    print(f"random BERT-base (110M parameters), 32 x 128 tokens, --jobs 2: exit {rc}, wall {wall:.1f} s, "
-          f"cpu {cpu:.1f} s, peak RSS of the largest process {rss:.0f} MB (load average {load:.1f} before, "
-          f"{os.getloadavg()[0]:.1f} after)")
+        rc, *figures = _run(["--model", str(Path(tmp) / "bert"), "--input-ids", str(Path(tmp) / "ids.json"),
+                             "--jobs", "2"])
+    print(f"random BERT-base (110M parameters), {sequences} x 128 tokens, --jobs 2: exit {rc}, "
+          f"{_figures(*figures, load)}")
 
 
 def architectures(out: str, sequences: int = 4, tokens: int = 64):
@@ -177,17 +227,19 @@ def architectures(out: str, sequences: int = 4, tokens: int = 64):
         for kind in (sys.argv[3].split(",") if len(sys.argv) > 3 else BASE):
             _random_checkpoint(kind, Path(tmp) / kind)
             target = Path(out) / f"real_model_{kind}"
-            rc, wall, cpu, rss = _run(["--model", str(Path(tmp) / kind), "--input-ids", str(Path(tmp) / "ids.json"),
-                                       "--path-samples", "8", "--bracket-sequences", "0",
-                                       "--json", f"{target}.json", "--plot", f"{target}.png",
-                                       "--paths-plot", f"{target}_paths.png"])
-            print(f"{kind:>10}: exit {rc}, {sequences} x {tokens} tokens, wall {wall:.1f} s, cpu {cpu:.1f} s, "
-                  f"peak RSS {rss:.0f} MB", flush=True)
+            load = os.getloadavg()[0]
+            rc, *figures = _run(["--model", str(Path(tmp) / kind), "--input-ids", str(Path(tmp) / "ids.json"),
+                                 "--path-samples", "8", "--bracket-sequences", "0",
+                                 "--json", f"{target}.json", "--plot", f"{target}.png",
+                                 "--paths-plot", f"{target}_paths.png"])
+            print(f"{kind:>10}: exit {rc}, {sequences} x {tokens} tokens, {_figures(*figures, load)}", flush=True)
 
 
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "blas"
     if what == "architectures":
         architectures(sys.argv[2] if len(sys.argv) > 2 else "docs/figures")
+    elif what == "bert-base":
+        bert_base(int(sys.argv[2]) if len(sys.argv) > 2 else 32)
     else:
-        {"blas": blas, "phases": phases, "minilm": minilm, "bert-base": bert_base}[what]()
+        {"blas": blas, "phases": phases, "minilm": minilm}[what]()

@@ -533,7 +533,7 @@ REPORTS = {
                                realmodel_paths_draw, _REAL),
     **{f"real_model_{a}": Report(f"real_model_{a}", _realmodel_format, _REAL_FIELDS, realmodel_caption, realmodel_draw,
                                  _ARCH)
-       for a in ("bert", "albert", "gpt2", "xlnet")},
+       for a in ("bert", "albert", "gpt2", "xlnet", "roberta", "distilbert")},
     **{f"experiment_{n}": Report(f"experiment_{n}", _experiment_format, _EXPERIMENT_FIELDS, experiment_caption,
                                  experiment_draw, "rankcollapse experiment ... --json (docs/experiments.md)")
        for n in ("sort", "sort_run_sh", "convex_hull", "convex_hull_quick", "memorization", "circle",

@@ -76,7 +76,9 @@ TOKEN_MEAN_TABLES = [("**pretrained** — `ratio_token_mean`", "real_model", "pr
                      ("**BERT-base** (random init", "real_model_bert", "random"),
                      ("**ALBERT-base** (random init", "real_model_albert", "random"),
                      ("**GPT-2 small** (random init", "real_model_gpt2", "random"),
-                     ("**XLNet-base** (random init", "real_model_xlnet", "random")]
+                     ("**XLNet-base** (random init", "real_model_xlnet", "random"),
+                     ("**RoBERTa-base** (random init", "real_model_roberta", "random"),
+                     ("**DistilBERT** (random init", "real_model_distilbert", "random")]
 
 
 def report(name):

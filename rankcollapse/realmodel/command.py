@@ -7,6 +7,8 @@ plot modules load when the command runs.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import sys
 
 from rankcollapse.errors import check_writable
 from rankcollapse.parallel import add_arguments
@@ -24,6 +26,9 @@ def cmd_real_model(args) -> int:
 
     for option in ("json", "plot", "paths_plot"):
         check_writable(getattr(args, option), "--" + option.replace("_", "-"))
+    if importlib.util.find_spec("threadpoolctl") is None:  # a warning, not an error: the results are the same
+        print("warning: threadpoolctl is not installed, so every worker's BLAS starts its own threads: about 7x "
+              "slower (python3 -m pip install threadpoolctl, in the realmodel extra)", file=sys.stderr)
     console = Console()
     with Progress(TextColumn("real model"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True)) as bar:

@@ -40,6 +40,14 @@ BELOW_DOUBLES = 1e-290
 # A layer below the double range costs about 5 s in balls (MiniLM, 128 tokens) against 1 s for a
 # whole sequence in doubles: by default only the first sequence gets those values.
 BALLS_SEQUENCES = 1
+# Precision of a chain of layers in balls: each layer loses up to about 13 bits of relative
+# accuracy (the balls' radii grow 1e3-1e4 fold per layer on random BERTs; at 53 bits a
+# BERT-base value 5 layers into the chain was off by 1.8 decades and later ones were balls
+# around 0), so a chain starts with this many bits per layer still to go plus a guard. A value
+# whose ball is still wider than the 17 digits reported is not reported (counted as not computed).
+DEEP_BITS_PER_LAYER = 20
+DEEP_GUARD_BITS = 80
+DEEP_ACCURACY = Fraction(1, 2**57)  # relative width of the token-mean ball (17 digits: 1e-17)
 BRACKET_WIDTH = Fraction(1, 100)  # r brackets at most 1 % wide (relative to their upper end)
 ctx = get_context("float64")
 BALLS = get_context("arb")  # for the values below the double range
@@ -204,20 +212,29 @@ def ratios(Z, bracket: bool) -> Value | None:
     return Value(token_mean, (b.lower / q * (1 - pad), b.upper / q * (1 + pad)))
 
 
-def deep_ratios(Z, layer, d_qk: int, bracket: bool):
-    """``(output split in balls, Value)`` of ``layer`` applied to ``Z`` in arb, whose exponent
-    range is unbounded: for outputs whose residual lies below what doubles hold. ``Z`` is the
-    float64 split of the layer before (its doubles are taken exactly) or an arb split from a
-    previous call. Both values are certified for that input; the token-mean ratio is the
-    midpoint of its ball (its radius is far below the 17 digits reported)."""
+def deep_ratios(Z, layer, d_qk: int, bracket: bool, bits: int = DEEP_GUARD_BITS + DEEP_BITS_PER_LAYER):
+    """``(output split in balls, Value)`` of ``layer`` applied to ``Z`` in arb at ``bits`` of
+    working precision, whose exponent range is unbounded: for outputs whose residual lies below
+    what doubles hold. ``Z`` is the float64 split of the layer before (its doubles are taken
+    exactly) or an arb split from a previous call. Both values are certified for that input; the
+    token-mean ratio is the midpoint of its ball, reported only when that ball is narrower than
+    :data:`DEEP_ACCURACY` relative to it (else ``Value(nan)``: not computed, never a wrong
+    number or a 0 from a ball around 0)."""
     from rankcollapse.numerics.residual import residual_bracket, token_mean_residual
 
-    if Z.R.dtype != object:
-        Z = Split(BALLS.array(Z.c), BALLS.array(Z.R))
-    Y = layer_forward(BALLS, Z, layer, d_qk)
-    size = norm_composite(BALLS, Y.X)
-    tm = norm_composite(BALLS, token_mean_residual(BALLS, Y.R)) / size
-    token_mean = (BALLS.lo(tm) + BALLS.hi(tm)) / 2
+    with BALLS.workprec(bits):
+        if Z.R.dtype != object:
+            Z = Split(BALLS.array(Z.c), BALLS.array(Z.R))
+        Y = layer_forward(BALLS, Z, layer, d_qk)
+        size = norm_composite(BALLS, Y.X)
+        tm = norm_composite(BALLS, token_mean_residual(BALLS, Y.R)) / size
+    try:
+        lo, hi = BALLS.lo(tm), BALLS.hi(tm)
+    except ValueError:  # no finite enclosure
+        return Y, Value(math.nan)
+    if not (hi - lo <= DEEP_ACCURACY * lo or hi == 0):  # hi == 0: the rows are exactly equal
+        return Y, Value(math.nan)
+    token_mean = (lo + hi) / 2
     if not bracket:
         return Y, Value(token_mean, None, True)
     b, low = residual_bracket(BALLS, Y.R, exact=False), BALLS.lo(size)
@@ -227,17 +244,19 @@ def deep_ratios(Z, layer, d_qk: int, bracket: bool):
 def variant_values(net, outputs, bracket: bool, balls: bool, first: Value | None = None) -> list[Value]:
     """Every layer's :class:`Value` of one forward pass (``outputs``: the float64 splits
     ``X^0..X^L``). A layer goes to :func:`deep_ratios` when its own value is below the double
-    range or the layer before went there (its float64 input is then no longer accurate);
-    without ``balls`` such layers get ``Value(nan)``: not measured (never 0)."""
+    range or the layer before went there (its float64 input is then no longer accurate), at a
+    precision set for the layers left in the chain (:data:`DEEP_BITS_PER_LAYER`); without
+    ``balls`` such layers get ``Value(nan)``: not measured (never 0)."""
     values = [first or ratios(outputs[0], bracket)]
-    deep = None
+    deep = bits = None
     for l, Z in enumerate(outputs[1:], start=1):
         value = None if deep is not None else ratios(Z, bracket)
         if value is None and not balls:
             value = Value(math.nan)
         if value is None:
+            bits = bits or DEEP_GUARD_BITS + DEEP_BITS_PER_LAYER * (len(outputs) - l)
             deep, value = deep_ratios(deep if deep is not None else outputs[l - 1], net.layers[l - 1],
-                                      net.d_qk, bracket)
+                                      net.d_qk, bracket, bits)
         values.append(value)
     return values
 
