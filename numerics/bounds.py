@@ -103,12 +103,12 @@ def lipschitz(ctx: Context, activation: str):
 
 
 def _W_QK(ctx, head):
-    return ctx.array(head.W_Q) @ ctx.array(head.W_K).T
+    return ctx.matmul(ctx.array(head.W_Q), ctx.array(head.W_K).T)
 
 
 def _W_h(ctx, head):
     W = ctx.array(head.W_V)
-    return W if head.W_O is None else W @ ctx.array(head.W_O)
+    return W if head.W_O is None else ctx.matmul(W, ctx.array(head.W_O))
 
 
 def _has_layernorm(layer: Layer) -> bool:
@@ -145,10 +145,11 @@ def one_step_bound(ctx: Context, Z: Split, x_R, layer: Layer, d_qk: int):
     A1 = Ainf = ctx.number(0)
     for head in layer.attention.heads:
         W = _W_QK(ctx, head)
-        E = (R @ W @ R.T) * s  # array first: mpmath's iv scalar * ndarray raises
-        r = R @ W.T @ xc
+        # ctx.matmul: one arb_mat product in balls, not numpy's loop over Python objects (~100x)
+        E = ctx.matmul(ctx.matmul(R, W), R.T) * s  # array first: mpmath's iv scalar * ndarray raises
+        r = ctx.matmul(R, ctx.matmul(W.T, xc))
         if head.b_Q is not None:
-            r = r + R @ ctx.array(head.W_K) @ ctx.array(head.b_Q).reshape(-1, 1)
+            r = r + ctx.matmul(R, ctx.matmul(ctx.array(head.W_K), ctx.array(head.b_Q).reshape(-1, 1)))
         pi = softmax_rows(ctx, (r * s).T)[0]
         c = _expm1(ctx, ctx.max(ctx.max(E, axis=1) - ctx.min(E, axis=1)))  # max_i expm1(t_i) = expm1(max_i t_i)
         W_h = _W_h(ctx, head)

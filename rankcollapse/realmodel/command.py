@@ -67,10 +67,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--paths-plot", metavar="FILE", help="box plot of attention-path residuals (PNG)")
     p.add_argument("--sequences", type=int, default=32, help="passages to run (default 32)")
     p.add_argument("--tokens", type=int, default=128, help="tokens per passage (default 128)")
-    p.add_argument("--bracket-sequences", type=int, default=1, metavar="N",
-                   help="the first N sequences get a bracket of r at every layer (exact for the computed "
-                        "doubles; in balls below the double range), about 0.13 s per 128 x 384 matrix "
-                        "(default 1)")
+    p.add_argument("--bracket-sequences", type=int, default=None, metavar="N",
+                   help="only the first N sequences get a bracket of r at every layer (exact for the "
+                        "computed doubles; in balls below the double range), about 40 ms per 128 x 384 "
+                        "matrix (default: every sequence)")
     p.add_argument("--balls-sequences", type=int, default=None, metavar="N",
                    help="the first N sequences get their values below the double range (1e-290) "
                         "computed in arb balls, about 5 s per layer; the others count them as not "
