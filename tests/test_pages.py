@@ -386,10 +386,7 @@ def test_experiment_circle_table():
 # A time or a speed ratio on a page is either a recorded field that a test above compares, or a
 # measurement that says where and when it was taken: its paragraph (for a table, the table and
 # the paragraph that introduces it) names the date, "2026-12-01", next to the hardware and load.
-# docs/real_model.md and docs/experiments.md are being re-recorded by other sessions (their
-# tables are checked above; their prose times are not yet).
-TIMED_PAGES = ["README.md", *(f"docs/{p.name}" for p in sorted(DOCS.glob("*.md"))
-                              if p.name not in ("real_model.md", "experiments.md"))]
+TIMED_PAGES = ["README.md", *(f"docs/{p.name}" for p in sorted(DOCS.glob("*.md")))]
 TIME = re.compile(r"\b\d[\d.,]*(?:\s*-\s*\d[\d.,]*)?\s*(?:CPU |wall )?(?:µs|ms|s|seconds?|minutes?|min|hours?|GB|MB)\b(?!-)"
                   r"|\b\d[\d.]*(?:\s*-\s*\d[\d.]*)?x (?:faster|slower|the)|\b\d[\d.]*x\b(?=[;,.)]| on| at)"
                   r"|\b(?:a|one) (?:fifth|tenth|half) of a second|\bfew (?:milli)?seconds|\ba minute|\bminutes\b|\bhours?\b")
