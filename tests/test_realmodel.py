@@ -460,6 +460,17 @@ def test_explicit_bounds_get_certified_verdicts(tiny_checkpoint):
             assert published.verdict == VIOLATED, (l, margin, published)
 
 
+def test_a_bound_beyond_the_exact_range_is_reported_not_a_crash():
+    """E4's certified bound on a real model can exceed 2^(2^24), where its lower end is rounded
+    outward to +inf (``--verdicts`` on MiniLM crashed in the JSON on it)."""
+    from rankcollapse.numerics.verdict import decide
+    from rankcollapse.realmodel.report import _verdict
+
+    entry = _verdict({"E4": decide((Fraction(1, 3), Fraction(1, 2)), (math.inf, math.inf), True)}, "E4")
+    assert entry["verdict"] == "holds" and entry["bound"] == ["inf", None]
+    assert Fraction(entry["r"][0]) <= Fraction(1, 3) < Fraction(1, 2) <= Fraction(entry["r"][1])  # rounded outward
+
+
 SMALL = {"gpt2": {"model_type": "gpt2", "n_embd": 16, "n_head": 2, "n_layer": 3, "vocab_size": 50, "n_positions": 16},
          "roberta": {"model_type": "roberta", "hidden_size": 16, "num_attention_heads": 2, "num_hidden_layers": 3,
                      "intermediate_size": 24, "vocab_size": 50, "max_position_embeddings": 20, "type_vocab_size": 1,

@@ -19,9 +19,12 @@ FORMAT = "rankcollapse-realmodel/4"
 
 
 def _dec(v, rounding: str = "nearest") -> str | None:
-    """A real number as a decimal string with 17 significant digits (None / nan -> null)."""
+    """A real number as a decimal string with 17 significant digits (None / nan -> null; an
+    infinite end, e.g. a certified bound beyond 2^(2^24) rounded outward, -> "inf" / "-inf")."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
+    if isinstance(v, float) and math.isinf(v):
+        return "inf" if v > 0 else "-inf"
     if isinstance(v, float | int | np.floating | Fraction):
         return decimal_string(Fraction(v), 17, rounding)
     import mpmath  # E4's log10 values can be far beyond the double range
