@@ -77,7 +77,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                         "computed, never as 0 (default: rankcollapse.realmodel.measure.BALLS_SEQUENCES, 1)")
     p.add_argument("--verdicts", action="store_true",
                    help="certified verdicts (holds / violated / inconclusive, in balls) of the explicit bounds "
-                        "on sequence 0, next to the float64 margins: about a minute per layer at MiniLM's size")
+                        "on sequence 0, next to the float64 margins: about 2 min on MiniLM with 2 cores")
     p.add_argument("--path-brackets", type=int, default=0, metavar="K",
                    help="attention-path samples per length that also get an r bracket (default 0)")
     p.add_argument("--path-samples", type=int, default=64, help="random paths per length (default 64)")

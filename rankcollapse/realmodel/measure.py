@@ -532,7 +532,7 @@ def run_experiment(model_dir: str | None = None, sequences: int = 32, tokens: in
     all); ``path_brackets``: path samples per length that get one; ``balls_sequences``: how
     many sequences get their values below the double range in balls (None:
     :data:`BALLS_SEQUENCES`); ``certify``: certified verdicts of the explicit bounds on
-    sequence 0 (balls: about a minute per layer at MiniLM's size). ``progress(total)``
+    sequence 0 (balls: about 2 min on MiniLM with 2 cores). ``progress(total)``
     returns an ``advance()`` callback (or None)."""
     balls_sequences = BALLS_SEQUENCES if balls_sequences is None else balls_sequences
     for option, value, least in (("--bracket-sequences", bracket_sequences, 0), ("--balls-sequences", balls_sequences, 0),
