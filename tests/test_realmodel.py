@@ -460,15 +460,18 @@ def test_explicit_bounds_get_certified_verdicts(tiny_checkpoint):
             assert published.verdict == VIOLATED, (l, margin, published)
 
 
-def test_a_bound_beyond_the_exact_range_is_reported_not_a_crash():
-    """E4's certified bound on a real model can exceed 2^(2^24), where its lower end is rounded
-    outward to +inf (``--verdicts`` on MiniLM crashed in the JSON on it)."""
+def test_an_infinite_bound_end_is_reported_not_a_crash():
+    """An enclosure end that is not finite (E4 at MiniLM's layer 6 reaches down to -inf; ends
+    beyond 2^(2^24) round outward to +-inf) is written, not a crash (``--verdicts`` on MiniLM
+    crashed in the JSON on it)."""
     from rankcollapse.numerics.verdict import decide
     from rankcollapse.realmodel.report import _verdict
 
     entry = _verdict({"E4": decide((Fraction(1, 3), Fraction(1, 2)), (math.inf, math.inf), True)}, "E4")
     assert entry["verdict"] == "holds" and entry["bound"] == ["inf", None]
     assert Fraction(entry["r"][0]) <= Fraction(1, 3) < Fraction(1, 2) <= Fraction(entry["r"][1])  # rounded outward
+    wide = _verdict({"E4": decide((Fraction(1, 3), Fraction(1, 2)), (-math.inf, math.inf), True)}, "E4")
+    assert wide["verdict"] == "inconclusive" and wide["bound"] == ["-inf", None]
 
 
 SMALL = {"gpt2": {"model_type": "gpt2", "n_embd": 16, "n_head": 2, "n_layer": 3, "vocab_size": 50, "n_positions": 16},
