@@ -468,10 +468,10 @@ def test_an_infinite_bound_end_is_reported_not_a_crash():
     from rankcollapse.realmodel.report import _verdict
 
     entry = _verdict({"E4": decide((Fraction(1, 3), Fraction(1, 2)), (math.inf, math.inf), True)}, "E4")
-    assert entry["verdict"] == "holds" and entry["bound"] == ["inf", None]
+    assert entry["verdict"] == "holds" and entry["bound"] == ["inf", "inf"]
     assert Fraction(entry["r"][0]) <= Fraction(1, 3) < Fraction(1, 2) <= Fraction(entry["r"][1])  # rounded outward
     wide = _verdict({"E4": decide((Fraction(1, 3), Fraction(1, 2)), (-math.inf, math.inf), True)}, "E4")
-    assert wide["verdict"] == "inconclusive" and wide["bound"] == ["-inf", None]
+    assert wide["verdict"] == "inconclusive" and wide["bound"] == ["-inf", "inf"]
 
 
 SMALL = {"gpt2": {"model_type": "gpt2", "n_embd": 16, "n_head": 2, "n_layer": 3, "vocab_size": 50, "n_positions": 16},

@@ -84,7 +84,7 @@ def _verdict(verdicts, name: str) -> dict:
                 "r": None, "bound": None}
     v = verdicts[name]
     return {"verdict": v.verdict, "reason": v.reason, "r": [_dec(v.lhs[0], "down"), _dec(v.lhs[1], "up")],
-            "bound": [_dec(v.rhs[0], "down"), None if v.rhs[1] == math.inf else _dec(v.rhs[1], "up")]}
+            "bound": [_dec(v.rhs[0], "down"), _dec(v.rhs[1], "up")]}
 
 
 def report_json(exp: Experiment) -> dict:
