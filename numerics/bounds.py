@@ -28,10 +28,6 @@ import functools
 import math
 from dataclasses import dataclass
 
-import sympy
-
-from rankcollapse.proofs.mlp import lipschitz_constant
-
 from .context import Context
 from .network import Layer, Network, Split, scale_s
 from .variants import softmax_rows
@@ -90,6 +86,12 @@ def phi(ctx: Context, t):
 
 @functools.cache
 def _lipschitz_digits(activation: str, digits: int) -> str:
+    # imported here: SymPy and the proofs take ~2 s to import, and only MLP bounds need them
+    # (a real-model worker computes attention-only bounds)
+    import sympy
+
+    from rankcollapse.proofs.mlp import lipschitz_constant
+
     return str(sympy.N(lipschitz_constant(activation), digits))
 
 
@@ -144,13 +146,15 @@ def one_step_bound(ctx: Context, Z: Split, x_R, layer: Layer, d_qk: int):
     u, v = norm_1(ctx, R), norm_inf(ctx, R)
     A1 = Ainf = ctx.number(0)
     for head in layer.attention.heads:
-        W = _W_QK(ctx, head)
+        # E = s R W_QK R^T and the logits of x's query, r = s R W_K (W_Q^T x + b_Q), through the
+        # d_qk-wide products R W_Q and R W_K: a tenth of the operations of forming R W_QK.
         # ctx.matmul: one arb_mat product in balls, not numpy's loop over Python objects (~100x)
-        E = ctx.matmul(ctx.matmul(R, W), R.T) * s  # array first: mpmath's iv scalar * ndarray raises
-        r = ctx.matmul(R, ctx.matmul(W.T, xc))
+        W_Q, R_K = ctx.array(head.W_Q), ctx.matmul(R, ctx.array(head.W_K))
+        E = ctx.matmul(ctx.matmul(R, W_Q), R_K.T) * s  # array first: mpmath's iv scalar * ndarray raises
+        q = ctx.matmul(W_Q.T, xc)
         if head.b_Q is not None:
-            r = r + ctx.matmul(R, ctx.matmul(ctx.array(head.W_K), ctx.array(head.b_Q).reshape(-1, 1)))
-        pi = softmax_rows(ctx, (r * s).T)[0]
+            q = q + ctx.array(head.b_Q).reshape(-1, 1)
+        pi = softmax_rows(ctx, (ctx.matmul(R_K, q) * s).T)[0]
         c = _expm1(ctx, ctx.max(ctx.max(E, axis=1) - ctx.min(E, axis=1)))  # max_i expm1(t_i) = expm1(max_i t_i)
         W_h = _W_h(ctx, head)
         A1 = _lower_if_saturated([A1, c], lambda a, c: a + n * c * ctx.max(pi) * norm_1(ctx, W_h))

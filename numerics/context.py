@@ -4,7 +4,8 @@ In the style of mpmath's contexts, every algorithm in ``numerics`` (networks, no
 residuals, bounds) is written once against a :class:`Context` and runs unchanged on
 
 * ``float64`` -- numpy doubles. Fast, for exploration only: it carries no error bound, so
-  its verdicts are never ``holds`` or ``violated``.
+  its verdicts are never ``holds`` or ``violated``. ``longdouble`` is the same on numpy's
+  extended type, whose exponent reaches ``1e-4932`` on x86-64 (values past the double range).
 * ``mpmath``  -- mpmath's interval context (``mpmath.iv``): every number is an interval with
   outward rounding. The pure-Python reference.
 * ``arb``     -- python-flint ball arithmetic: every number is a midpoint with a rigorous
@@ -358,24 +359,33 @@ class Context:
 
 
 class Float64Context(Context):
+    """numpy doubles; :class:`LongDoubleContext` runs the same methods on another numpy float
+    type (``dtype``)."""
+
     name = "float64"
     certified = False
+    dtype = np.float64
+    _scalar = float  # scalars as Python floats
+
+    def _from_fraction(self, q: Fraction):
+        return float(q)  # correctly rounded
 
     def number(self, v):
-        return float(to_fraction(v)) if not isinstance(v, float) else v
+        if isinstance(v, (float, np.floating)) and self.dtype(v) == v:
+            return self._scalar(v)  # exact
+        return self._from_fraction(to_fraction(v))
 
     def _from_float_array(self, A):
-        return A
+        return A.astype(self.dtype)
 
     def array(self, A):
         A = np.asarray(A)
         if A.dtype == object or A.dtype.kind in "US":
-            return np.vectorize(self.number, otypes=[float])(A).astype(np.float64)
-        return A.astype(np.float64)
+            return np.vectorize(self.number, otypes=[self.dtype])(A).astype(self.dtype)
+        return self._from_float_array(A)
 
-    @staticmethod
-    def _scalar_or_array(r):
-        return float(r) if np.ndim(r) == 0 else r
+    def _scalar_or_array(self, r):
+        return self._scalar(r) if np.ndim(r) == 0 else r
 
     def exp(self, A):
         return self._scalar_or_array(np.exp(A))
@@ -393,52 +403,108 @@ class Float64Context(Context):
         return (a + b) / 2  # no enclosures in float64: the midpoint is the estimate
 
     def erf(self, A):
-        return self._scalar_or_array(scipy.special.erf(A))
+        # SciPy's erf is a double function: arguments below 1e-150 take erf(x) = 2x/sqrt(pi) (exact
+        # to 1e-300), which keeps their size in a wider type
+        A = np.asarray(A)
+        small = np.abs(A) < 1e-150
+        out = scipy.special.erf(A.astype(np.float64)).astype(self.dtype)
+        if small.any():
+            out = np.where(small, A * (2 / self.sqrt(self.pi())), out)
+        return self._scalar_or_array(out)
 
     def relu(self, A):
-        return np.maximum(A, 0.0)
+        return np.maximum(A, self.dtype(0))
 
     def heaviside(self, A):
-        return np.heaviside(A, 0.5)
+        return np.heaviside(A, self.dtype(0.5))
 
     def pi(self):
-        return math.pi
+        return self._scalar(self.dtype(4) * np.arctan(self.dtype(1)))
 
     def intersect(self, a, b):
         return a
 
     def max(self, values, axis: int | None = None):
-        return float(np.max(values)) if axis is None else np.max(values, axis=axis)
+        return self._scalar(np.max(values)) if axis is None else np.max(values, axis=axis)
 
     def min(self, values, axis: int | None = None):
-        return float(np.min(values)) if axis is None else np.min(values, axis=axis)
+        return self._scalar(np.min(values)) if axis is None else np.min(values, axis=axis)
 
     def mid_rad(self, x):
-        x = float(x)
-        if not math.isfinite(x):
+        x = self.dtype(x)
+        if not np.isfinite(x):
             raise ValueError("no finite enclosure")
-        m, e = math.frexp(x)
-        return int(m * 2 ** 53), e - 53, 0, 0
+        num, den = x.as_integer_ratio()
+        return num, 1 - den.bit_length(), 0, 0  # den is a power of two
 
     def lo(self, x):
-        return Fraction(float(x)) if math.isfinite(x) else math.copysign(math.inf, x)
+        x = self.dtype(x)
+        return Fraction(*x.as_integer_ratio()) if np.isfinite(x) else math.copysign(math.inf, x)
 
     hi = lo
 
     def mid_rad_dyadic(self, A, rad_bits: int = 64, mid_bits: int | None = None):
-        v = np.asarray(A, dtype=np.float64)
+        v = np.asarray(A, dtype=self.dtype)
         if not np.isfinite(v).all():
             raise ValueError("non-finite entry")
+        bits = np.finfo(self.dtype).nmant + 1
         mant, exp = np.frexp(v.ravel())
-        mans = np.ldexp(mant, 53).astype(np.int64).tolist()  # exact: |mant| < 1 has 53 bits
+        man = np.ldexp(mant, bits)  # integers below 2^bits, exactly; as two int64 halves (64 > 63 bits)
+        high = np.trunc(np.ldexp(man, -32))
+        low = (man - np.ldexp(high, 32)).astype(np.int64)
+        mans = (high.astype(np.int64).astype(object) * 2**32 + low.astype(object)).tolist()
         zeros = [0] * v.size
-        return self._assemble(v.shape, mans, (exp - 53).tolist(), zeros, zeros, rad_bits, mid_bits)
+        return self._assemble(v.shape, mans, (exp - bits).tolist(), zeros, zeros, rad_bits, mid_bits)
 
     def to_float(self, A):
         return np.asarray(A, dtype=np.float64)
 
     def centers(self, A):
         return A
+
+
+class LongDoubleContext(Float64Context):
+    """numpy's ``longdouble``: on x86-64 Linux the x87 80-bit format, whose 15-bit exponent
+    reaches down to ``3.4e-4932`` (doubles stop at ``2.2e-308``) with a 64-bit significand.
+    Uncertified like float64. It carries a split pass past the double range at a fiftieth of a
+    ball's cost. Where the platform's ``longdouble`` is only a double (``np.finfo`` tells: macOS
+    on ARM, Windows) it is float64 under another name."""
+
+    name = "longdouble"
+    dtype = _scalar = np.longdouble
+
+    def _from_float_array(self, A):
+        # doubles (weights) stay doubles: exact, promoted where they meet long doubles, and
+        # ready for BLAS in matmul
+        return A.astype(np.float64) if A.dtype.kind == "f" and A.dtype.itemsize <= 8 else A.astype(self.dtype)
+
+    def matmul(self, A, B):
+        """``A @ B`` with a double product's accuracy over the long double's range: each row of
+        ``A`` and column of ``B`` scaled by a power of two into ``[1/2, 1)`` (exactly; doubles as
+        they are), rounded to doubles (2^-53), multiplied by BLAS, and scaled back. numpy's
+        own loops for long doubles take 30 times as long. Entries 2^-1074 below their row's
+        (column's) largest are flushed: far below the product's rounding unless its large
+        terms cancel."""
+        A, B = np.asarray(A), np.asarray(B)
+        if A.ndim != 2 or B.ndim != 2 or not (A.size and B.size):
+            return A @ B
+        (Ad, ea), (Bd, eb) = self._doubles(A, 1), self._doubles(B.T, 1)
+        return np.ldexp((Ad @ Bd.T).astype(self.dtype), ea + eb.T)
+
+    def _doubles(self, M, axis: int):
+        """``(D, e)`` with ``M = D 2^e`` (``e`` per row), ``D`` in doubles. The last long-double
+        matrix's answer is kept: a layer multiplies its input by every head's three weights,
+        and scaling long doubles costs more than the product."""
+        if M.dtype == np.float64:
+            return M, np.zeros((M.shape[0], 1), dtype=np.int64)
+        last = self._last
+        if last is not None and last[0] is M:
+            return last[1:]
+        e = np.frexp(np.abs(M).max(axis=axis, keepdims=True))[1]
+        self._last = (M, np.ldexp(M, -e).astype(np.float64), e)
+        return self._last[1:]
+
+    _last = None
 
 
 class MpmathContext(Context):
@@ -596,6 +662,13 @@ class ArbContext(Context):
     def pi(self):
         return flint.arb.pi()
 
+    def _from_float_array(self, A):
+        # arb(double) is exact; one constructor call per entry, without number()'s dispatch
+        # (weights of a deep layer in balls: 0.8 s of a 5 s layer went there)
+        out = np.empty(A.size, dtype=object)
+        out[:] = [flint.arb(v) for v in A.ravel().tolist()]
+        return out.reshape(A.shape)
+
     @staticmethod
     def _max2(x, y):
         return x.max(y)
@@ -634,7 +707,7 @@ class ArbContext(Context):
         return np.array(C.entries(), dtype=object).reshape(A.shape[0], B.shape[1])
 
 
-BACKENDS = {"float64": Float64Context, "mpmath": MpmathContext, "arb": ArbContext}
+BACKENDS = {"float64": Float64Context, "longdouble": LongDoubleContext, "mpmath": MpmathContext, "arb": ArbContext}
 
 
 @functools.cache

@@ -123,7 +123,8 @@ import contextlib
 import functools
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
@@ -141,6 +142,8 @@ _GAP = 1e-10  # the search stops when its float estimate of the gap in r^2 is be
 # _SMOOTH: see _Smoothed (3e-3 against 1e-3: a third fewer iterations on MiniLM, widths 0.15 % not 0.07 %)
 _FAST_GAP, _ITERATIONS, _STAGE, _CHECK, _SMOOTH = 6e-3, 300, 100, 7, 3e-3
 _BITS = 60    # fixed-point bits for LP output made exact (weights, points) and for square roots
+# matrices the fast bracket reads in their own type (a subtraction there rounds by 2^-53 at most)
+_FAST_TYPES = (np.dtype(np.float64), np.dtype(np.longdouble))
 MID_GUARD_BITS = 1024  # midpoints are kept exactly down to this far below the working precision
 # HiGHS accepts constraint violations up to 1e-7 by default; summed over the columns that would
 # leave a relative gap near 1e-8 between the LP value and the exactly recomputed certificate.
@@ -156,11 +159,18 @@ class Bracket:
 
     lower: Fraction       # certified lower bound of r(X) (0 allowed)
     upper: Fraction       # certified upper bound of r(X) (inf when it is beyond 2^(2^24))
-    x: np.ndarray | None  # object array of Fractions: the best point found (upper = value there)
+    point: Callable[[], np.ndarray] | None = field(repr=False, compare=False)  # builds x (None: no point)
     certified: bool       # False for float64 input (exact for its doubles, which carry no error bound)
     n_lp: int             # number of LPs solved (HiGHS calls)
     seconds: float
     vertices: tuple       # Pareto vertices (f, g) found, as floats (for docs/plots; inf past the double range)
+
+    @functools.cached_property
+    def x(self) -> np.ndarray | None:
+        """The best point found (``upper`` is the value there), an object array of exact
+        Fractions; None past the cap. Built on first use: its d Fractions cost a fast bracket
+        ~5 ms at d = 384, a tenth of its time, and most callers read only the ends."""
+        return None if self.point is None else self.point()
 
 
 def token_mean_residual(ctx: Context, X):
@@ -726,7 +736,7 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
     n, d = X.shape
     if n == 0 or d == 0:
         raise ValueError("residual_bracket needs a nonempty matrix")
-    if not exact and X.dtype == np.float64 and np.isfinite(X).all():
+    if not exact and X.dtype in _FAST_TYPES and np.isfinite(X).all():
         fast = _fast_bracket_doubles(ctx, X, t0)
         if fast is not None:
             return fast
@@ -771,29 +781,35 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
     F, G, x_best = min(candidates, key=lambda c: _log(c[0] + pad_f) + _log(c[1] + pad_g))
     _, hi, k = _sqrt_enclosure((F + pad_f) * (G + pad_g))
     upper = _scaled(hi, E - k, up=True)
-    x = None  # past the cap (upper = inf) there is no point to show
-    if upper != math.inf:
-        x = np.array([dyadic((int(m) << _BITS) + int(o), E - _BITS)
-                      for m, o in zip(median, np.broadcast_to(x_best, (d,)))], dtype=object)
+    # past the cap (upper = inf) there is no point to show
+    point = None if upper == math.inf else functools.partial(_exact_point, median, np.broadcast_to(x_best, (d,)), E)
     vertices = tuple((_ldexp(f, E + s), _ldexp(g, E + s)) for f, g in _pareto_filter(vertices))
-    return Bracket(lower, upper, x, ctx.certified, n_lp, time.perf_counter() - t0, vertices)
+    return Bracket(lower, upper, point, ctx.certified, n_lp, time.perf_counter() - t0, vertices)
+
+
+def _exact_point(median, x60, E: int) -> np.ndarray:
+    """``x = median + x60 2^-60``, in units ``2^E``, as exact Fractions."""
+    return np.array([dyadic((int(m) << _BITS) + int(o), E - _BITS) for m, o in zip(median, x60)], dtype=object)
 
 
 def _fast_bracket_doubles(ctx: Context, X: np.ndarray, t0: float) -> Bracket | None:
-    """The fast bracket of a matrix of doubles without reading it as exact integers: ``C = X -
-    medians`` in doubles, each entry within a relative ``2^-52`` of its own value (one rounding),
-    which joins the pads like a radius; then :func:`_fast_doubles` on ``C`` scaled by a power
-    of two. None when the subtraction overflows (the exact read handles that)."""
+    """The fast bracket of a matrix of doubles (or long doubles) without reading it as exact
+    integers: ``C = X - medians`` in X's type, each entry within a relative ``2^-52`` of its own
+    value, which joins the pads like a radius; then :func:`_fast_doubles` on ``C`` scaled by a
+    power of two (and rounded to doubles). One rounding for doubles; for long doubles one of
+    ``2^-64`` and one of ``2^-53``, together below ``2^-52``. None when the subtraction
+    overflows (the exact read handles that)."""
     n, d = X.shape
     median = np.sort(X, axis=0)[(n - 1) // 2]
     Cf = X - median
-    top = float(np.abs(Cf).max())
-    if not math.isfinite(top):
+    top = np.abs(Cf).max()
+    if not np.isfinite(top):
         return None
     x_best, e, lower, upper, vertices = np.zeros(d), 0, Fraction(0), Fraction(0), ((0.0, 0.0),)
     if top:  # else every row equals the medians exactly
-        e = math.frexp(top)[1]
-        Cs = np.ldexp(Cf, -e)  # exact but for gradual underflow, which `tiny` covers
+        e = int(np.frexp(top)[1])
+        # exact but for gradual underflow, which `tiny` covers (a long double's lies far below it)
+        Cs = np.ldexp(Cf, -e).astype(np.float64)
         rel, tiny = _float_bounds(n, d)
         A = np.abs(Cs)
         pad_f, pad_g = (Fraction(float(v)) * (1 + rel) * Fraction(1, 2**52) + tiny
@@ -804,11 +820,17 @@ def _fast_bracket_doubles(ctx: Context, X: np.ndarray, t0: float) -> Bracket | N
         lower = dyadic(lo, -k) * scale
         _, hi, k = _sqrt_enclosure((F + pad_f) * (G + pad_g))
         upper = dyadic(hi, -k) * scale
-        vertices = tuple((math.ldexp(f, e), math.ldexp(g, e)) for f, g in _pareto_filter((f, g) for _, f, g in points))
-    # x_best is in units 2^e, exactly (ldexp could round it into the subnormals)
+        vertices = tuple((_ldexp(f, e), _ldexp(g, e)) for f, g in _pareto_filter((f, g) for _, f, g in points))
+    return Bracket(lower, upper, functools.partial(_fast_point, median, x_best, e), ctx.certified, 0,
+                   time.perf_counter() - t0, vertices)
+
+
+def _fast_point(median, x_best, e: int) -> np.ndarray:
+    """``x = median + x_best 2^e`` as exact Fractions (``x_best`` is in units ``2^e``: ldexp could
+    round it into the subnormals)."""
     scale = Fraction(2) ** e
-    x = np.array([Fraction(m) + Fraction(t) * scale for m, t in zip(median, x_best)], dtype=object)
-    return Bracket(lower, upper, x, ctx.certified, 0, time.perf_counter() - t0, vertices)
+    return np.array([Fraction(*m.as_integer_ratio()) + Fraction(t) * scale for m, t in zip(median, x_best)],
+                    dtype=object)
 
 
 def r_float(X) -> float:

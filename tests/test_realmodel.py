@@ -380,8 +380,26 @@ def test_values_below_the_double_range_are_computed_in_balls(deep_outputs):
         ref = norm_composite(arb, token_mean_residual(arb, X5)) / norm_composite(arb, X5)
         assert arb.hi(ref) - arb.lo(ref) < arb.hi(ref) / 10**30
         assert abs(deep.token_mean - arb.lo(ref)) <= arb.lo(ref) / 10**10
-    # without balls the value is not computed: nan, never 0
-    assert math.isnan(realmodel.variant_values(net, outputs, bracket=False, balls=False)[5].token_mean)
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).tiny >= np.finfo(np.float64).tiny,
+                    reason="this platform's long double is a double (no values below the double range)")
+def test_values_below_the_double_range_without_balls_are_computed_in_long_doubles(deep_outputs):
+    """Without balls, layers 5-7 (down to about 1e-2800) continue in long doubles from the float64
+    X^4: each agrees with the chain in balls to 1e-14 and its bracket overlaps the certified one;
+    layers 8-10 lie below the long double's range (the balls say so) and are nan, never 0."""
+    net, outputs = deep_outputs
+    balls = realmodel.variant_values(net, outputs, bracket=True, balls=True)
+    long = realmodel.variant_values(net, outputs, bracket=True, balls=False)
+    assert [v.long_double for v in long] == [False] * 5 + [True] * 6
+    for l in range(5, 8):
+        assert not long[l].balls and isinstance(long[l].token_mean, Fraction)
+        assert abs(long[l].token_mean - balls[l].token_mean) <= balls[l].token_mean / 10**14, l
+        (lo, hi), (blo, bhi) = long[l].r_ratio, balls[l].r_ratio
+        assert lo <= bhi and blo <= hi and hi - lo <= hi / 100, l
+    floor = get_context("longdouble").lo(realmodel.BELOW_LONG_DOUBLES)  # 1.5e-4914
+    for l in range(8, 11):
+        assert balls[l].token_mean < floor and math.isnan(long[l].token_mean), l
 
 
 def test_a_chain_of_layers_in_balls_keeps_its_digits(deep_outputs):

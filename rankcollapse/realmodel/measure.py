@@ -37,8 +37,12 @@ PATH_LENGTHS = range(1, 7)
 # the split pass's products go subnormal and lose digits, and 0 may be underflow. They are
 # counted per layer as "below_double_range" (their true values are below it, not 0).
 BELOW_DOUBLES = 1e-290
-# A layer below the double range costs about 5 s in balls (MiniLM, 128 tokens) against 1 s for a
-# whole sequence in doubles: by default only the first sequence gets those values.
+# The same margin above the long double's smallest normal number (1.5e-4914 on x86-64; where
+# the platform's long double is a double, 1e-290 again and nothing is gained)
+BELOW_LONG_DOUBLES = np.finfo(np.longdouble).tiny * (BELOW_DOUBLES / np.finfo(np.float64).tiny)
+# A layer below the double range costs about 5 s in balls (MiniLM, 128 tokens) against 0.1 s in
+# long doubles and 1 s for a whole sequence in doubles: by default only the first sequence gets
+# those values certified in balls, the others get them in long doubles.
 BALLS_SEQUENCES = 1
 # Precision of a chain of layers in balls: each layer loses up to about 13 bits of relative
 # accuracy (the balls' radii grow 1e3-1e4 fold per layer on random BERTs; at 53 bits a
@@ -50,7 +54,9 @@ DEEP_GUARD_BITS = 80
 DEEP_ACCURACY = Fraction(1, 2**57)  # relative width of the token-mean ball (17 digits: 1e-17)
 BRACKET_WIDTH = Fraction(1, 100)  # r brackets at most 1 % wide (relative to their upper end)
 ctx = get_context("float64")
-BALLS = get_context("arb")  # for the values below the double range
+LONG = get_context("longdouble")  # for the values below the double range
+BALLS = get_context("arb")  # for the values below the double range, certified
+FLOORS = {ctx: BELOW_DOUBLES, LONG: BELOW_LONG_DOUBLES}
 
 
 # -- model and inputs -----------------------------------------------------------------------
@@ -160,17 +166,18 @@ def read_input_ids(path: str, model: Model) -> list[list[int]]:
 
 # -- measurements ---------------------------------------------------------------------------
 
-def residual_norm(R) -> float:
-    """``||R - 1 mean(R)^T||_{1,inf}`` of a residual part, accurate however small: the composite
-    norm multiplies two norms before its square root, which underflows for entries near
-    1e-160, so R is scaled by a power of two (exactly) first."""
+def residual_norm(R, ctx=ctx):
+    """``||R - 1 mean(R)^T||_{1,inf}`` of a residual part (in ``ctx``: float64 or long double),
+    accurate however small: the composite norm multiplies two norms before its square root,
+    which underflows for entries near the square root of the type's smallest number, so R is
+    scaled by a power of two (exactly) first."""
     from rankcollapse.numerics.residual import token_mean_residual
 
-    top = float(np.abs(R).max())
-    if top == 0 or not math.isfinite(top):
+    top = np.abs(R).max()
+    if top == 0 or not np.isfinite(top):
         return top
-    e = math.frexp(top)[1]
-    return math.ldexp(float(norm_composite(ctx, token_mean_residual(ctx, np.ldexp(R, -e)))), e)
+    e = int(np.frexp(top)[1])
+    return np.ldexp(norm_composite(ctx, token_mean_residual(ctx, np.ldexp(R, -e))), e)
 
 
 @dataclass(frozen=True)
@@ -178,12 +185,14 @@ class Value:
     """One layer output's measurements: the token-mean ratio (a double, or an exact Fraction where
     no double holds it) and an enclosure ``r_ratio = (lower, upper)`` of ``r(X) / ||X||_{1,inf}``
     (exact Fractions; None when not computed). ``balls``: computed in arb from the float64
-    split of the layer before (the value lies below the double range); otherwise from the
-    float64 split pass (exact for its doubles, no error bound of the pass itself)."""
+    split of the layer before (the value lies below the double range); ``long_double``:
+    computed in long doubles from it, like the doubles without an error bound; otherwise from
+    the float64 split pass (exact for its doubles, no error bound of the pass itself)."""
 
     token_mean: float | Fraction
     r_ratio: tuple[Fraction, Fraction] | None = None
     balls: bool = False
+    long_double: bool = False
 
     @property
     def wide(self) -> bool:
@@ -191,25 +200,40 @@ class Value:
         return self.r_ratio is not None and self.r_ratio[1] - self.r_ratio[0] > BRACKET_WIDTH * self.r_ratio[1]
 
 
-def ratios(Z, bracket: bool) -> Value | None:
-    """The measurements of one layer output ``Z`` (a float64 split); None where the token-mean
-    ratio is below :data:`BELOW_DOUBLES` (the doubles cannot hold it: :func:`deep_ratios`).
+def ratios(Z, bracket: bool, ctx=ctx) -> Value | None:
+    """The measurements of one layer output ``Z`` (a split in ``ctx``, float64 or long double);
+    None where the token-mean ratio is below the type's floor (:data:`FLOORS`: the type cannot
+    hold it, :func:`long_ratios` and :func:`deep_ratios` go further).
 
     Both are read from the residual part R (``r(X) = r(R)``, and R keeps its relative accuracy
     in the split pass), divided by ``||X||_{1,inf}``. The bracket is the fast one
     (``residual_bracket(exact=False)``), whatever its width (:attr:`Value.wide` says when it is
-    over 1 %); the division by the double ``||X||`` rounds outward by a relative 2^-50."""
+    over 1 %); the division by the computed ``||X||`` rounds outward by a relative 2^-50. A
+    ratio below the double range is the exact Fraction of its long double."""
     from rankcollapse.numerics.residual import residual_bracket
 
-    size = float(norm_composite(ctx, Z.X))
-    token_mean = residual_norm(Z.R) / size
-    if not token_mean >= BELOW_DOUBLES:  # underflow, or exactly equal rows (then 0 in balls too)
+    size = norm_composite(ctx, Z.X)
+    token_mean = residual_norm(Z.R, ctx) / size
+    if not token_mean >= FLOORS[ctx]:  # underflow, or exactly equal rows (then 0 in balls too)
         return None
+    token_mean = float(token_mean) if token_mean >= BELOW_DOUBLES else ctx.lo(token_mean)
+    long_double = ctx is LONG
     if not bracket:
-        return Value(token_mean)
+        return Value(token_mean, long_double=long_double)
     b = residual_bracket(ctx, Z.R, exact=False)
-    q, pad = Fraction(size), Fraction(1, 2**50)
-    return Value(token_mean, (b.lower / q * (1 - pad), b.upper / q * (1 + pad)))
+    q, pad = ctx.lo(size), Fraction(1, 2**50)
+    return Value(token_mean, (b.lower / q * (1 - pad), b.upper / q * (1 + pad)), long_double=long_double)
+
+
+def long_ratios(Z, layer, d_qk: int, bracket: bool):
+    """``(output split in long doubles, Value or None)`` of ``layer`` applied to ``Z``, the float64
+    split of the layer before (its doubles are taken exactly) or a long-double split from a
+    previous call: for outputs below the double range, at a tenth of the cost of balls
+    (:func:`deep_ratios`) and without their certificate. None where the long double cannot hold
+    the value either."""
+    Z = Split(LONG.array(Z.c), LONG.array(Z.R))
+    Y = layer_forward(LONG, Z, layer, d_qk)
+    return Y, ratios(Y, bracket, LONG)
 
 
 def deep_ratios(Z, layer, d_qk: int, bracket: bool, bits: int = DEEP_GUARD_BITS + DEEP_BITS_PER_LAYER):
@@ -243,20 +267,27 @@ def deep_ratios(Z, layer, d_qk: int, bracket: bool, bits: int = DEEP_GUARD_BITS 
 
 def variant_values(net, outputs, bracket: bool, balls: bool, first: Value | None = None) -> list[Value]:
     """Every layer's :class:`Value` of one forward pass (``outputs``: the float64 splits
-    ``X^0..X^L``). A layer goes to :func:`deep_ratios` when its own value is below the double
-    range or the layer before went there (its float64 input is then no longer accurate), at a
-    precision set for the layers left in the chain (:data:`DEEP_BITS_PER_LAYER`); without
-    ``balls`` such layers get ``Value(nan)``: not measured (never 0)."""
+    ``X^0..X^L``). A layer whose value is below the double range, and every later one (its
+    float64 input is then no longer accurate), continues from the float64 split of the layer
+    before in a chain: in balls with ``balls`` (:func:`deep_ratios`, at a precision set for the
+    layers left in the chain, :data:`DEEP_BITS_PER_LAYER`), else in long doubles
+    (:func:`long_ratios`). A value neither holds is ``Value(nan)``: not measured, never 0."""
     values = [first or ratios(outputs[0], bracket)]
-    deep = bits = None
+    deep = bits = None  # the chain's last output (balls or long doubles), once it has started
+    lost = False  # the long doubles' chain has left their range: its output lost its digits
     for l, Z in enumerate(outputs[1:], start=1):
         value = None if deep is not None else ratios(Z, bracket)
-        if value is None and not balls:
-            value = Value(math.nan)
-        if value is None:
-            bits = bits or DEEP_GUARD_BITS + DEEP_BITS_PER_LAYER * (len(outputs) - l)
-            deep, value = deep_ratios(deep if deep is not None else outputs[l - 1], net.layers[l - 1],
-                                      net.d_qk, bracket, bits)
+        if lost:
+            value = Value(math.nan, long_double=True)
+        elif value is None:
+            start = deep if deep is not None else outputs[l - 1]
+            if balls:
+                bits = bits or DEEP_GUARD_BITS + DEEP_BITS_PER_LAYER * (len(outputs) - l)
+                deep, value = deep_ratios(start, net.layers[l - 1], net.d_qk, bracket, bits)
+            else:
+                deep, value = long_ratios(start, net.layers[l - 1], net.d_qk, bracket)
+                lost = value is None
+                value = value or Value(math.nan, long_double=True)
         values.append(value)
     return values
 
@@ -560,14 +591,18 @@ def _run(model_dir, sequences, tokens, input_ids, bracket_sequences, path_sample
     verdicts = ([("san", model.folder, seed, ids[0])]
                 + [("one_step", model.folder, seed, ids[0], l) for l in range(1, config.layers + 1)]
                 if with_bounds and certify else [])
-    tasks = verdicts + [("sequence", model.folder, init, seed, x, s < n_bracket, s < balls_sequences,
+    # then the sequences with values in balls (up to 20 times longer), so that no worker is left
+    # with one of them at the end
+    keys = sorted(((init, s) for init in INITS for s in range(len(ids))), key=lambda key: key[1] >= balls_sequences)
+    tasks = verdicts + [("sequence", model.folder, init, seed, ids[s], s < n_bracket, s < balls_sequences,
               [(k, i, layers, heads) for k, rows in specs[init].items() for i, (t, layers, heads) in enumerate(rows)
                if t == s], path_brackets, with_bounds and init == "pretrained")
-             for init in INITS for s, x in enumerate(ids)]
+             for init, s in keys]
     advance = progress(len(tasks)) if progress else (lambda: None)
     results = map_tasks(_task, tasks, jobs=jobs, scheduler=scheduler, star=True, on_done=lambda k: advance())
     exp = Experiment(model.name, config.architecture, len(ids), len(ids[0]), n_bracket, seed, jobs=jobs)
-    verdicts, results, n = results[:len(verdicts)], results[len(verdicts):], len(ids)
+    verdicts, by_key, n = results[:len(verdicts)], dict(zip(keys, results[len(verdicts):])), len(ids)
+    results = [by_key[init, s] for init in INITS for s in range(n)]
     for j, init in enumerate(INITS):
         rows = results[j * n:(j + 1) * n]
         exp.curves += [Curves(name, init, [row["variants"][name] for row in rows]) for name in arch.VARIANTS]

@@ -14,7 +14,8 @@ from rankcollapse.numerics.exact import decimal_string
 from .measure import FLOAT64_FLOOR, INITS, Experiment
 
 # /4: every sequence's r bracket (outward-rounded decimals) and how many are wider than 1 %; the
-# values below the double range as numbers (computed in balls), counted in "in_balls"
+# values below the double range as numbers: computed in balls (counted in "in_balls") or, since
+# 2026-12-02 and in the same shape, in long doubles (the other values below 1e-290)
 FORMAT = "rankcollapse-realmodel/4"
 
 
@@ -60,7 +61,9 @@ def _layer_entry(c, l: int) -> dict:
             "token_mean": [_dec(v.token_mean) for v in values],  # null: below the double range, not computed
             # computed in balls (arb) from the layer before: the doubles cannot hold them
             "in_balls": sum(v.balls for v in values),
-            "below_double_range": len(values) - len(measured),  # and not computed (--balls-sequences)
+            # below the double range and not computed (past the long double's range, or its platform's
+            # long double is a double)
+            "below_double_range": len(values) - len(measured),
             # r(X^l)/||X^l|| enclosed, per sequence (null: not computed), ends rounded outward
             "r_ratio": [[_dec(b[0], "down"), _dec(b[1], "up")] if b else None for b in brackets],
             "r_ratio_wide": sum(v.wide for v in values),  # brackets wider than 1 %
@@ -135,6 +138,9 @@ def print_report(exp: Experiment, console) -> None:
                 cell = "n/a" if entry["ratio_token_mean"] is None else _short(entry["ratio_token_mean"])
                 if entry["in_balls"]:
                     cell += f" ({entry['in_balls']} in balls)"
+                in_long = sum(row[l].long_double and not math.isnan(row[l].token_mean) for row in c.values)
+                if in_long:
+                    cell += f" ({in_long} in long doubles)"
                 if entry["below_double_range"]:
                     cell += f" ({entry['below_double_range']} below doubles, not computed)"
                 if entry["r_ratio"][0]:
