@@ -254,7 +254,8 @@ def published_closed_form(depth: int, heads: int, beta, gamma, d_qk, r0, lam="1"
     with mpmath.workdps(32 + int(depth * math.log10(3))):  # the digits of 3^depth, and 30 more
         q = lambda name: mpmath.mpf(vals[name].numerator) / vals[name].denominator  # noqa: E731
         a = 4 * q("gamma") * q("beta") * heads * q("lam") / mpmath.sqrt(q("dqk"))
-        log10_B = lambda L: mpmath.mpf(3 ** L - 1) / 2 * mpmath.log10(a) + 3 ** L * mpmath.log10(q("r0"))  # noqa: E731
+        log10_a, log10_r0 = mpmath.log10(a), mpmath.log10(q("r0"))  # once: the depth search below takes up to 65
+        log10_B = lambda L: mpmath.mpf(3 ** L - 1) / 2 * log10_a + 3 ** L * log10_r0  # noqa: E731
         log10_value = log10_B(depth)
         contraction = mpmath.sqrt(a) * q("r0")
         # B_L is doubly exponential in L, so a few steps settle the depth to eps; stop at 64.

@@ -476,8 +476,10 @@ def _e4_log10(constants, n: int, d_qk: int, log10_B0: float) -> list:
                 logB = None
             else:
                 t = 2 * s * kappa * mpmath.exp(2 * logB)
-                # log phi(t) = log((e^t - 1)/t), stable for every t > 0
-                log_phi = t + mpmath.log(-mpmath.expm1(-t)) - mpmath.log(t)
+                # log phi(t) = log((e^t - 1)/t) = t - log t + log(1 - e^-t), stable for every t > 0; the
+                # last term is below 1e-43 past t = 100 and skipped there (expm1(-t) of a t near
+                # 10^(10^6) needs log 2 to a million digits: seconds per worker)
+                log_phi = t - mpmath.log(t) + (mpmath.log(-mpmath.expm1(-t)) if t < 100 else 0)
                 logB = (mpmath.log(lam * 4 * beta * H * s * mpmath.sqrt(n) / 2) + log_phi + 3 * logB)
             out.append(None if logB is None else logB / mpmath.log(10))
     return out
