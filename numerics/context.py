@@ -473,6 +473,13 @@ class LongDoubleContext(Float64Context):
     name = "longdouble"
     dtype = _scalar = np.longdouble
 
+    def _from_fraction(self, q: Fraction):
+        # numerator and denominator cut to their top 64 bits (exact in the type), one rounded
+        # division, then the power of two: a relative error near 2^-62, for any exponent
+        n, d = q.numerator, q.denominator
+        a, b = max(abs(n).bit_length() - 64, 0), max(d.bit_length() - 64, 0)
+        return np.ldexp(self.dtype(n >> a) / self.dtype(d >> b), a - b)
+
     def _from_float_array(self, A):
         # doubles (weights) stay doubles: exact, promoted where they meet long doubles, and
         # ready for BLAS in matmul

@@ -93,13 +93,45 @@ def test_max_encloses_overlapping_values(name):
 
 def test_backends_agree_on_a_computation():
     vals = []
-    for name in ("float64", "mpmath", "arb"):
+    for name in ("float64", "longdouble", "mpmath", "arb"):
         ctx = get_context(name)
         with ctx.workprec(120):
             A = ctx.array([["0.5", "-1"], ["2", "0.25"]])
             vals.append(ctx.to_float(ctx.tanh(A @ A) + ctx.erf(A) + ctx.relu(A) + ctx.sqrt(abs(A))))
-    np.testing.assert_allclose(vals[0], vals[1], rtol=1e-14)
-    np.testing.assert_allclose(vals[0], vals[2], rtol=1e-14)
+    for v in vals[1:]:
+        np.testing.assert_allclose(vals[0], v, rtol=1e-14)
+
+
+LONG = get_context("longdouble")
+WIDE = np.finfo(np.longdouble).tiny < np.finfo(np.float64).tiny
+
+
+@pytest.mark.skipif(not WIDE, reason="this platform's long double is a double")
+def test_long_double_context_reaches_below_the_double_range_exactly_read():
+    """Numbers far below 1e-308 keep their value, and every exact read (lo = hi, the dyadic
+    integers) gives the long double itself; decimal strings round once (2^-63 relative)."""
+    x = LONG.number("3e-4000")
+    q = Fraction(*x.as_integer_ratio())
+    assert LONG.lo(x) == LONG.hi(x) == q and abs(q - Fraction(3, 10**4000)) <= q / 2**62
+    M, E, Rad, _ = LONG.mid_rad_dyadic(LONG.array([[x, -x * 2], [LONG.number("0.1"), 0]]))
+    assert [Fraction(int(m)) * Fraction(2) ** E for m in M.ravel()] == [q, -2 * q, LONG.lo(LONG.number("0.1")), 0]
+    assert not Rad.any() and not LONG.certified
+    assert np.isclose(float(LONG.erf(x) / x), 2 / math.sqrt(math.pi), rtol=1e-15)  # not 0, as a double erf would give
+
+
+@pytest.mark.skipif(not WIDE, reason="this platform's long double is a double")
+def test_long_double_products_keep_rows_of_every_size():
+    """matmul scales each row (column) into the double range for BLAS: rows near 1e-4000 and 1e300
+    in one matrix, and doubles of any size, give the exact product to a double's accuracy."""
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((3, 5)).astype(np.longdouble) * np.array([[LONG.number("1e-4000")], [1], [LONG.number("1e300")]])
+    B = rng.standard_normal((5, 4))  # doubles stay doubles in the context (weights)
+    assert LONG.array(B).dtype == np.float64 and LONG.array(A).dtype == np.longdouble
+    exact = [[sum(Fraction(*a.as_integer_ratio()) * Fraction(b) for a, b in zip(row, col)) for col in B.T] for row in A]
+    for C in (LONG.matmul(A, B), LONG.matmul(A, B.astype(np.longdouble))):
+        assert C.dtype == np.longdouble
+        for got, want in zip(C.ravel(), np.ravel(exact)):
+            assert abs(Fraction(*got.as_integer_ratio()) - want) <= abs(want) / 10**14
 
 
 @pytest.mark.parametrize("name", CERTIFIED)
