@@ -495,19 +495,20 @@ class LongDoubleContext(Float64Context):
         A, B = np.asarray(A), np.asarray(B)
         if A.ndim != 2 or B.ndim != 2 or not (A.size and B.size):
             return A @ B
-        (Ad, ea), (Bd, eb) = self._doubles(A, 1), self._doubles(B.T, 1)
+        (Ad, ea), (Bd, eb) = self._doubles(A), self._doubles(B.T)
         return np.ldexp((Ad @ Bd.T).astype(self.dtype), ea + eb.T)
 
-    def _doubles(self, M, axis: int):
+    def _doubles(self, M):
         """``(D, e)`` with ``M = D 2^e`` (``e`` per row), ``D`` in doubles. The last long-double
-        matrix's answer is kept: a layer multiplies its input by every head's three weights,
-        and scaling long doubles costs more than the product."""
+        matrix's answer is kept (the same object: the split pass never writes into its arrays):
+        a layer multiplies its input by every head's three weights, and scaling long doubles
+        costs more than the product."""
         if M.dtype == np.float64:
             return M, np.zeros((M.shape[0], 1), dtype=np.int64)
         last = self._last
         if last is not None and last[0] is M:
             return last[1:]
-        e = np.frexp(np.abs(M).max(axis=axis, keepdims=True))[1]
+        e = np.frexp(np.abs(M).max(axis=1, keepdims=True))[1]
         self._last = (M, np.ldexp(M, -e).astype(np.float64), e)
         return self._last[1:]
 

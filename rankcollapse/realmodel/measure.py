@@ -228,7 +228,7 @@ def ratios(Z, bracket: bool, ctx=ctx) -> Value | None:
 def long_ratios(Z, layer, d_qk: int, bracket: bool):
     """``(output split in long doubles, Value or None)`` of ``layer`` applied to ``Z``, the float64
     split of the layer before (its doubles are taken exactly) or a long-double split from a
-    previous call: for outputs below the double range, at a tenth of the cost of balls
+    previous call: for outputs below the double range, at a fiftieth of the cost of balls
     (:func:`deep_ratios`) and without their certificate. None where the long double cannot hold
     the value either."""
     Z = Split(LONG.array(Z.c), LONG.array(Z.R))
