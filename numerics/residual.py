@@ -72,7 +72,9 @@ weights; the first run minimises the smoothed *product*, whose weights are norma
 hyperbola at the optimum of ``f g`` (on MiniLM layer outputs that optimum sits at ``f = min f``,
 and the certificate through it closes the polygon there, often alone). A run stops when its
 certificate (float estimate) meets its point's weighted value, or when the polygon's minimum is
-within ``0.6 %`` of the best product (``0.3 %`` in ``r``); 300 iterations in all at most. The
+within ``0.6 %`` of the best product (``0.3 %`` in ``r``); the search ends there, or when a run's
+line no longer cuts the polygon's vertex off (float32 noise stalls L-BFGS short of the run's
+own stop; a rerun repeats it), or after 300 iterations in all. The
 optimiser's accuracy never matters for soundness: its weights and points are only suggestions,
 and the bounds are recomputed as for the exact bracket. The upper bound is the best point
 visited (column medians, token mean, the runs' points). Only the certificates the polygon's
@@ -503,8 +505,10 @@ def _smooth_search(C: np.ndarray, columns: _Columns | None = None, gap: float = 
     further one the weight normal to the hyperbola at the polygon's lowest vertex, started from
     the best point for that weight. A run stops when its weights' certificate (float estimate)
     meets its point's weighted value within a quarter of ``gap``, or when the polygon's minimum
-    is within a relative ``gap`` of the best product found (then the search ends); ``iterations``
-    caps all runs together. Same returns as :func:`_pareto_search` (no LPs)."""
+    is within a relative ``gap`` of the best product found (then the search ends); the search
+    also ends when a run's line does not cut the polygon's vertex off (no progress: the next run
+    would take the same weight from the same point); ``iterations`` caps all runs together.
+    Same returns as :func:`_pareto_search` (no LPs)."""
     n, d = C.shape
     columns = _Columns(C) if columns is None else columns
     zero = np.zeros(d)
@@ -541,8 +545,8 @@ def _smooth_search(C: np.ndarray, columns: _Columns | None = None, gap: float = 
         _, a, b, line = state["last"]
         weights.append((a, b))
         lines.append(line)
-        if state["done"]:
-            break
+        if state["done"] or (wf is not None and line[2] <= line[0] * tf + line[1] * tg):
+            break  # or the line does not cut t off: float32 noise ends L-BFGS, rerunning repeats it
         _, tf, tg = _polygon_min(lines, 0.0, 0.0, slack=1e-12)
         wf, wg = tg / (tf + tg), tf / (tf + tg)
         x = min(points, key=lambda p: wf * p[1] + wg * p[2])[0]
