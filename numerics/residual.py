@@ -447,9 +447,11 @@ class _Smoothed:
         self.E, self.A = np.empty_like(self.C), np.empty_like(self.C)  # reused: a third faster than fresh arrays
         self.delta2 = np.float32((_SMOOTH / 3 * float(np.abs(C).max())) ** 2)
         self.mu = _SMOOTH * f0, _SMOOTH * g0
+        self.last = None  # (x, wf, wg, a, b) of the last evaluation
 
     def weights(self, x, wf, wg):
         """``(value, gradient, a, b)`` of the objective at ``x`` (``wf = None``: ``log F + log G``)."""
+        key = wf, wg
         E = np.subtract(x.astype(np.float32), self.C, out=self.E)
         A = np.multiply(E, E, out=self.A)
         A += self.delta2
@@ -462,7 +464,16 @@ class _Smoothed:
         else:
             value = wf * F + wg * G
         a, b = wf * u, wg * w
-        return value, (a * E.sum(axis=0) + b @ E).astype(np.float64), a.astype(np.float64), b.astype(np.float64)
+        self.last = (x.copy(), *key, a.astype(np.float64), b.astype(np.float64))
+        return value, (a * E.sum(axis=0) + b @ E).astype(np.float64), *self.last[3:]
+
+    def certificate_weights(self, x, wf, wg):
+        """``(a, b)`` at ``x``: the last evaluation's when it was at ``x`` (L-BFGS's iterate is
+        usually its last evaluation: a tenth fewer evaluations on MiniLM outputs)."""
+        last = self.last
+        if last is not None and last[1:3] == (wf, wg) and np.array_equal(last[0], x):
+            return last[3:]
+        return self.weights(x, wf, wg)[2:]
 
     def minimise(self, x0, wf, wg, stop, iterations: int):
         """L-BFGS (SciPy) from ``x0``; every ``_CHECK`` iterations ``stop(x, a, b)`` may end it.
@@ -471,7 +482,7 @@ class _Smoothed:
 
         def check(x):
             count[0] += 1
-            if count[0] % _CHECK == 0 and stop(x, *self.weights(x, wf, wg)[2:]):
+            if count[0] % _CHECK == 0 and stop(x, *self.certificate_weights(x, wf, wg)):
                 stopped.append(True)
                 raise StopIteration
 
@@ -546,7 +557,7 @@ def _smooth_search(C: np.ndarray, columns: _Columns | None = None, gap: float | 
             x, used, stopped = smooth.minimise(x, wf, wg, stop, min(iterations, _STAGE))
         iterations -= max(used, _CHECK)
         if not stopped:  # L-BFGS ended on its own: check its last point
-            stop(x, *smooth.weights(x, wf, wg)[2:])
+            stop(x, *smooth.certificate_weights(x, wf, wg))
         if state.get("failed"):
             break
         _, a, b, line = state["last"]
