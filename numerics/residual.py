@@ -448,6 +448,8 @@ class _Smoothed:
         self.delta2 = np.float32((_SMOOTH / 3 * float(np.abs(C).max())) ** 2)
         self.mu = _SMOOTH * f0, _SMOOTH * g0
         self.last = None  # (x, wf, wg, a, b) of the last evaluation
+        # sums as products with ones (BLAS): 2x faster than .sum() across rows, 1.3x along them
+        self.ones_n, self.ones_d = np.ones(C.shape[0], np.float32), np.ones(C.shape[1], np.float32)
 
     def weights(self, x, wf, wg):
         """``(value, gradient, a, b)`` of the objective at ``x`` (``wf = None``: ``log F + log G``)."""
@@ -457,15 +459,15 @@ class _Smoothed:
         A += self.delta2
         np.sqrt(A, out=A)
         E /= A                                              # d sqrt((x_j - C_ij)^2 + delta^2) / d x_j
-        F, u = _soft_max(A.sum(axis=0), self.mu[0])
-        G, w = _soft_max(A.sum(axis=1), self.mu[1])
+        F, u = _soft_max(self.ones_n @ A, self.mu[0])
+        G, w = _soft_max(A @ self.ones_d, self.mu[1])
         if wf is None:
             value, wf, wg = math.log(F) + math.log(G), 1 / F, 1 / G
         else:
             value = wf * F + wg * G
         a, b = wf * u, wg * w
         self.last = (x.copy(), *key, a.astype(np.float64), b.astype(np.float64))
-        return value, (a * E.sum(axis=0) + b @ E).astype(np.float64), *self.last[3:]
+        return value, (a * (self.ones_n @ E) + b @ E).astype(np.float64), *self.last[3:]
 
     def certificate_weights(self, x, wf, wg):
         """``(a, b)`` at ``x``: the last evaluation's when it was at ``x`` (L-BFGS's iterate is
