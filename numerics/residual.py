@@ -190,7 +190,7 @@ class _Columns:
 
     def __init__(self, C):
         self.T = np.ascontiguousarray(C.T)
-        self.order = np.argsort(self.T, axis=1, kind="stable")
+        self.order = np.argsort(self.T, axis=1)  # any order of ties will do; 3x faster than stable
         self.D = np.empty_like(self.T)
 
 
