@@ -84,9 +84,11 @@ those use exact integers: ``C = X - medians`` is computed in doubles (one roundi
 ``2^-52`` of each entry, added to the pads like a radius), the certificate weights are integers
 below ``2^41`` (so the weighted medians, from int64 cumulative sums, are exact), and the
 deviation sums carry Higham's bound ``gamma_m`` for sums of ``m`` nonnegative rounded terms.
-Its width is 0.15-0.3 % on random and MiniLM matrices at 128 x 384 (0.3 % at most on the 56
-MiniLM layer outputs of one sequence), against 1-13 % for the multiplicative-weights
-certificates it replaced, in about half their time (``benchmarks/bench_residual.py``).
+Its width is 0.15-0.25 % on random and MiniLM matrices at 128 x 384 (0.25 % at most on the 56
+MiniLM layer outputs of one sequence; 0.38 % at most, 0.19 % on average, on 138 outputs of three
+sequences), against 1-13 % for the multiplicative-weights certificates it replaced, in a
+quarter of their time: 35 ms CPU a matrix on average, 30 ms median (2026-12-02, load average 7
+on 2 cores; ``benchmarks/bench_residual.py``).
 
 **Enclosures.** Entries of ``X`` may be balls/intervals. With midpoint matrix ``M`` and radius
 matrix ``Rad``, both norms are monotone in ``|entries|``, so for every ``Y`` in the enclosure
@@ -545,7 +547,7 @@ def _smooth_search(C: np.ndarray, columns: _Columns | None = None, gap: float | 
             state["failed"] = True  # the smoothed problem broke down: keep what was found before
             return True
         points.append((x, f, g))
-        ai, bi = _integer_weights(a, b)  # the same line, scaled; int64 medians take half the time
+        ai, bi = _integer_weights(a, b)  # the same line, scaled; int64 medians: 2/3 of the time
         line = (float(ai.sum()), float(bi.sum()), float(_weighted_medians(columns, ai, bi)[1].sum()))
         state["last"] = (x, a, b, line)
         value = line[0] * f + line[1] * g
@@ -738,8 +740,8 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
     fast bracket, no LP: the same cutting-plane search with each weighted problem solved
     approximately (L-BFGS on a smoothed copy), its weights certified exactly, and the best of
     the points it visits. It is as rigorous as the exact one, only wider: a relative gap
-    ``(upper - lower) / upper`` of 0.15-0.3 % on random matrices and MiniLM layer outputs at
-    128 x 384, in tens of ms (``benchmarks/bench_residual.py``). Ends beyond
+    ``(upper - lower) / upper`` of 0.15-0.25 % on random matrices and MiniLM layer outputs at
+    128 x 384 (0.4 % at most), in tens of ms (``benchmarks/bench_residual.py``). Ends beyond
     ``2^(+-2^24)`` are rounded outward (``upper = inf``, ``x = None`` past the top).
     See the module docstring for the method.
 
