@@ -9,14 +9,15 @@ it visited. ``--no-exact SIZE...`` skips the LPs at those sizes. ``bench_scale.p
 exact path with the previous one.
 
 Then the fast bracket of doubles (float64 context, as ``rankcollapse real-model`` calls it, BLAS
-on one thread as there) before and after side by side: ``residual.py`` of ``FAST_BEFORE`` (Hedge
-certificates) loaded from git against the current one, on the 56 MiniLM layer outputs of
+on one thread as there) before and after side by side: ``residual.py`` of each commit in
+``FAST_BEFORE`` (L-BFGS before its stopping rules were tuned; Hedge certificates) loaded from git
+against the current one, on the 56 MiniLM layer outputs of
 ``bench_scale.minilm_matrices`` (128 x 384; skipped with a note without the model) and on
 ``--gaussian`` standard normal 128 x 384 matrices: per matrix CPU ms (``time.process_time``) and
-the relative width ``(upper - lower) / upper``, as median, worst and count over 1 % and over
-0.4 %, with the ratio of the CPU medians and the load average. Issue 12's target: <= 40 ms CPU
-and <= 1 % (0.4 % per bracket, so that the ratio of two stays within 1 %). ``--fast-only`` skips
-the arb table.
+the relative width ``(upper - lower) / upper``, as mean, median, worst and count over 1 % and over
+0.4 %, with the ratios of the CPU means and medians and the load average. Issue 12's target:
+<= 40 ms CPU and <= 1 % (0.4 % per bracket, so that the ratio of two stays within 1 %).
+``--fast-only`` skips the arb table.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from rankcollapse.numerics.norms import norm_composite  # noqa: E402
 from rankcollapse.numerics.residual import residual_bracket, token_mean_residual  # noqa: E402
 from bench_scale import minilm_matrices, old_residual  # noqa: E402
 
-FAST_BEFORE = "87105cd"  # residual.py with the Hedge fast bracket
+FAST_BEFORE = {"5b5e253": "L-BFGS, untuned stops", "87105cd": "Hedge"}  # residual.py of these commits
 
 SIZES = ["8x8", "32x16", "128x64", "128x384"]
 PREC = 1200
@@ -86,7 +87,8 @@ def format_row(r) -> str:
 def fast_summary(label, runs) -> str:
     cpu = np.array([c for c, _ in runs]) * 1000
     width = np.array([w for _, w in runs])
-    return (f"  {label:<7} cpu ms median {np.median(cpu):6.1f}  worst {cpu.max():6.1f} | width median "
+    return (f"  {label:<8} cpu ms mean {cpu.mean():6.1f}  median {np.median(cpu):6.1f}  worst {cpu.max():6.1f} | "
+            f"width median "
             f"{np.median(width):7.3%}  worst {width.max():7.3%} | > 1 %: {int((width > 0.01).sum()):2d}  "
             f"> 0.4 %: {int((width > 0.004).sum()):2d} of {len(runs)}")
 
@@ -95,31 +97,34 @@ def fast_table(gaussian: int, seed: int) -> None:
     """The fast bracket of doubles before and after, side by side (see the module docstring)."""
     from rankcollapse.realmodel.measure import one_blas_thread
 
-    before = old_residual(FAST_BEFORE)
+    befores = {commit: old_residual(commit) for commit in FAST_BEFORE}
     f64 = get_context("float64")
     rng = np.random.default_rng(seed)
     cases = {"gaussian": {i: rng.standard_normal((128, 384)) for i in range(gaussian)}}
     minilm = minilm_matrices()
     if minilm is not None:
         cases["MiniLM"] = minilm
-    paths = [("after", residual_bracket)] + ([("before", before.residual_bracket)] if before else [])
+    paths = [("after", residual_bracket)] + [(commit, m.residual_bracket) for commit, m in befores.items() if m]
     with one_blas_thread():
         for case, mats in cases.items():
             print(f"\nfast bracket of doubles, {case} 128 x 384, {len(mats)} matrices "
                   f"[load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}]", flush=True)
-            medians = []
+            cpus = {}
             for label, fn in paths:
                 runs = []
                 for X in mats.values():
                     t0 = time.process_time()
                     b = fn(f64, X, exact=False)
                     runs.append((time.process_time() - t0, gap(b)))
-                medians.append(np.median([c for c, _ in runs]))
-                print(fast_summary(label, runs), flush=True)
-            if len(medians) == 2:
-                print(f"  CPU median after / before: {medians[0] / medians[1]:.2f}")
-    if before is None:
-        print(f"  (before: git show {FAST_BEFORE} unavailable)")
+                cpus[label] = np.array([c for c, _ in runs])
+                print(fast_summary(label, runs) + (f"  ({FAST_BEFORE[label]})" if label in FAST_BEFORE else ""),
+                      flush=True)
+            for label in list(cpus)[1:]:
+                print(f"  CPU after / {label}: mean {cpus['after'].mean() / cpus[label].mean():.2f}, "
+                      f"median {np.median(cpus['after']) / np.median(cpus[label]):.2f}")
+    for commit, m in befores.items():
+        if m is None:
+            print(f"  (before: git show {commit} unavailable)")
 
 
 def main() -> None:

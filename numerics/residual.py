@@ -71,8 +71,11 @@ the softmax weights make ``x`` their weighted median, so they are near-optimal c
 weights; the first run minimises the smoothed *product*, whose weights are normal to the
 hyperbola at the optimum of ``f g`` (on MiniLM layer outputs that optimum sits at ``f = min f``,
 and the certificate through it closes the polygon there, often alone). A run stops when its
-certificate (float estimate) meets its point's weighted value, or when the polygon's minimum is
-within ``0.6 %`` of the best product (``0.3 %`` in ``r``); 300 iterations in all at most. The
+certificate (float estimate) meets its point's weighted value (within ``0.125 %``; ``0.5 %`` for
+the product run, which only has to find the first weight), or when the polygon's minimum is
+within ``0.5 %`` of the best product (``0.25 %`` in ``r``); the search ends there, or when a
+run's line cuts the polygon's vertex off by less than a run's tolerance (float32 noise stalls
+L-BFGS short of the run's own stop; a rerun repeats it), or after 300 iterations in all. The
 optimiser's accuracy never matters for soundness: its weights and points are only suggestions,
 and the bounds are recomputed as for the exact bracket. The upper bound is the best point
 visited (column medians, token mean, the runs' points). Only the certificates the polygon's
@@ -81,9 +84,11 @@ those use exact integers: ``C = X - medians`` is computed in doubles (one roundi
 ``2^-52`` of each entry, added to the pads like a radius), the certificate weights are integers
 below ``2^41`` (so the weighted medians, from int64 cumulative sums, are exact), and the
 deviation sums carry Higham's bound ``gamma_m`` for sums of ``m`` nonnegative rounded terms.
-Its width is 0.15-0.3 % on random and MiniLM matrices at 128 x 384 (0.3 % at most on the 56
-MiniLM layer outputs of one sequence), against 1-13 % for the multiplicative-weights
-certificates it replaced, in about half their time (``benchmarks/bench_residual.py``).
+Its width is 0.15-0.25 % on random and MiniLM matrices at 128 x 384 (0.25 % at most on the 56
+MiniLM layer outputs of one sequence; 0.38 % at most, 0.19 % on average, on 138 outputs of three
+sequences), against 1-13 % for the multiplicative-weights certificates it replaced, in a
+quarter of their time: 35 ms CPU a matrix on average, 30 ms median (2026-12-02, load average 7
+on 2 cores; ``benchmarks/bench_residual.py``).
 
 **Enclosures.** Entries of ``X`` may be balls/intervals. With midpoint matrix ``M`` and radius
 matrix ``Rad``, both norms are monotone in ``|entries|``, so for every ``Y`` in the enclosure
@@ -137,10 +142,11 @@ __all__ = ["Bracket", "token_mean_residual", "residual_bracket", "r_float"]
 
 _TOL = 1e-11  # relative; only decides how long to refine (tightness), never soundness
 _GAP = 1e-10  # the search stops when its float estimate of the gap in r^2 is below this
-# the fast bracket (no LP): its search stops at an estimated relative gap of _FAST_GAP in r^2 (0.3 %
-# in r) or after _ITERATIONS L-BFGS iterations in all (_STAGE per weight), checking every _CHECK;
+# the fast bracket (no LP): its search stops at an estimated relative gap of _FAST_GAP in r^2 (0.25 %
+# in r; 6e-3 took 10 % fewer iterations, but widths up to 0.29 % on the tests' 24 x 16 matrices) or
+# after _ITERATIONS L-BFGS iterations in all (_STAGE per weight), checking every _CHECK;
 # _SMOOTH: see _Smoothed (3e-3 against 1e-3: a third fewer iterations on MiniLM, widths 0.15 % not 0.07 %)
-_FAST_GAP, _ITERATIONS, _STAGE, _CHECK, _SMOOTH = 6e-3, 300, 100, 7, 3e-3
+_FAST_GAP, _ITERATIONS, _STAGE, _CHECK, _SMOOTH = 5e-3, 300, 100, 7, 3e-3
 _BITS = 60    # fixed-point bits for LP output made exact (weights, points) and for square roots
 # matrices the fast bracket reads in their own type (a subtraction there rounds by 2^-53 at most)
 _FAST_TYPES = (np.dtype(np.float64), np.dtype(np.longdouble))
@@ -196,7 +202,7 @@ class _Columns:
 
     def __init__(self, C):
         self.T = np.ascontiguousarray(C.T)
-        self.order = np.argsort(self.T, axis=1, kind="stable")
+        self.order = np.argsort(self.T, axis=1)  # any order of ties will do; 3x faster than stable
         self.D = np.empty_like(self.T)
 
 
@@ -453,22 +459,35 @@ class _Smoothed:
         self.E, self.A = np.empty_like(self.C), np.empty_like(self.C)  # reused: a third faster than fresh arrays
         self.delta2 = np.float32((_SMOOTH / 3 * float(np.abs(C).max())) ** 2)
         self.mu = _SMOOTH * f0, _SMOOTH * g0
+        self.last = None  # (x, wf, wg, a, b) of the last evaluation
+        # sums as products with ones (BLAS): 2x faster than .sum() across rows, 1.3x along them
+        self.ones_n, self.ones_d = np.ones(C.shape[0], np.float32), np.ones(C.shape[1], np.float32)
 
     def weights(self, x, wf, wg):
         """``(value, gradient, a, b)`` of the objective at ``x`` (``wf = None``: ``log F + log G``)."""
+        key = wf, wg
         E = np.subtract(x.astype(np.float32), self.C, out=self.E)
         A = np.multiply(E, E, out=self.A)
         A += self.delta2
         np.sqrt(A, out=A)
         E /= A                                              # d sqrt((x_j - C_ij)^2 + delta^2) / d x_j
-        F, u = _soft_max(A.sum(axis=0), self.mu[0])
-        G, w = _soft_max(A.sum(axis=1), self.mu[1])
+        F, u = _soft_max(self.ones_n @ A, self.mu[0])
+        G, w = _soft_max(A @ self.ones_d, self.mu[1])
         if wf is None:
             value, wf, wg = math.log(F) + math.log(G), 1 / F, 1 / G
         else:
             value = wf * F + wg * G
         a, b = wf * u, wg * w
-        return value, (a * E.sum(axis=0) + b @ E).astype(np.float64), a.astype(np.float64), b.astype(np.float64)
+        self.last = (x.copy(), *key, a.astype(np.float64), b.astype(np.float64))
+        return value, (a * (self.ones_n @ E) + b @ E).astype(np.float64), *self.last[3:]
+
+    def certificate_weights(self, x, wf, wg):
+        """``(a, b)`` at ``x``: the last evaluation's when it was at ``x`` (L-BFGS's iterate is
+        usually its last evaluation: a tenth fewer evaluations on MiniLM outputs)."""
+        last = self.last
+        if last is not None and last[1:3] == (wf, wg) and np.array_equal(last[0], x):
+            return last[3:]
+        return self.weights(x, wf, wg)[2:]
 
     def minimise(self, x0, wf, wg, stop, iterations: int):
         """L-BFGS (SciPy) from ``x0``; every ``_CHECK`` iterations ``stop(x, a, b)`` may end it.
@@ -477,7 +496,7 @@ class _Smoothed:
 
         def check(x):
             count[0] += 1
-            if count[0] % _CHECK == 0 and stop(x, *self.weights(x, wf, wg)[2:]):
+            if count[0] % _CHECK == 0 and stop(x, *self.certificate_weights(x, wf, wg)):
                 stopped.append(True)
                 raise StopIteration
 
@@ -503,7 +522,7 @@ def _one_blas_thread():
     return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
 
 
-def _smooth_search(C: np.ndarray, columns: _Columns | None = None, gap: float = _FAST_GAP,
+def _smooth_search(C: np.ndarray, columns: _Columns | None = None, gap: float | None = None,
                    iterations: int = _ITERATIONS):
     """The fast bracket's search, on a float matrix ``C`` with column medians 0 (``x = 0``
     minimises ``f``), no LP: the cutting-plane search of :func:`_pareto_search`, each weighted
@@ -512,9 +531,15 @@ def _smooth_search(C: np.ndarray, columns: _Columns | None = None, gap: float = 
     lands near the optimum of ``f g`` with weights normal to the hyperbola there; each
     further one the weight normal to the hyperbola at the polygon's lowest vertex, started from
     the best point for that weight. A run stops when its weights' certificate (float estimate)
-    meets its point's weighted value within a quarter of ``gap``, or when the polygon's minimum
-    is within a relative ``gap`` of the best product found (then the search ends); ``iterations``
-    caps all runs together. Same returns as :func:`_pareto_search` (no LPs)."""
+    meets its point's weighted value within a quarter of ``gap`` (within ``gap`` for the product
+    run: its smoothing bias often kept it above a quarter), or when the polygon's minimum
+    is within a relative ``gap`` of the best product found (then the search ends); the search
+    also ends when a run's line cuts the polygon's vertex off by less than a quarter of ``gap``
+    (no progress: the next run would take about the same weight from the same point);
+    ``iterations`` caps all runs together.
+    ``gap`` defaults to ``_FAST_GAP``, read at the call (so that a sweep can set it). Same returns
+    as :func:`_pareto_search` (no LPs)."""
+    gap = _FAST_GAP if gap is None else gap
     n, d = C.shape
     columns = _Columns(C) if columns is None else columns
     zero = np.zeros(d)
@@ -532,12 +557,15 @@ def _smooth_search(C: np.ndarray, columns: _Columns | None = None, gap: float = 
             state["failed"] = True  # the smoothed problem broke down: keep what was found before
             return True
         points.append((x, f, g))
-        line = (float(a.sum()), float(b.sum()), float(_weighted_medians(columns, a, b)[1].sum()))
+        ai, bi = _integer_weights(a, b)  # the same line, scaled; int64 medians: 2/3 of the time
+        line = (float(ai.sum()), float(bi.sum()), float(_weighted_medians(columns, ai, bi)[1].sum()))
         state["last"] = (x, a, b, line)
         value = line[0] * f + line[1] * g
         state["done"] = (_polygon_min(lines + [line], 0.0, 0.0, slack=1e-12)[0]
                          >= min(p[1] * p[2] for p in points) * (1 - gap))
-        return state["done"] or value - line[2] <= gap / 4 * value
+        # the product run only has to find the first weighted run's weight: meeting gap / 4 as well
+        # took it 48 iterations on average on MiniLM outputs (its smoothing bias), 28 this way
+        return state["done"] or value - line[2] <= (gap if wf is None else gap / 4) * value
 
     x, wf, wg = token_mean, None, None
     while iterations > 0:
@@ -545,14 +573,14 @@ def _smooth_search(C: np.ndarray, columns: _Columns | None = None, gap: float = 
             x, used, stopped = smooth.minimise(x, wf, wg, stop, min(iterations, _STAGE))
         iterations -= max(used, _CHECK)
         if not stopped:  # L-BFGS ended on its own: check its last point
-            stop(x, *smooth.weights(x, wf, wg)[2:])
+            stop(x, *smooth.certificate_weights(x, wf, wg))
         if state.get("failed"):
             break
         _, a, b, line = state["last"]
         weights.append((a, b))
         lines.append(line)
-        if state["done"]:
-            break
+        if state["done"] or (wf is not None and line[2] <= (line[0] * tf + line[1] * tg) * (1 + gap / 4)):
+            break  # or the line cuts t off by less than a run's tolerance: float32 noise stalled L-BFGS
         _, tf, tg = _polygon_min(lines, 0.0, 0.0, slack=1e-12)
         wf, wg = tg / (tf + tg), tf / (tf + tg)
         x = min(points, key=lambda p: wf * p[1] + wg * p[2])[0]
@@ -598,6 +626,13 @@ def _float_bounds(n: int, d: int):
     return Fraction(2 * (n + d + 2), 2**53), Fraction(4 * (n + 1) * (d + 1), 2**1074)
 
 
+def _integer_weights(a, b):
+    """Nonnegative weights ``(a, b)`` scaled to integers below ``2^41`` (rounded down: still
+    nonnegative): int64 cumulative sums of them are exact, and 4x faster than float ones."""
+    scale = 2.0**40 / (a.sum() + b.sum())
+    return np.floor(a * scale).astype(np.int64), np.floor(b * scale).astype(np.int64)
+
+
 def _fast_doubles(Cs: np.ndarray):
     """The fast bracket of ``r(Cs)^2`` for a double matrix ``Cs`` with entries in ``[-1, 1]``
     and column medians 0, evaluated in doubles with rigorous error bounds instead of exact
@@ -610,8 +645,7 @@ def _fast_doubles(Cs: np.ndarray):
     weights, points, _ = _smooth_search(Cs, columns)
     lines = [(1, 0, Fraction(float(np.abs(Cs).sum(axis=0).max())) * (1 - rel) - tiny)]
     for a, b in weights:
-        scale = 2.0**40 / (a.sum() + b.sum())
-        ai, bi = np.floor(a * scale).astype(np.int64), np.floor(b * scale).astype(np.int64)
+        ai, bi = _integer_weights(a, b)
         # int64 cumulative weights: exact medians; each deviation passes <= n + d + 1 roundings
         L = float(_weighted_medians(columns, ai, bi)[1].sum())
         A, B = int(ai.sum()), int(bi.sum())
@@ -716,8 +750,8 @@ def residual_bracket(ctx: Context, X, exact: bool = True) -> Bracket:
     fast bracket, no LP: the same cutting-plane search with each weighted problem solved
     approximately (L-BFGS on a smoothed copy), its weights certified exactly, and the best of
     the points it visits. It is as rigorous as the exact one, only wider: a relative gap
-    ``(upper - lower) / upper`` of 0.15-0.3 % on random matrices and MiniLM layer outputs at
-    128 x 384, in tens of ms (``benchmarks/bench_residual.py``). Ends beyond
+    ``(upper - lower) / upper`` of 0.15-0.25 % on random matrices and MiniLM layer outputs at
+    128 x 384 (0.4 % at most), in tens of ms (``benchmarks/bench_residual.py``). Ends beyond
     ``2^(+-2^24)`` are rounded outward (``upper = inf``, ``x = None`` past the top).
     See the module docstring for the method.
 

@@ -473,3 +473,24 @@ def test_fast_bracket_survives_a_broken_smoothed_problem(monkeypatch):
     X = ADVERSARIAL["gaussian"]
     exact, fast = residual_bracket(ctx, X), residual_bracket(ctx, X, exact=False)
     assert 0 < fast.lower <= exact.lower and exact.upper <= fast.upper
+
+
+def test_fast_search_ends_when_a_run_makes_no_progress(monkeypatch):
+    """A run that ends where it started (L-BFGS stalled by float32 noise, as on a few MiniLM
+    layers) gives a line that no longer cuts the polygon's vertex off; rerunning would repeat
+    it until the iteration cap (35 runs, 0.9 s on one MiniLM layer), so the search ends there,
+    with a bracket that still contains the exact one."""
+    from rankcollapse.numerics import residual
+
+    calls = []
+
+    def stalled(self, x0, wf, wg, stop, iterations):
+        calls.append(wf)
+        return x0, 1, False
+
+    monkeypatch.setattr(residual._Smoothed, "minimise", stalled)
+    ctx = get_context("float64")
+    X = ADVERSARIAL["gaussian"]
+    exact, fast = residual_bracket(ctx, X), residual_bracket(ctx, X, exact=False)
+    assert 0 < fast.lower <= exact.lower and exact.upper <= fast.upper
+    assert len(calls) <= 4, calls
