@@ -339,10 +339,13 @@ class Block:
 
 
 def _get(state: dict, name: str) -> np.ndarray:
+    """A parameter as read-only doubles (float32 widens exactly), which networks share uncopied."""
     try:
-        return np.asarray(state[name], dtype=np.float64)  # float32 widens exactly
+        A = np.asarray(state[name], dtype=np.float64)
     except KeyError:
         raise KeyError(f"the checkpoint has no parameter {name!r}") from None
+    A.flags.writeable = False
+    return A
 
 
 def _block(config: Config, state: dict, index: int) -> Block:

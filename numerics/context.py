@@ -376,7 +376,7 @@ class Float64Context(Context):
         return self._from_fraction(to_fraction(v))
 
     def _from_float_array(self, A):
-        return A.astype(self.dtype)
+        return A.astype(self.dtype, copy=False)  # no copy of doubles: nothing here writes into an array
 
     def array(self, A):
         A = np.asarray(A)
@@ -483,7 +483,7 @@ class LongDoubleContext(Float64Context):
     def _from_float_array(self, A):
         # doubles (weights) stay doubles: exact, promoted where they meet long doubles, and
         # ready for BLAS in matmul
-        return A.astype(np.float64) if A.dtype.kind == "f" and A.dtype.itemsize <= 8 else A.astype(self.dtype)
+        return A.astype(np.float64 if A.dtype.kind == "f" and A.dtype.itemsize <= 8 else self.dtype, copy=False)
 
     def matmul(self, A, B):
         """``A @ B`` with a double product's accuracy over the long double's range: each row of

@@ -56,13 +56,29 @@ ACTIVATIONS = ("relu", "gelu", "tanh")  # the instance format's; "gelu_tanh" (re
 
 
 def as_exact(A):
-    """Keep doubles as doubles (exact, fast); everything else as exact Fractions."""
+    """Keep doubles as doubles (exact, fast); everything else as exact Fractions. The result is
+    read-only; doubles that nothing can write already (the array and every array it views) are
+    kept, not copied, so networks built from one set of weights share them (the four variants
+    of a real model)."""
     if A is None:
         return None
     A = np.asarray(A, dtype=None if isinstance(A, np.ndarray) else object)
     if A.dtype.kind == "f" and A.dtype.itemsize <= 8:  # doubles (or narrower): exact as doubles
-        return A.astype(np.float64)
-    return exact_array(A)
+        if A.dtype == np.float64 and _read_only(A):
+            return A
+        A = A.astype(np.float64)
+    else:
+        A = exact_array(A)
+    A.flags.writeable = False
+    return A
+
+
+def _read_only(A) -> bool:
+    while isinstance(A, np.ndarray):
+        if A.flags.writeable:
+            return False
+        A = A.base
+    return True
 
 
 def _frozen_arrays(obj, names):
