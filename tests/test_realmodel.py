@@ -356,6 +356,23 @@ def test_fast_bracket_encloses_the_exact_r_ratio(deep_outputs):
     assert lo <= Fraction(value.token_mean) <= 2 * hi  # r <= token-mean residual <= 2 r
 
 
+def test_a_fast_bracket_over_one_percent_is_replaced_by_the_exact_one(deep_outputs, monkeypatch):
+    """A fast search that finds no certificate (as on 3 of MiniLM's 1,792 outputs, where it came
+    out 2-33 % wide) leaves only ``f >= min f``: ratios then takes the LP bracket."""
+    from rankcollapse.numerics import residual
+    from rankcollapse.numerics.norms import norm_composite
+
+    _, outputs = deep_outputs
+    Z = outputs[2]
+    monkeypatch.setattr(residual, "_smooth_search", lambda C, *a, **k: ([], [(np.zeros(C.shape[1]), *residual._fg(C, 0))], 0))
+    fast = residual.residual_bracket(F64, Z.R, exact=False)
+    assert fast.upper - fast.lower > fast.upper / 100  # the crippled search is wide
+    lo, hi = realmodel.ratios(Z, bracket=True).r_ratio
+    exact = residual.residual_bracket(F64, Z.R, exact=True)
+    size = Fraction(float(norm_composite(F64, Z.X)))
+    assert lo <= exact.lower / size <= exact.upper / size <= hi and hi - lo < hi / 10**6
+
+
 def test_values_below_the_double_range_are_computed_in_balls(deep_outputs):
     """Layer 5's ratio is below what doubles hold: it is computed in arb from the float64 X^4, is
     not 0, and agrees with a 3000-bit evaluation of the whole (unsplit) layer on the same X^4."""
