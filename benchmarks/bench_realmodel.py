@@ -134,8 +134,11 @@ def phases():
                 clock("token-mean ratios", 32, lambda: [m.ratios(Z, False) for Z in outputs])
                 clock("r brackets (fast, every layer)", 32,
                       lambda: [residual_bracket(m.ctx, Z.R, exact=False) for Z in outputs[1:]])
-                values = clock(f"values below doubles (balls, first {m.BALLS_SEQUENCES} sequences)",
-                               m.BALLS_SEQUENCES, m.variant_values, net, outputs, False, True)
+                # (both include the token-mean ratios above the double range: a small overcount)
+                values = clock("values below doubles (long doubles, the other sequences)", 32 - m.BALLS_SEQUENCES,
+                               m.variant_values, net, outputs, False, False)
+                clock(f"values below doubles (balls, first {m.BALLS_SEQUENCES} sequences)",
+                      m.BALLS_SEQUENCES, m.variant_values, net, outputs, False, True)
                 if name == "full":
                     path_rows = [(k, i, l, h) for k, r in specs.items() for i, (t, l, h) in enumerate(r) if t == 0]
                     clock("attention paths", 32, m._attention_paths, config, net, outputs, path_rows, 0)

@@ -407,7 +407,7 @@ class Float64Context(Context):
         # to 1e-300), which keeps their size in a wider type
         A = np.asarray(A)
         small = np.abs(A) < 1e-150
-        out = scipy.special.erf(A.astype(np.float64)).astype(self.dtype)
+        out = scipy.special.erf(A.astype(np.float64, copy=False)).astype(self.dtype, copy=False)
         if small.any():
             out = np.where(small, A * (2 / self.sqrt(self.pi())), out)
         return self._scalar_or_array(out)

@@ -73,10 +73,10 @@ def register(subparsers) -> argparse.ArgumentParser:
                         "128 x 384 matrix (default: every sequence)")
     p.add_argument("--balls-sequences", type=int, default=None, metavar="N",
                    help="the first N sequences get their values below the double range (1e-290) "
-                        "certified in arb balls, about 5 s per layer; the others compute them in long "
-                        "doubles (uncertified like the doubles, 0.1-0.2 s per layer, down to 1e-4914 on "
-                        "x86-64) and count what lies below that as not computed, never as 0 (default: "
-                        "rankcollapse.realmodel.measure.BALLS_SEQUENCES, 1)")
+                        "certified in arb balls, 5-12 s per MiniLM layer; the others compute them in "
+                        "long doubles (uncertified like the doubles, 0.1-0.2 s per layer, down to "
+                        "1e-4914 on x86-64) and count what lies below that as not computed, never as 0 "
+                        "(default: rankcollapse.realmodel.measure.BALLS_SEQUENCES, 0)")
     p.add_argument("--verdicts", action="store_true",
                    help="certified verdicts (holds / violated / inconclusive, in balls) of the explicit bounds "
                         "on sequence 0, next to the float64 margins: about 2 min on MiniLM with 2 cores")

@@ -40,10 +40,11 @@ BELOW_DOUBLES = 1e-290
 # The same margin above the long double's smallest normal number (1.5e-4914 on x86-64; where
 # the platform's long double is a double, 1e-290 again and nothing is gained)
 BELOW_LONG_DOUBLES = np.finfo(np.longdouble).tiny * (BELOW_DOUBLES / np.finfo(np.float64).tiny)
-# A layer below the double range costs about 5 s in balls (MiniLM, 128 tokens) against 0.1 s in
-# long doubles and 1 s for a whole sequence in doubles: by default only the first sequence gets
-# those values certified in balls, the others get them in long doubles.
-BALLS_SEQUENCES = 1
+# A layer below the double range costs 5-12 s in balls (MiniLM, 128 tokens) against 0.1-0.2 s in
+# long doubles and 1 s for a whole sequence in doubles: by default every sequence gets those values
+# in long doubles (uncertified, like the doubles); --balls-sequences N certifies the first N
+# (MiniLM's sequence 0: 18 s of CPU, 9 s of the default run's 80 s on 2 cores).
+BALLS_SEQUENCES = 0
 # Precision of a chain of layers in balls: each layer loses up to about 13 bits of relative
 # accuracy (the balls' radii grow 1e3-1e4 fold per layer on random BERTs; at 53 bits a
 # BERT-base value 5 layers into the chain was off by 1.8 decades and later ones were balls
