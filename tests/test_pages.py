@@ -36,13 +36,14 @@ def table_after(page: str, marker: str) -> list[list[str]]:
 
 def token_mean_cell(layer: dict) -> str:
     """3 significant digits of the mean (exact decimals below the double range, where it comes
-    from balls); "< 1e-290" where no sequence has a value there, and how many were not computed."""
+    from long doubles or balls); "not computed" where no sequence has a value there, and how many
+    were not (below the long double's range, or a ball wider than the 17 digits reported)."""
     mean = layer["ratio_token_mean"]
     if mean is None:
-        return "< 1e-290"
+        return "not computed"
     below = layer["below_double_range"]
     shown = f"{float(mean):.3g}" if abs(Decimal(mean)) > Decimal("1e-290") or Decimal(mean) == 0 else f"{Decimal(mean):.3g}"
-    return shown + (f" ({below} of {len(layer['token_mean'])} < 1e-290, not computed)" if below else "")
+    return shown + (f" ({below} of {len(layer['token_mean'])} not computed)" if below else "")
 
 
 def token_mean_rows(report: dict, init: str) -> dict:
@@ -125,7 +126,7 @@ def test_real_model_bounds_table(real_model_page):
 def test_tables_tell_a_changed_number():
     layer = {"ratio_token_mean": "0.98611", "below_double_range": 0, "token_mean": ["1"] * 4}
     assert token_mean_cell(layer) == "0.986" and token_mean_cell({**layer, "ratio_token_mean": "0.98711"}) != "0.986"
-    assert token_mean_cell({**layer, "ratio_token_mean": None}) == "< 1e-290"
+    assert token_mean_cell({**layer, "ratio_token_mean": None}) == "not computed"
     assert table_after("x\n| a | b |\n|---|---|\n| 1 | 2 |\n\n| 3 | 4 |", "x") == [["1", "2"]]
     assert table_after("| a | b |\n|---|---|\n| 1 | 2 |", "| a |") == [["1", "2"]]
 

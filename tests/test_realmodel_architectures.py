@@ -182,6 +182,27 @@ def test_random_state_follows_the_architecture(kind, tmp_path):
     np.testing.assert_array_equal(ours[next(iter(ours))], arch.random_state(config, seed=3)[next(iter(ours))])
 
 
+@pytest.mark.parametrize("kind", list(CONFIGS))
+def test_a_layer_in_long_doubles_is_the_layer_in_doubles(kind):
+    """Where doubles hold the values, the long-double layer (the real model's path below the
+    double range: masks, pre-LN, relative positions, each activation) gives the float64 layer's
+    token-mean ratio and r bracket to 1e-12."""
+    from fractions import Fraction
+
+    from rankcollapse.realmodel import measure
+
+    config = arch.Config.from_hf(CONFIGS[kind]().to_dict())
+    state = arch.random_state(config, seed=0)
+    for name in ("pure-attention", "attention+mlp"):
+        net = arch.variant(config, state, name)
+        outs = forward_split(F64, net, arch.embed(config, state, IDS[0]))
+        _, long = measure.long_ratios(outs[1], net.layers[1], net.d_qk, True)
+        double = measure.ratios(outs[2], True)
+        assert long.long_double and not double.long_double
+        for a, b in ((long.token_mean, double.token_mean), *zip(long.r_ratio, double.r_ratio)):
+            assert abs(Fraction(a) - Fraction(b)) <= abs(Fraction(b)) / 10**12, (kind, name)
+
+
 def _token_mean_ratio(X):
     from rankcollapse.numerics.norms import norm_composite
 
