@@ -1,4 +1,4 @@
-"""Number contexts: one algorithm set over three kinds of numbers.
+"""Number contexts: one algorithm set over four kinds of numbers.
 
 In the style of mpmath's contexts, every algorithm in ``numerics`` (networks, norms,
 residuals, bounds) is written once against a :class:`Context` and runs unchanged on
@@ -213,7 +213,7 @@ def _mpf_parts(raw) -> tuple[int, int] | None:
 
 
 class Context:
-    """Interface shared by the three number kinds (see module docstring)."""
+    """Interface shared by the number kinds (see module docstring)."""
 
     name: str
     certified: bool

@@ -1,4 +1,4 @@
-"""The three number contexts run one algorithm set and enclose the truth."""
+"""The number contexts run one algorithm set; the certified ones enclose the truth."""
 
 import math
 from fractions import Fraction
