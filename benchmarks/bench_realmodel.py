@@ -137,8 +137,9 @@ def phases():
                 # (both include the token-mean ratios above the double range: a small overcount)
                 values = clock("values below doubles (long doubles, the other sequences)", 32 - m.BALLS_SEQUENCES,
                                m.variant_values, net, outputs, False, False)
-                clock(f"values below doubles (balls, first {m.BALLS_SEQUENCES} sequences)",
-                      m.BALLS_SEQUENCES, m.variant_values, net, outputs, False, True)
+                if m.BALLS_SEQUENCES:  # (the default, 0: nothing in balls)
+                    clock(f"values below doubles (balls, first {m.BALLS_SEQUENCES} sequences)",
+                          m.BALLS_SEQUENCES, m.variant_values, net, outputs, False, True)
                 if name == "full":
                     path_rows = [(k, i, l, h) for k, r in specs.items() for i, (t, l, h) in enumerate(r) if t == 0]
                     clock("attention paths", 32, m._attention_paths, config, net, outputs, path_rows, 0)

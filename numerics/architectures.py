@@ -339,7 +339,9 @@ class Block:
 
 
 def _get(state: dict, name: str) -> np.ndarray:
-    """A parameter as read-only doubles (float32 widens exactly), which networks share uncopied."""
+    """A parameter as read-only doubles (float32 widens exactly), which networks share uncopied; a
+    double array of the state is frozen in place (the state is the checkpoint reader's or
+    :func:`random_state`'s, never written after it is built)."""
     try:
         A = np.asarray(state[name], dtype=np.float64)
     except KeyError:

@@ -194,7 +194,8 @@ def _floor_tiny(mans, exps, rads, rexps):
 
 
 def _objects(*lists):
-    """1-D object arrays of Python ints (``np.array`` would pick int64 for small ones)."""
+    """1-D object arrays of the values (Python ints, balls): ``np.array`` would pick int64 for
+    small ints."""
     out = []
     for values in lists:
         a = np.empty(len(values), dtype=object)
@@ -673,9 +674,7 @@ class ArbContext(Context):
     def _from_float_array(self, A):
         # arb(double) is exact; one constructor call per entry, without number()'s dispatch
         # (weights of a deep layer in balls: 0.8 s of a 5 s layer went there)
-        out = np.empty(A.size, dtype=object)
-        out[:] = [flint.arb(v) for v in A.ravel().tolist()]
-        return out.reshape(A.shape)
+        return _objects([flint.arb(v) for v in A.ravel().tolist()])[0].reshape(A.shape)
 
     @staticmethod
     def _max2(x, y):
