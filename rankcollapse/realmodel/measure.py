@@ -210,7 +210,7 @@ def ratios(Z, bracket: bool, ctx=ctx) -> Value | None:
     in the split pass), divided by ``||X||_{1,inf}``. The bracket is the fast one
     (``residual_bracket(exact=False)``), or the exact one where the fast one is over 1 % wide
     (:attr:`Value.wide` would flag a bracket still over it); the division by the computed
-    ``||X||`` rounds outward by a relative 2^-50. A ratio below the double range is the exact
+    ``||X||`` rounds outward by :func:`_norm_pad`. A ratio below the double range is the exact
     Fraction of its long double."""
     from rankcollapse.numerics.residual import residual_bracket
 
@@ -225,8 +225,18 @@ def ratios(Z, bracket: bool, ctx=ctx) -> Value | None:
     b = residual_bracket(ctx, Z.R, exact=False)
     if b.upper - b.lower > BRACKET_WIDTH * b.upper:  # the fast search missed (3 MiniLM outputs in 1,792)
         b = residual_bracket(ctx, Z.R, exact=True)  # LPs: about 1 s, 1e-10 wide
-    q, pad = ctx.lo(size), Fraction(1, 2**50)
+    q, pad = ctx.lo(size), _norm_pad(*Z.R.shape)
     return Value(token_mean, (b.lower / q * (1 - pad), b.upper / q * (1 + pad)), long_double=long_double)
+
+
+def _norm_pad(n: int, d: int) -> Fraction:
+    """A relative bound, doubled, on the rounding of ``||1 c^T + R||_{1,inf}`` computed in doubles
+    (or long doubles): each entry of ``R + c`` rounds once (``u = 2^-53``), a column (row) sum of
+    ``n`` (``d``) nonnegative terms by at most ``gamma_n`` (Higham, Thm 4.4), the product and the
+    square root once each, so the norm is within ``((n + d) / 2 + 3) u`` of the split's own
+    (to first order; a layer output's norm is O(1), far above underflow); ``2^-50``, used
+    before, was below that for ``n + d`` over 10."""
+    return Fraction(n + d + 6, 2**53)
 
 
 def long_ratios(Z, layer, d_qk: int, bracket: bool):
